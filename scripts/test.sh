@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the whole test suite: lint, format, types, architecture contracts,
+# then pytest. PostgreSQL tests run when VARDEILD_TEST_DATABASE_URL is set (see docs/testing.md).
+# Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+echo "== ruff check"; ruff check src tests benches
+echo "== ruff format --check"; ruff format --check src tests benches
+echo "== mypy"; mypy
+echo "== import-linter"; lint-imports --no-cache
+echo "== pytest"
+mkdir -p test-artifacts
+exec python -m pytest --junitxml=test-artifacts/junit.xml "$@"

@@ -1,0 +1,44 @@
+"""Time, injectable, so that rules that depend on it can be tested with a controllable clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Something that tells the current time, always timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> datetime:
+        """Return the current time in UTC."""
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that only moves when told to; for tests and replays."""
+
+    def __init__(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("FixedClock needs a timezone-aware datetime")
+        self._at = at
+
+    def now(self) -> datetime:
+        """Return the clock's current time."""
+        return self._at
+
+    def advance(self, by: timedelta) -> None:
+        """Move the clock forward."""
+        self._at += by
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return value in UTC; a naive datetime is taken to be UTC already (as SQLite returns it)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

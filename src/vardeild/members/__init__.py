@@ -1,0 +1,1 @@
+"""The constituency: organisations, their networks, ASNs, domains, contacts and keys."""
