@@ -1,1 +1,1 @@
-"""The pure shared kernel: errors, clock, network and identifier helpers. Imports nothing of ours."""
+"""The pure shared kernel: errors, clock, identifiers and text checks. Imports nothing of ours."""

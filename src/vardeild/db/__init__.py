@@ -1,0 +1,1 @@
+"""The database adapter: engine, the declarative base, sessions and migrations."""

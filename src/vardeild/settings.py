@@ -1,0 +1,106 @@
+"""One typed settings object. Values come, in this order of precedence, from VARDEILD_*
+environment variables, then a TOML file (VARDEILD_CONFIG, else ./vardeild.toml if present),
+then the defaults below. `vardeild settings` prints the effective values."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "vardeild"
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get("VARDEILD_CONFIG")
+    if named:
+        return Path(named)
+    local = Path("vardeild.toml")
+    return local if local.exists() else None
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Each field says what it does."""
+
+    model_config = SettingsConfigDict(env_prefix="VARDEILD_", extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the embedded database and stored files live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/vardeild. "
+            "Empty means the embedded SQLite database in data_dir."
+        ),
+    )
+    host: str = Field(default="127.0.0.1", description="Address `vardeild serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `vardeild serve` uses.")
+    cert_name: str = Field(
+        default="Vardeild Demo CERT", description="The CERT's name as members see it."
+    )
+    page_size_max: int = Field(
+        default=500, ge=10, le=10_000, description="Largest page an API list may return."
+    )
+    import_max_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1024,
+        description="Largest registry import file accepted, in bytes.",
+    )
+    gpg_binary: str = Field(default="gpg", description="The GnuPG executable to use.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = _config_file()
+        if config is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        """Return the database URL in use: the configured one or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'vardeild.sqlite3'}"
+
+    def public_dict(self) -> dict[str, Any]:
+        """Return the settings with secrets in URLs masked, for display."""
+        values = self.model_dump(mode="json")
+        values["effective_database_url"] = _mask_password(self.effective_database_url)
+        if values.get("database_url"):
+            values["database_url"] = _mask_password(values["database_url"])
+        return values
+
+
+def _mask_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
