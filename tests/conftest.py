@@ -9,18 +9,22 @@ of skipping, and with VARDEILD_REQUIRE_CORPUS=1 so does a missing ../shared/data
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from vardeild.app import build_platform
 from vardeild.core.clock import FixedClock
 from vardeild.db.engine import create_db_engine
 from vardeild.db.migrate import upgrade
+from vardeild.platform import Platform
+from vardeild.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("VARDEILD_CORPUS_DIR", REPO.parent / "shared" / "data"))
@@ -74,18 +78,65 @@ def backend(engine: Engine) -> str:
 
 
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test; the code under test
-    may commit, which only releases a savepoint."""
-    connection = engine.connect()
-    outer = connection.begin()
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    conn = engine.connect()
+    outer = conn.begin()
+    try:
+        yield conn
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """A session inside the test's transaction; the code under test may commit, which only
+    releases a savepoint."""
     db_session = Session(bind=connection, join_transaction_mode="create_savepoint")
     try:
         yield db_session
     finally:
         db_session.close()
-        outer.rollback()
-        connection.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with a private data directory."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def platform(
+    connection: Connection, engine: Engine, settings: Settings, clock: FixedClock
+) -> Platform:
+    """The platform as the composition root builds it, but with every session joining the
+    test's rolled-back transaction (requests made through the web app included)."""
+    built = build_platform(settings, engine=engine, clock=clock)
+    built.session_factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    return built
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database of the backend under test, for code that commits for
+    real (the CLI, worker processes): a new SQLite file or a new PostgreSQL schema."""
+    if make_url(database_url).get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    schema = f"fresh_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(database_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in database_url else "?"
+    try:
+        yield f"{database_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture

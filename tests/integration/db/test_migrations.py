@@ -66,4 +66,5 @@ def test_migration_files_are_named_by_date() -> None:
     assert names
     for name in names:
         year, month, day = name.split("_")[:3]
-        assert len(year) == 4 and year.isdigit() and month.isdigit() and day.isdigit(), name
+        assert len(year) == 4, name
+        assert (year + month + day).isdigit(), name
