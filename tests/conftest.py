@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,22 +44,40 @@ def postgres_url_or_skip() -> str:
     return url
 
 
+def _schema_url(url: str, schema: str) -> str:
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def postgres_schema(url: str, prefix: str) -> Iterator[str]:
+    """Yield the URL of a new, empty schema in the test database, dropped afterwards; test runs
+    and workers sharing one database never see each other's tables."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_db_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _schema_url(url, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(
     scope="session",
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)],
 )
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """The URL of an empty test database, once per backend."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-    url = postgres_url_or_skip()
-    engine = create_db_engine(url)
-    with engine.begin() as connection:
-        # The test database is ours alone: start from nothing so migrations run from empty.
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    with postgres_schema(postgres_url_or_skip(), "test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -126,32 +144,5 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     if make_url(database_url).get_backend_name() == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         return
-    schema = f"fresh_{uuid.uuid4().hex[:10]}"
-    admin = create_db_engine(database_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in database_url else "?"
-    try:
-        yield f"{database_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    """A clock fixed at a known instant, moved only by the test."""
-    return FixedClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    """The shared third-party corpus (../shared/data); skips (or fails under
-    VARDEILD_REQUIRE_CORPUS=1) when it is absent."""
-    if not (CORPUS / "MANIFEST.md").exists():
-        message = f"the shared corpus is not at {CORPUS}; acceptance tests need ../shared/data"
-        if os.environ.get("VARDEILD_REQUIRE_CORPUS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return CORPUS
+    with postgres_schema(postgres_url_or_skip(), "fresh") as url:
+        yield url

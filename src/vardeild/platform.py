@@ -15,7 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from vardeild.core.clock import Clock
-from vardeild.members.service import KeyInspector
+from vardeild.members.attribution import AttributionIndex
+from vardeild.members.lookup import build_attribution_index
+from vardeild.members.service import KeyInspector, registry_revision
 from vardeild.settings import Settings
 
 
@@ -47,3 +49,13 @@ class Platform:
         with self._cache_lock:
             self._cache[name] = (revision, value)
         return value
+
+    def attribution_index(self, session: Session) -> AttributionIndex:
+        """Return the attribution index of the registry as it is now; rebuilt only when the
+        registry has changed since the cached one was built."""
+        index: AttributionIndex = self.cached(
+            "attribution",
+            registry_revision(session),
+            lambda: build_attribution_index(session),
+        )
+        return index

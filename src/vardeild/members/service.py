@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from vardeild.access.model import Action, Principal, authorize
@@ -33,6 +33,7 @@ from vardeild.members.tables import (
     DomainRow,
     NetworkRow,
     OrganisationRow,
+    RegistryRevisionRow,
 )
 
 KeyInspector = Callable[[str], KeyInfo]
@@ -307,6 +308,7 @@ def save_organisation(
     session.flush()
     session.refresh(row)
     after = snapshot(row)
+    bump_registry_revision(session)
     record_change(
         session,
         clock=clock,
@@ -378,6 +380,7 @@ def delete_organisation(
         child.parent_id = None
     session.delete(row)
     session.flush()
+    bump_registry_revision(session)
     record_change(
         session,
         clock=clock,
@@ -464,6 +467,7 @@ def remove_item(
     session.flush()
     session.refresh(row)
     after = snapshot(row)
+    bump_registry_revision(session)
     record_change(
         session,
         clock=clock,
@@ -510,13 +514,17 @@ def update_contact(
     )
 
 
-def registry_revision(session: Session) -> tuple[int, int, str]:
-    """Return a value that changes whenever the registry does: cached indexes compare it."""
-    count, max_id, last = session.execute(
-        select(
-            func.count(OrganisationRow.id),
-            func.max(OrganisationRow.id),
-            func.max(OrganisationRow.updated_at),
-        )
-    ).one()
-    return int(count or 0), int(max_id or 0), str(last)
+def registry_revision(session: Session) -> int:
+    """Return the registry's revision counter: cached indexes compare it to know they are stale."""
+    return int(
+        session.scalar(select(RegistryRevisionRow.revision).where(RegistryRevisionRow.id == 1)) or 0
+    )
+
+
+def bump_registry_revision(session: Session) -> None:
+    """Count one more change to the registry, in the session's transaction."""
+    session.execute(
+        update(RegistryRevisionRow)
+        .where(RegistryRevisionRow.id == 1)
+        .values(revision=RegistryRevisionRow.revision + 1)
+    )

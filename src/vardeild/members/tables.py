@@ -165,3 +165,17 @@ class ChangeRequestRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="When decided")
     decision_reason: Mapped[str] = mapped_column(Text, default="", comment="Why, from the CERT")
     applied: Mapped[bool] = mapped_column(Boolean, default=False, comment="Changes applied")
+
+
+class RegistryRevisionRow(Base):
+    """A counter bumped by every change to the registry, in the change's own transaction.
+
+    Processes that keep the attribution index in memory (the web app, pipeline workers on other
+    machines) compare it to know when to rebuild; timestamps cannot serve, as two changes may
+    share one.
+    """
+
+    __tablename__ = "registry_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, comment="Always 1")
+    revision: Mapped[int] = mapped_column(BigInteger, comment="Bumped on every registry change")

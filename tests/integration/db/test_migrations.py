@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
-from conftest import postgres_url_or_skip
+from conftest import postgres_schema, postgres_url_or_skip
 from vardeild.db.engine import create_db_engine
 from vardeild.db.migrate import current_revision, downgrade, head_revision, schema_drift, upgrade
 from vardeild.db.models import metadata
@@ -23,20 +22,12 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    base = postgres_url_or_skip()
-    schema = f"migration_test_{uuid.uuid4().hex[:8]}"
-    admin = create_db_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    engine = create_db_engine(f"{base}{separator}options=-csearch_path%3D{schema}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(postgres_url_or_skip(), "migration") as url:
+        engine = create_db_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def test_upgrade_from_empty_reaches_head_with_every_table(empty_engine: Engine) -> None:

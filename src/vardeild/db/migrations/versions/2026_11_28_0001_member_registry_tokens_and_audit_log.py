@@ -17,6 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    registry_revision = op.create_table(
+        "registry_revision",
+        sa.Column("id", sa.Integer(), nullable=False, comment="Always 1"),
+        sa.Column(
+            "revision", sa.BigInteger(), nullable=False, comment="Bumped on every registry change"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_revision")),
+    )
+    op.bulk_insert(registry_revision, [{"id": 1, "revision": 0}])
 
     op.create_table(
         "audit_log",
@@ -292,6 +301,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("registry_revision")
 
     with op.batch_alter_table("networks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_networks_organisation_id"))
