@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,21 @@ def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
         return
     with postgres_schema(postgres_url_or_skip(), "fresh") as url:
         yield url
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock fixed at a known instant, moved only by the test."""
+    return FixedClock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared third-party corpus (../shared/data); skips (or fails under
+    VARDEILD_REQUIRE_CORPUS=1) when it is absent."""
+    if not (CORPUS / "MANIFEST.md").exists():
+        message = f"the shared corpus is not at {CORPUS}; acceptance tests need ../shared/data"
+        if os.environ.get("VARDEILD_REQUIRE_CORPUS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CORPUS
