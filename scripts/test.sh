@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff check"; ruff check src tests benches
-echo "== ruff format --check"; ruff format --check src tests benches
+echo "== ruff check"; ruff check src tests benches scripts
+echo "== ruff format --check"; ruff format --check src tests benches scripts
 echo "== mypy"; mypy
 echo "== import-linter"; lint-imports --no-cache
 echo "== pytest"
