@@ -104,3 +104,46 @@ def _mask_password(url: str) -> str:
     credentials, _, host = rest.rpartition("@")
     user, colon, _ = credentials.partition(":")
     return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+def settings_reference() -> str:
+    """Return the Markdown reference of every setting (docs/settings.md is this, verbatim)."""
+    lines = [
+        "# Settings",
+        "",
+        "<!-- Generated: python -m vardeild.settings > docs/settings.md (a test keeps it true) -->",
+        "",
+        "Each setting is read from its environment variable, else from the TOML file named by",
+        "`VARDEILD_CONFIG` (or `./vardeild.toml` when present), else takes its default.",
+        "`vardeild settings` prints the values in effect.",
+        "",
+        "| setting | environment variable | default | what it does |",
+        "|---|---|---|---|",
+    ]
+    for name, info in Settings.model_fields.items():
+        if info.default_factory is not None:
+            default = "`~/.local/share/vardeild` (`$XDG_DATA_HOME/vardeild`)"
+        elif info.default is None:
+            default = "(empty)"
+        else:
+            default = f"`{info.default}`"
+        env = f"`VARDEILD_{name.upper()}`"
+        lines.append(f"| `{name}` | {env} | {default} | {info.description} |")
+    lines += [
+        "",
+        "Example `vardeild.toml`:",
+        "",
+        "```toml",
+        'data_dir = "/var/lib/vardeild"',
+        'database_url = "postgresql+psycopg://vardeild@db.example/vardeild"',
+        'host = "127.0.0.1"',
+        "port = 8000",
+        'cert_name = "HelseCERT"',
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(settings_reference(), end="")
