@@ -1,0 +1,1 @@
+"""The HTTP adapter: the API under /api/v1 (and later the members' portal)."""

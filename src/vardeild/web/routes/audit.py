@@ -1,0 +1,58 @@
+"""The audit log: who changed what, when, and the state before and after."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from vardeild.access.model import Action, authorize
+from vardeild.audit.model import AuditFilter
+from vardeild.audit.service import list_entries
+from vardeild.web.deps import ID_MAX, PageDep, PrincipalDep, SearchText, SessionDep
+from vardeild.web.schemas import AuditEntryOut, Page
+from vardeild.web.visibility import audit_entry_for
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit", response_model=Page[AuditEntryOut], summary="List audit entries")
+def list_audit_entries(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    actor: SearchText = None,
+    action: Annotated[SearchText, Query(description="e.g. organisation.update")] = None,
+    entity_type: Annotated[SearchText, Query(description="e.g. organisation")] = None,
+    entity_id: SearchText = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="From this instant on.")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Before this instant.")] = None,
+) -> dict[str, Any]:
+    """Entries, newest first. CERT staff see all; a member admin sees its own organisation's
+    entries only; member users none."""
+    if principal.is_cert:
+        authorize(principal, Action.READ_AUDIT)
+    else:
+        authorize(principal, Action.READ_AUDIT, principal.organisation_id)
+        if organisation_id is not None and organisation_id != principal.organisation_id:
+            # Another member's trail answers as an empty one, as other lists do.
+            return {"items": [], "total": 0, "limit": page.limit, "offset": page.offset}
+        organisation_id = principal.organisation_id
+    filters = AuditFilter(
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        organisation_id=organisation_id,
+        since=since,
+        until=until,
+    )
+    entries, total = list_entries(session, filters=filters, limit=page.limit, offset=page.offset)
+    return {
+        "items": [audit_entry_for(principal, entry) for entry in entries],
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }

@@ -1,0 +1,89 @@
+"""Fixtures for the HTTP API: the app on the test's platform, a client, and token makers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from support.factories import CERT_ADMIN, org_data
+from vardeild.access.model import Role
+from vardeild.access.service import issue_token
+from vardeild.app import create_web_app
+from vardeild.members import service
+from vardeild.platform import Platform
+
+Headers = dict[str, str]
+TokenMaker = Callable[..., Headers]
+OrgMaker = Callable[..., dict[str, Any]]
+
+
+def bearer(secret: str) -> Headers:
+    """Return the Authorization header carrying secret."""
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def app(platform: Platform) -> FastAPI:
+    """The web application on the test's platform."""
+    return create_web_app(platform)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    """A client of the app; server errors surface as exceptions in the test."""
+    return TestClient(app)
+
+
+@pytest.fixture
+def token(platform: Platform) -> TokenMaker:
+    """Return a function that issues a token and answers with its Authorization header."""
+
+    def make(
+        role: Role = Role.CERT_ADMIN,
+        organisation_id: int | None = None,
+        *,
+        name: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> Headers:
+        with platform.session() as session:
+            issued = issue_token(
+                session,
+                CERT_ADMIN,
+                clock=platform.clock,
+                name=name or f"test {role.value}",
+                role=role,
+                organisation_id=organisation_id,
+                expires_at=expires_at,
+            )
+        return bearer(issued.secret)
+
+    return make
+
+
+@pytest.fixture
+def cert(token: TokenMaker) -> Headers:
+    """A CERT analyst's token."""
+    return token(Role.CERT_ANALYST)
+
+
+@pytest.fixture
+def make_org(platform: Platform) -> OrgMaker:
+    """Return a function that registers an organisation (as the CERT) and answers its
+    snapshot."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        with platform.session() as session:
+            return service.create_organisation(
+                session,
+                CERT_ADMIN,
+                org_data(**overrides),
+                clock=platform.clock,
+                key_inspector=platform.key_inspector,
+            )
+
+    return make
