@@ -16,6 +16,13 @@ from typing import Any
 
 import yaml
 
+try:  # libyaml's parser and emitter, several times faster; the same safe constructors
+    from yaml import CSafeDumper as _SafeDumper
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
 from vardeild.core.errors import FieldProblem, ValidationFailed
 from vardeild.members.model import OrganisationSpec, spec_to_dict
 from vardeild.members.registry_csv import read_csv, write_csv
@@ -84,19 +91,8 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-class _RegistryLoader(yaml.SafeLoader):
-    """yaml.SafeLoader (plain data only) that also refuses aliases and duplicate keys."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event: Any = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "aliases (*name) are not accepted in a registry file; write the value out",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
+class _RegistryLoader(_SafeLoader):
+    """The safe loader (plain data only) that also refuses duplicate keys."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[str] = set()
@@ -110,7 +106,35 @@ class _RegistryLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _mark(event: yaml.Event) -> str:
+    mark = event.start_mark
+    return f"line {mark.line + 1} column {mark.column + 1}" if mark else "unknown place"
+
+
+def _check_yaml_events(text: str) -> None:
+    """Refuse aliases and deep nesting from the event stream, before any node is built.
+
+    Aliases are how "billion laughs" bombs multiply a small file; nesting is checked here
+    because libyaml's composer recurses in C, where Python's recursion limit cannot stop it.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise ValueError(
+                "aliases (*name) are not accepted in a registry file; write the value out "
+                f"({_mark(event)})"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            # The top-level list is one level more than a record's own nesting.
+            if depth > MAX_DEPTH + 1:
+                raise ValueError(f"nests deeper than {MAX_DEPTH} levels ({_mark(event)})")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _load_yaml(text: str) -> Any:
+    _check_yaml_events(text)
     loader = _RegistryLoader(text)
     try:
         return loader.get_single_data()
@@ -240,11 +264,11 @@ def read_records(
     return records
 
 
-class _RegistryDumper(yaml.SafeDumper):
-    """yaml.SafeDumper writing multi-line text (keys, notes) as literal blocks people can read."""
+class _RegistryDumper(_SafeDumper):
+    """The safe dumper writing multi-line text (keys, notes) as literal blocks people can read."""
 
 
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _represent_text(dumper: _SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 

@@ -214,8 +214,8 @@ def _match(steps: Sequence[_Step], rows: Sequence[OrganisationRow]) -> list[Fiel
 def _resolve_parents(
     steps: list[_Step], rows: Sequence[OrganisationRow], invalid_refs: set[str]
 ) -> list[FieldProblem]:
-    """Point each step's parent at a record of the file or an organisation, rewrite the
-    reference as the parent's key once the import is done, and refuse cycles."""
+    """Point each step's parent at a record of the file or an organisation, and refuse
+    unknown parents and cycles."""
     problems: list[FieldProblem] = []
     in_file: dict[str, int] = {}
     for i, step in enumerate(steps):
@@ -262,11 +262,10 @@ def _resolve_parents(
             problems.append(
                 FieldProblem(step.label, "parent", f"makes a cycle: {' -> '.join(names)}")
             )
+    # A parent in the file may be renamed by it: save names it as it will then be.
     for step in steps:
         if isinstance(step.parent, int):
             step.spec = replace(step.spec, parent=steps[step.parent].spec.key)
-        elif step.parent is not None:
-            step.spec = replace(step.spec, parent=step.parent.org_number or step.parent.name)
     return problems
 
 

@@ -316,6 +316,19 @@ def test_import_export_import_is_idempotent(
     assert export_registry(session, CERT, fmt) == exported
 
 
+def test_lists_written_in_another_order_change_nothing(
+    session: Session, clock: FixedClock, registry: dict[str, dict[str, Any]]
+) -> None:
+    records = json.loads(export_registry(session, CERT, JSON))
+    trust = records[0]
+    for field in ("networks", "asns", "domains", "contacts", "services"):
+        trust[field].reverse()
+    trust["contacts"][-1]["roles"].reverse()
+    trust["parent"] = "Helse Test RHF"  # by name instead of org number, and not in the file
+    plan = run(session, clock, [trust, records[2]])
+    assert (plan.has_changes, plan.unchanged) == (False, 2)
+
+
 def test_export_is_ordered_by_name_and_names_parents_by_org_number(
     session: Session, clock: FixedClock, registry: dict[str, dict[str, Any]]
 ) -> None:
