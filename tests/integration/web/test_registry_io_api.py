@@ -101,9 +101,14 @@ def test_read_only_cert_staff_may_export_but_not_import(
     assert counts(platform) == before
 
 
-def test_without_a_token_both_answer_401(client: TestClient) -> None:
+def test_without_a_token_both_answer_401_before_the_body_is_read(
+    client: TestClient, platform: Platform
+) -> None:
     assert client.get(EXPORT).status_code == 401
     assert client.post(IMPORT, params={"format": "json"}, content=b"[]").status_code == 401
+    platform.settings.import_max_bytes = 1024
+    too_large = client.post(IMPORT, params={"format": "json"}, content=b" " * 4096)
+    assert too_large.status_code == 401
 
 
 def test_import_applies_and_answers_the_plan(

@@ -136,10 +136,11 @@ def export(
     responses={413: {"description": "The file is larger than import_max_bytes."}},
 )
 def import_registry(
-    body: BodyDep,
     session: SessionDep,
     principal: PrincipalDep,
     platform: PlatformDep,
+    # After the principal: a caller without a token is refused before the body is read.
+    body: BodyDep,
     fmt: Annotated[
         RegistryFormat | None,
         Query(alias="format", description="json, yaml or csv; else told by filename."),
