@@ -308,6 +308,20 @@ def _invalid_refs(records: Sequence[tuple[str, Any]], valid: set[str]) -> set[st
     return refs
 
 
+def _in_file_order(
+    problems: list[FieldProblem], records: Sequence[tuple[str, Any]]
+) -> list[FieldProblem]:
+    """Return the problems grouped by record, in the file's order (a contact's problems carry
+    the label 'RECORD: contacts[i]')."""
+    order = {label: i for i, (label, _) in enumerate(records)}
+
+    def position(problem: FieldProblem) -> int:
+        record = problem.record.rsplit(": contacts[", 1)[0]
+        return order.get(problem.record, order.get(record, len(order)))
+
+    return sorted(problems, key=position)
+
+
 def _prepare(
     session: Session,
     principal: Principal,
@@ -332,7 +346,7 @@ def _prepare(
     for step in steps:
         problems += inspect_keys(step.spec, step.label, inspector)[1]
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(_in_file_order(problems, records))
 
     created: list[str] = []
     updated: list[OrganisationDiff] = []

@@ -611,8 +611,8 @@ def test_problems_of_every_record_are_reported_together(
         "f.json record 1 (name 'Bydel Test kommune')",
         "f.json record 2 (name 'Two')",
         "f.json record 2 (name 'Two')",
-        "f.json record 4",
         "f.json record 3 (name 'Three')",
+        "f.json record 4",
     ]
 
 
