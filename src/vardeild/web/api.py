@@ -15,6 +15,7 @@ from vardeild.web.routes import (
     me,
     organisation_items,
     organisations,
+    registry_io,
     system,
     tokens,
 )
@@ -22,6 +23,9 @@ from vardeild.web.schemas import ErrorOut
 from vardeild.web.security import SecurityHeadersMiddleware
 
 API_PREFIX = "/api/v1"
+# A registry entry with a few contacts' OpenPGP keys fits many times over; the registry import
+# takes whole files and sets its own limit (the import_max_bytes setting).
+JSON_BODY_MAX = 4 * 1024 * 1024
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorOut, "description": "No usable API token."},
@@ -30,21 +34,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     409: {"model": ErrorOut, "description": "Clashes with what is registered, or its state."},
     422: {"model": ErrorOut, "description": "Invalid input; each problem names its field."},
 }
-
-
-def _optional_routers() -> list[APIRouter]:
-    """Routers written alongside this module that may not have landed yet."""
-    import importlib
-
-    try:
-        module = importlib.import_module("vardeild.web.routes.registry_io")
-    except ModuleNotFoundError as exc:
-        if exc.name != "vardeild.web.routes.registry_io":
-            raise
-        return []
-    router = module.router
-    assert isinstance(router, APIRouter)
-    return [router]
 
 
 def create_api(platform: Platform) -> FastAPI:
@@ -76,9 +65,9 @@ def create_api(platform: Platform) -> FastAPI:
         audit.router,
         tokens.router,
         lookup.router,
-        *_optional_routers(),
     ):
-        api.include_router(router)
+        api.include_router(router, max_body_size=JSON_BODY_MAX)
+    api.include_router(registry_io.router)
     app.include_router(system.router)
     app.include_router(api)
     return app

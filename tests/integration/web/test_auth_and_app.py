@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from conftest import Headers, OrgMaker, TokenMaker, bearer
-from support.factories import CERT_ADMIN
+from support.factories import CERT_ADMIN, org_data
 from vardeild.access.model import Role
 from vardeild.access.service import revoke_token
 from vardeild.core.clock import FixedClock
@@ -190,3 +191,26 @@ def test_health_answers_503_when_the_database_does_not(
     assert answer.status_code == 503
     assert answer.json() == {"status": "unavailable", "database": "error"}
     broken.dispose()
+
+
+def test_a_request_that_fails_half_way_changes_nothing(
+    app: FastAPI, cert: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's transaction is rolled back when the route raises after writing, and the
+    answer is JSON with the security headers."""
+    from vardeild.web.routes import organisations as route
+
+    def explode(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(route, "organisation_for", explode)
+    client = TestClient(app, raise_server_exceptions=False)
+    data = org_data(name="Halvveis HF")
+    answer = client.post(f"{API}/organisations", json=data, headers=cert)
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "internal_error"
+    assert "boom" not in answer.text
+    assert answer.headers["x-frame-options"] == "DENY"
+    monkeypatch.undo()
+    listed = client.get(f"{API}/organisations?q=Halvveis", headers=cert).json()
+    assert listed["total"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 from conftest import Headers, OrgMaker, TokenMaker
 from support.factories import org_data
 from vardeild.access.model import Role
+from vardeild.web.schemas import AsnOut, ContactOut, DomainOut, NetworkOut, OrganisationOut
 
 API = "/api/v1"
 
@@ -360,3 +362,31 @@ def test_members_cannot_change_what_they_own_directly(
     assert client.get(base, headers=headers).status_code == 200
     assert client.post(base, json=body, headers=headers).status_code == 403
     assert client.delete(f"{base}/{org[kind][0]['id']}", headers=headers).status_code == 403
+
+
+def test_answers_mirror_the_snapshot_field_for_field(
+    client: TestClient, cert: Headers, make_org: OrgMaker
+) -> None:
+    """The typed answer drops nothing the registry holds (nor invents anything)."""
+    snapshot = make_org()
+    answer = client.get(f"{API}/organisations/{snapshot['id']}", headers=cert).json()
+    for stamp in ("created_at", "updated_at"):  # the same instant, written with Z
+        assert datetime.fromisoformat(answer.pop(stamp)) == datetime.fromisoformat(
+            snapshot.pop(stamp)
+        )
+    assert answer == snapshot
+    assert set(OrganisationOut.model_fields) == {*snapshot, "created_at", "updated_at"}
+    for kind, schema in (
+        ("networks", NetworkOut),
+        ("asns", AsnOut),
+        ("domains", DomainOut),
+        ("contacts", ContactOut),
+    ):
+        assert set(schema.model_fields) == set(snapshot[kind][0]), kind
+
+
+def test_oversized_bodies_are_refused(client: TestClient, cert: Headers) -> None:
+    body = org_data(notes="x" * (5 * 1024 * 1024))
+    answer = client.post(f"{API}/organisations", json=body, headers=cert)
+    assert answer.status_code == 413
+    assert answer.headers["x-frame-options"] == "DENY"
