@@ -1,0 +1,1 @@
+"""The `vardeild` command line: the root command in `main`, one module per command group."""

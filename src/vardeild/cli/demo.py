@@ -1,0 +1,160 @@
+"""`vardeild demo`: a platform with a fictional constituency, ready to try.
+
+It creates or upgrades the database, adds the demo organisations that are missing (through the
+registry's import, so each is validated and audited like any import), leaves a CERT API token in
+the data directory and serves the web app and API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+from sqlalchemy.orm import Session
+
+from vardeild.access.model import Principal, Role
+from vardeild.access.service import authenticate, issue_token
+from vardeild.cli.context import cli_context
+from vardeild.cli.output import say, stdout
+from vardeild.cli.system import HostOption, PortOption, run_server
+from vardeild.members.demo import DEMO_EXAMPLES, demo_constituency
+from vardeild.members.registry_io import RegistryFormat, apply_import
+from vardeild.members.service import delete_organisation, find_organisation_id
+from vardeild.platform import Platform
+
+TOKEN_FILE = "demo-cert-token"  # noqa: S105 - the file's name, not a secret
+TOKEN_NAME = "vardeild demo"  # noqa: S105
+SOURCE = "the demo constituency"
+
+
+def _missing(session: Session) -> list[dict[str, object]]:
+    """Return the demo organisations the registry does not hold (by org number)."""
+    return [
+        org
+        for org in demo_constituency()
+        if find_organisation_id(session, str(org["org_number"])) is None
+    ]
+
+
+def remove_demo(session: Session, principal: Principal, platform: Platform) -> int:
+    """Delete the demo organisations present (children first); return how many."""
+    removed = 0
+    for org in reversed(demo_constituency()):
+        org_id = find_organisation_id(session, str(org["org_number"]))
+        if org_id is not None:
+            delete_organisation(session, principal, org_id, clock=platform.clock)
+            removed += 1
+    return removed
+
+
+def seed_demo(session: Session, principal: Principal, platform: Platform) -> int:
+    """Add the demo organisations that are missing; return how many were added. Ones present
+    are left as they are, edits included, so running the demo again changes nothing."""
+    missing = _missing(session)
+    if not missing:
+        return 0
+    plan = apply_import(
+        session,
+        principal,
+        json.dumps(missing).encode("utf-8"),
+        RegistryFormat.JSON,
+        source=SOURCE,
+        clock=platform.clock,
+        key_inspector=platform.key_inspector,
+        dry_run=False,
+        max_bytes=platform.settings.import_max_bytes,
+    )
+    return len(plan.created)
+
+
+def ensure_demo_token(platform: Platform, principal: Principal) -> Path:
+    """Return the path of the demo's CERT API token file (mode 0600), issuing a token unless
+    the file holds one that still works."""
+    path = platform.settings.data_dir / TOKEN_FILE
+    with platform.session() as session:
+        if path.exists():
+            secret = path.read_text(encoding="utf-8").strip()
+            if authenticate(session, secret, clock=platform.clock) is not None:
+                return path
+        issued = issue_token(
+            session,
+            principal,
+            clock=platform.clock,
+            name=TOKEN_NAME,
+            role=Role.CERT_ANALYST,
+            organisation_id=None,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(issued.secret + "\n")
+    path.chmod(0o600)  # in case the file was there before with wider permissions
+    return path
+
+
+def _try_this(token: Path, host: str, port: int, serving: bool) -> None:
+    inside = next(value for value, owner in DEMO_EXAMPLES if owner is not None)
+    outside = next(value for value, owner in DEMO_EXAMPLES if owner is None)
+    base = f"http://{host}:{port}"
+    lines = [
+        f'curl -H "Authorization: Bearer $(cat {shlex.quote(str(token))})" '
+        f"{base}/api/v1/organisations",
+        f"vardeild whois {inside}",
+        f"vardeild whois {outside}        # no member",
+        "vardeild members list",
+        "vardeild members conflicts",
+    ]
+    console = stdout()
+    console.print(Text("Try this" + ("" if serving else " (after `vardeild serve`)") + ":"))
+    for line in lines:
+        console.print(Text(f"  {line}", style="cyan"), soft_wrap=True)
+
+
+def demo(
+    ctx: typer.Context,
+    host: HostOption = None,
+    port: PortOption = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Serve the platform once seeded (the default), or only seed and exit.",
+        ),
+    ] = True,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Delete the demo organisations (and what they own) first and seed them afresh; "
+            "other organisations are kept.",
+        ),
+    ] = False,
+) -> None:
+    """Seed a fictional constituency of some 40 health and care organisations (documentation
+    and private address ranges, contacts, a few deliberate overlaps), write a CERT API token to
+    <data dir>/demo-cert-token, and serve it. Running it again adds only what is missing."""
+    cli = cli_context(ctx)
+    platform = cli.platform(migrate=True)
+    principal = cli.principal
+    with platform.session() as session:
+        removed = remove_demo(session, principal, platform) if reset else 0
+        added = seed_demo(session, principal, platform)
+    total = len(demo_constituency())
+    if reset:
+        say(f"Removed {removed} demo organisations.")
+    if added:
+        say(f"Seeded the demo constituency: {added} of {total} organisations added.")
+    else:
+        say(f"The demo constituency is in place ({total} organisations); nothing to add.")
+    say(f"Database: {cli.database_label}")
+    token = ensure_demo_token(platform, principal)
+    say(f"CERT API token (cert_analyst): {token}")
+    host_, port_ = host or cli.settings.host, port or cli.settings.port
+    _try_this(token, host_, port_, serve)
+    if serve:
+        run_server(platform, host_, port_)

@@ -1,0 +1,89 @@
+"""The root `vardeild` command: global options, and every command group mounted in one place.
+
+Exit codes: 0 success; 1 a failure such as an unreachable or uninitialised database; 2 invalid
+input (every problem listed as `record: field: message`) or usage; 3 not found; 4 conflict;
+5 permission denied. Output for people goes to stdout as tables; `--json` prints JSON there
+instead; errors go to stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vardeild import __version__
+from vardeild.cli import audit, changes, demo, members, system, tokens, whois
+from vardeild.cli.context import CliContext
+from vardeild.cli.errors import ReportingGroup
+
+app = typer.Typer(
+    name="vardeild",
+    cls=ReportingGroup,
+    help="Vardeild: the platform that runs the services of a sector CERT.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,  # locals could hold token secrets and passwords
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vardeild {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="VARDEILD_CONFIG",
+            exists=True,
+            dir_okay=False,
+            help="A TOML settings file (default: ./vardeild.toml if present). VARDEILD_* "
+            "environment variables override what it sets.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print Vardeild's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Vardeild: the platform that runs the services of a sector CERT.
+
+    The command line acts as the local operator with full CERT rights (whoever can run it
+    against the database can open the database itself); changes are audited as cli:<login>.
+    """
+    state = CliContext(config=config)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+app.command("init")(system.init)
+app.command("serve")(system.serve)
+app.command("demo")(demo.demo)
+app.add_typer(members.app, name="members")
+app.command("whois")(whois.whois)
+app.add_typer(audit.app, name="audit")
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(changes.app, name="changes")
+app.command("settings")(system.show_settings)
+
+
+def main() -> None:
+    """Run the command line (the `vardeild` console script)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
