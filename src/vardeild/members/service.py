@@ -35,6 +35,7 @@ from vardeild.members.tables import (
     OrganisationRow,
     RegistryRevisionRow,
 )
+from vardeild.members.visibility import organisation_for
 
 KeyInspector = Callable[[str], KeyInfo]
 """Turns an armoured key into what the registry derives from it; raises ValueError."""
@@ -84,7 +85,9 @@ def get_organisation_or_raise(
     session: Session, principal: Principal, org_id: int
 ) -> dict[str, Any]:
     """Return the organisation's snapshot; NotFound if absent or not the principal's to see."""
-    return snapshot(_row_or_raise(session, principal, org_id, Action.READ))
+    return organisation_for(
+        principal, snapshot(_row_or_raise(session, principal, org_id, Action.READ))
+    )
 
 
 def find_organisation_id(session: Session, reference: str) -> int | None:
@@ -134,7 +137,8 @@ def list_organisations(
     if query.service:
         # Services are a short JSON list; filtering in Python keeps one query for both databases.
         rows = [row for row in rows if query.service in row.services]
-    return [snapshot(row) for row in rows[offset : offset + limit]], len(rows)
+    page = rows[offset : offset + limit]
+    return [organisation_for(principal, snapshot(row)) for row in page], len(rows)
 
 
 def _check_unique(

@@ -260,3 +260,12 @@ def test_registry_revision_moves_on_every_change(session: Session, clock: FixedC
         session, CERT, org["id"], "domains", "ny.test.no", clock=clock, key_inspector=None
     )
     assert service.registry_revision(session) > after_create
+
+
+def test_cert_notes_never_reach_a_member(session: Session, clock: FixedClock) -> None:
+    org = create(session, clock, notes="CERT-intern: mistenkt kompromittert")
+    me = member(org["id"])
+    assert service.get_organisation_or_raise(session, CERT, org["id"])["notes"]
+    assert service.get_organisation_or_raise(session, me, org["id"])["notes"] is None
+    listed, _ = service.list_organisations(session, me)
+    assert listed[0]["notes"] is None

@@ -10,9 +10,9 @@ from pydantic import AwareDatetime
 from vardeild.access.model import Action, authorize
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
+from vardeild.members.visibility import audit_entry_for
 from vardeild.web.deps import ID_MAX, PageDep, PrincipalDep, SearchText, SessionDep
 from vardeild.web.schemas import AuditEntryOut, Page
-from vardeild.web.visibility import audit_entry_for
 
 router = APIRouter(tags=["audit"])
 

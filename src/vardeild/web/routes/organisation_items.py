@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Principal
 from vardeild.members import service
+from vardeild.members.visibility import organisation_for
 from vardeild.platform import Platform
 from vardeild.web.deps import ID_MAX, PageDep, PageParams, PlatformDep, PrincipalDep, SessionDep
 from vardeild.web.schemas import (
@@ -23,7 +24,6 @@ from vardeild.web.schemas import (
     NetworkOut,
     Page,
 )
-from vardeild.web.visibility import organisation_for
 
 router = APIRouter(prefix="/organisations/{organisation_id}", tags=["organisations"])
 

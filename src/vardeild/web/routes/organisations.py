@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from vardeild.members import service
 from vardeild.members.model import Criticality, MembershipState, ProgrammeService, Sector
+from vardeild.members.visibility import organisation_for
 from vardeild.web.deps import (
     ID_MAX,
     PageDep,
@@ -17,7 +18,6 @@ from vardeild.web.deps import (
     SessionDep,
 )
 from vardeild.web.schemas import OrganisationIn, OrganisationOut, OrganisationPatch, Page
-from vardeild.web.visibility import organisation_for
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 

@@ -1,7 +1,8 @@
 """What a principal may see of a record it may read.
 
 An organisation's notes are the CERT's own (`organisations.notes` is "CERT-internal notes"), so
-member tokens get them neither from the organisation nor from its audit trail.
+members get them neither from the organisation nor from its audit trail. The registry's read
+services apply this themselves; adapters that show audit entries call `audit_entry_for`.
 """
 
 from __future__ import annotations
