@@ -66,14 +66,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def to_json(data: Any) -> str:
-    """Return data as indented JSON text (dates as ISO 8601, enums as their values)."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
-
-
 def print_json(data: Any) -> None:
-    """Write data to stdout as JSON, unstyled, for scripts and `jq`."""
-    sys.stdout.write(to_json(data) + "\n")
+    """Write data to stdout as indented JSON (dates as ISO 8601, enums as their values),
+    unstyled, for scripts and `jq`."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n")
     sys.stdout.flush()
 
 
@@ -110,16 +106,6 @@ def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequen
 def say(message: str, *, style: str | None = None) -> None:
     """Print one message to stdout as plain text (no markup)."""
     stdout().print(Text(message, style=style or ""), soft_wrap=True)
-
-
-def warn(message: str) -> None:
-    """Print a warning to stderr."""
-    stderr().print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
-
-
-def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    """Print an error to stderr and leave with code."""
-    raise CliFailure(message, code)
 
 
 def report_error(lines: Sequence[str], code: int) -> NoReturn:
