@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -97,17 +99,32 @@ def ensure_demo_token(platform: Platform, principal: Principal) -> Path:
     return path
 
 
-def _try_this(token: Path, host: str, port: int, serving: bool) -> None:
+def _command_name() -> str:
+    """Return how the user can call this command from another shell: plain `vardeild` if it
+    is on the PATH, else the full path of the one beside this interpreter (a venv's bin)."""
+    sibling = Path(sys.executable).parent / "vardeild"
+    on_path = shutil.which("vardeild")
+    if on_path is None and sibling.exists():
+        return shlex.quote(str(sibling))
+    return "vardeild"
+
+
+def _try_this(token: Path, data_dir: Path, host: str, port: int, serving: bool) -> None:
     inside = next(value for value, owner in DEMO_EXAMPLES if owner is not None)
     outside = next(value for value, owner in DEMO_EXAMPLES if owner is None)
     base = f"http://{host}:{port}"
-    lines = [
+    command = _command_name()
+    lines = []
+    if os.environ.get("VARDEILD_DATA_DIR"):
+        # Another shell would otherwise look in the default data directory and find nothing.
+        lines.append(f"export VARDEILD_DATA_DIR={shlex.quote(str(data_dir))}")
+    lines += [
         f'curl -H "Authorization: Bearer $(cat {shlex.quote(str(token))})" '
         f"{base}/api/v1/organisations",
-        f"vardeild whois {inside}",
-        f"vardeild whois {outside}        # no member",
-        "vardeild members list",
-        "vardeild members conflicts",
+        f"{command} whois {inside}",
+        f"{command} whois {outside}        # no member",
+        f"{command} members list",
+        f"{command} members conflicts",
     ]
     console = stdout()
     console.print(Text("Try this" + ("" if serving else " (after `vardeild serve`)") + ":"))
@@ -155,6 +172,6 @@ def demo(
     token = ensure_demo_token(platform, principal)
     say(f"CERT API token (cert_analyst): {token}")
     host_, port_ = host or cli.settings.host, port or cli.settings.port
-    _try_this(token, host_, port_, serve)
+    _try_this(token, cli.settings.data_dir, host_, port_, serve)
     if serve:
         run_server(platform, host_, port_)
