@@ -1,0 +1,1 @@
+"""Monitoring: sensor and report events in, attributed, matched and aggregated alerts out."""
