@@ -1,0 +1,81 @@
+"""The contract between the ways in (files, HTTP, NATS JetStream) and the pipeline.
+
+A way in hands the pipeline a `RawBatch`: raw records with their positions, plus what makes a
+retry harmless — a checkpoint (files: the read position, written in the same transaction as
+the data, so a restart resumes exactly) or a batch key (HTTP idempotency keys, JetStream
+message ids: a batch already committed under that key is skipped whole). Every event also
+carries a fingerprint, unique in storage, as the last line of defence against duplicates.
+
+`ingest` returns only after the batch is durably committed; only then may a way in
+acknowledge (HTTP answers, JetStream acks, the file reader moves on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Feed(StrEnum):
+    """Which parser a batch needs."""
+
+    EVE = "eve"
+    SHADOWSERVER = "shadowserver"
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record as received: a line of EVE, a row of a report. `position` says where it came
+    from (a byte offset in a file, a line number, an index in an HTTP body), for quarantine."""
+
+    position: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Where a reader stands in a source; committed with the batch that brought it there."""
+
+    source: str  # e.g. "file:/var/log/suricata/eve.json"
+    identity: str  # what the position is relative to: the file's device:inode, a stream name
+    position: int  # the byte offset after the last record of the batch
+
+
+@dataclass(frozen=True)
+class RawBatch:
+    """Records from one source, to be ingested in one transaction."""
+
+    source: str  # where it came from: "file:/path", "http:sensor-name", "nats:subject"
+    feed: Feed
+    records: list[RawRecord]
+    sensor: str | None = None  # the sensor that sent it, where known
+    report_type: str | None = None  # Shadowserver report type, where known (else from name)
+    filename: str | None = None  # the report's file name (Shadowserver type detection)
+    batch_key: str | None = None  # idempotency key: a batch already committed is skipped
+    checkpoint: Checkpoint | None = None
+
+
+@dataclass
+class IngestResult:
+    """What became of a batch."""
+
+    records: int = 0
+    events_stored: int = 0
+    events_duplicate: int = 0  # already stored (same fingerprint)
+    events_unattributed: int = 0  # touched no member: counted, not stored in full
+    events_suppressed: int = 0
+    events_unmatched_protocol: int = 0  # protocol records that matched no indicator
+    quarantined: int = 0
+    sensor_stats: int = 0
+    alerts_touched: int = 0
+    skipped_batch: bool = False  # the batch key was committed before: nothing done
+    alert_ids: list[int] = field(default_factory=list)
+
+
+class EventSink(Protocol):
+    """What the ways in deliver to: the pipeline, or a bus that carries batches to workers."""
+
+    def ingest(self, batch: RawBatch) -> IngestResult:
+        """Durably take in a batch and return what became of it."""
+        ...
