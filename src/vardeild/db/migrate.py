@@ -25,8 +25,9 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database up to revision (default: the newest)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database up to revision (default: every head — domains developed side by side
+    may each add a migration on the same parent until a merge revision joins them)."""
     command.upgrade(alembic_config(engine), revision)
 
 
@@ -36,14 +37,16 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """Return the revision the database is at, or None if never migrated."""
+    """Return the revisions the database is at (comma-separated), or None if never migrated."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision(engine: Engine) -> str | None:
-    """Return the newest revision the code knows."""
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    """Return the newest revisions the code knows (comma-separated)."""
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def schema_drift(engine: Engine) -> list[Any]:
