@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect
 
-from conftest import postgres_schema, postgres_url_or_skip
+from support.databases import postgres_schema, postgres_url_or_skip
 from vardeild.db.engine import create_db_engine
 from vardeild.db.migrate import current_revision, downgrade, head_revision, schema_drift, upgrade
 from vardeild.db.models import metadata

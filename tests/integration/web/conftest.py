@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -11,20 +10,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from support.factories import CERT_ADMIN, org_data
+from support.web import Headers, OrgMaker, TokenMaker, bearer
 from vardeild.access.model import Role
 from vardeild.access.service import issue_token
 from vardeild.app import create_web_app
 from vardeild.members import service
 from vardeild.platform import Platform
-
-Headers = dict[str, str]
-TokenMaker = Callable[..., Headers]
-OrgMaker = Callable[..., dict[str, Any]]
-
-
-def bearer(secret: str) -> Headers:
-    """Return the Authorization header carrying secret."""
-    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture

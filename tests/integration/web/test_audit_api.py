@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from conftest import Headers, OrgMaker, TokenMaker
+from support.web import Headers, OrgMaker, TokenMaker
 from vardeild.access.model import Role
 from vardeild.core.clock import FixedClock
 

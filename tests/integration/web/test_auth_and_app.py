@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from conftest import Headers, OrgMaker, TokenMaker, bearer
 from support.factories import CERT_ADMIN, org_data
+from support.web import Headers, OrgMaker, TokenMaker, bearer
 from vardeild.access.model import Role
 from vardeild.access.service import revoke_token
 from vardeild.core.clock import FixedClock

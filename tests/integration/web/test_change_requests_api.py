@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from conftest import OrgMaker, TokenMaker
+from support.web import OrgMaker, TokenMaker
 from vardeild.access.model import Role
 
 API = "/api/v1"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Headers, OrgMaker, TokenMaker
 from support.factories import org_data
+from support.web import Headers, OrgMaker, TokenMaker
 from vardeild.access.model import Role
 from vardeild.web.schemas import AsnOut, ContactOut, DomainOut, NetworkOut, OrganisationOut
 

@@ -25,8 +25,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from conftest import Headers, TokenMaker, bearer
 from support.factories import CERT_ADMIN, member, org_data
+from support.web import Headers, TokenMaker, bearer
 from vardeild.access import service as access
 from vardeild.access.model import Role
 from vardeild.audit.model import AuditFilter

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from conftest import OrgMaker, TokenMaker, bearer
+from support.web import OrgMaker, TokenMaker, bearer
 from vardeild.access.model import Role
 from vardeild.core.clock import FixedClock
 
