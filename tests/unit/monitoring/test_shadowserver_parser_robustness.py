@@ -183,6 +183,23 @@ def test_lenient_cells() -> None:
     assert ipv6.source_asn == 64500
 
 
+@pytest.mark.parametrize(
+    ("hostname", "field", "extra"),
+    [
+        ("Mail.Example.NO", "mail.example.no", None),
+        ("mail.example.no.", "mail.example.no", None),
+        (" mail.example.no ", "mail.example.no", None),
+        ("xn--rros-gra.example", "xn--rros-gra.example", None),
+        ("192.0.2.44", None, "192.0.2.44"),  # an address is not a host name
+    ],
+)
+def test_host_names_are_normalised(hostname: str, field: str | None, extra: str | None) -> None:
+    [(_, event)] = outcomes(HEADER + row().replace(b",,", f',"{hostname}",'.encode(), 1))
+    assert isinstance(event, Event)
+    assert event.source_reverse_dns == field
+    assert event.extra.get("hostname") == extra
+
+
 def test_quoted_newlines_keep_the_row_whole_and_number_the_next_ones() -> None:
     multi = b'"2024-05-01 10:00:00","192.0.2.2","tcp",23,,"t",1,"NO","220 Welcome\r\nto the\nbox"\n'
     results = outcomes(HEADER + row() + multi + row("192.0.2.3"))

@@ -550,17 +550,20 @@ class ShadowserverParser:
                                 continue
                             except (OSError, ValueError):
                                 pass
-                        elif fast == name_ and not value[-1].isdigit():
-                            changes[field] = value.strip().rstrip(".").lower()
+                        elif fast == name_ and value[-1].isalpha() and value[0].isalnum():
+                            changes[field] = value.lower()  # else: strip, or not a name at all
                             continue
-                        elif fast == port_:
-                            if value.isdecimal() and int(value) <= 65535:
-                                changes[field] = int(value)
+                        elif fast == port_ and value.isdecimal():
+                            number = int(value)
+                            if number <= 65535:
+                                changes[field] = number
                                 continue
-                        elif fast == asn_ and value.isdecimal() and int(value) < 1 << 32:
-                            if value.strip("0"):  # 0 is Shadowserver's "unknown"
-                                changes[field] = int(value)
-                            continue
+                        elif fast == asn_ and value.isdecimal():
+                            number = int(value)
+                            if number < 1 << 32:
+                                if number:  # 0 is Shadowserver's "unknown"
+                                    changes[field] = number
+                                continue
                         try:
                             converted = convert(value, row)
                         except ValueError as exc:
