@@ -3,9 +3,9 @@
 One `Report` per report type (the name Shadowserver puts in the file name: `scan_ftp`,
 `event4_sinkhole`, ...), with
 
-- its classification (RSIT taxonomy / type / identifier). The identifiers are Shadowserver's
-  own report names, lower-cased (`Accessible-FTP` -> `accessible-ftp`), as in the schema
-  Shadowserver publishes for IntelMQ. The *types* are chosen per report from the meaning of
+- its classification (RSIT taxonomy / type / identifier). The identifiers are, by default,
+  Shadowserver's own report names lower-cased (`Accessible-FTP` -> `accessible-ftp`), as in the
+  schema Shadowserver publishes for IntelMQ. The *types* are chosen per report from the meaning of
   each RSIT type, and are sometimes more precise than Shadowserver's schema, which files almost
   every scan under vulnerable / vulnerable-system:
     - a service that should not face the Internet at all (RDP, SMB, FTP, Telnet, databases,
@@ -18,7 +18,11 @@ One `Report` per report type (the name Shadowserver puts in the file name: `scan
       vulnerable-system, and SSL FREAK/POODLE weak-crypto;
     - informational population scans (Accessible HTTP/SSL/SSH/SMTP) stay other / other.
   Infection reports (sinkholes) carry the malware family: `infection` -> `malware_name`, and the
-  family is the identifier, so alerts fold per family.
+  family is the identifier, so alerts fold per family. Where several columns fill one field
+  (`family` and `infection`), the last one listed that is not empty wins.
+  Compromised hosts (SYNful Knock implants, compromised websites and IoT devices) are
+  intrusions / system-compromise; the IP spoofer report is fraud / masquerade and blocklists
+  other / blacklist, as in Shadowserver's schema.
 - its default severity (Shadowserver's "default severity by report type"); a `severity` column
   in a row, which newer reports have, overrides it.
 - its column -> field mapping: a layout shared by a family of reports (HOST: `ip`, `port`,
