@@ -16,6 +16,7 @@ from vardeild.web.routes import (
     organisation_items,
     organisations,
     registry_io,
+    sensors,
     system,
     tokens,
 )
@@ -65,6 +66,7 @@ def create_api(platform: Platform) -> FastAPI:
         audit.router,
         tokens.router,
         lookup.router,
+        sensors.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
     api.include_router(registry_io.router)

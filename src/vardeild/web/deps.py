@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Principal
 from vardeild.access.service import authenticate
-from vardeild.core.errors import ValidationFailed
+from vardeild.core.errors import PermissionDenied, ValidationFailed
 from vardeild.core.text import clean_text
+from vardeild.monitoring.sensors import authenticate_sensor, looks_like_sensor_token
 from vardeild.platform import Platform
 from vardeild.web.errors import Unauthenticated
 
@@ -61,7 +62,15 @@ def get_principal(
             "your CERT contact or your organisation's member admin can issue one.",
             invalid=False,
         )
-    principal = authenticate(session, credentials.credentials.strip(), clock=platform.clock)
+    secret = credentials.credentials.strip()
+    principal = authenticate(session, secret, clock=platform.clock)
+    if (
+        principal is None
+        and looks_like_sensor_token(secret)
+        and authenticate_sensor(session, secret, clock=platform.clock, mark_heard=False)
+    ):
+        # A sensor's token can only ever deliver its events: nothing else answers to it.
+        raise PermissionDenied("a sensor token may only deliver events (POST /api/v1/ingest/eve)")
     if principal is None:
         raise Unauthenticated(
             "The API token is unknown, expired or revoked. Ask for a new one from your CERT "

@@ -32,6 +32,7 @@ from vardeild.access.model import Role
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.members import changes, service
+from vardeild.monitoring import sensors
 from vardeild.platform import Platform
 
 API = "/api/v1"
@@ -48,6 +49,7 @@ class World:
     a_request: int
     b_request: int
     b_token: int
+    b_sensor: int
     b_name: str
     b_org_number: str
     b_ip: str
@@ -212,6 +214,20 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         Call(query=lambda w: {"value": f"AS{w.b_asn}"}, member_admin=200, member_user=200),
     ),
     ("GET", f"{API}/conflicts"): (Call(member_admin=403, member_user=403),),
+    ("GET", f"{API}/sensors"): (
+        _READ_OWN,
+        Call(query=lambda w: {"include_retired": "true"}, member_admin=200, member_user=200),
+    ),
+    ("POST", f"{API}/sensors"): (
+        Call(
+            body=lambda w: {"name": "ny-sensor", "location": "Testlab", "organisation_id": w.b},
+            member_admin=403,
+            member_user=403,
+            cert=201,
+            note="a sensor for B",
+        ),
+    ),
+    ("GET", f"{API}/sensors/{{sensor_id}}"): (Call(path=lambda w: {"sensor_id": w.b_sensor}),),
     ("GET", f"{API}/registry/export"): (
         Call(member_admin=403, member_user=403),
         Call(query=lambda w: {"format": "csv"}, member_admin=403, member_user=403),
@@ -306,6 +322,15 @@ def world(platform: Platform, token: TokenMaker) -> World:
             role=Role.MEMBER_ADMIN,
             organisation_id=b["id"],
         )
+        b_sensor = sensors.create_sensor(
+            session,
+            CERT_ADMIN,
+            clock=clock,
+            name=f"{low}-ids",
+            location=f"{canary} datasenter",
+            organisation_id=b["id"],
+            description=f"{canary} sensor",
+        )
     b_record = {key: b_data[key] for key in ("name", "org_number", "sector", "domains")}
     canaries = (
         canary,
@@ -324,6 +349,7 @@ def world(platform: Platform, token: TokenMaker) -> World:
         a_request=a_request.id,
         b_request=b_request.id,
         b_token=b_token.info.id,
+        b_sensor=b_sensor.id,
         b_name=b["name"],
         b_org_number=b["org_number"],
         b_ip="198.51.100.77",
@@ -350,6 +376,13 @@ def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
             "requests": requests,
             "tokens": [
                 t for t in access.list_tokens(session, CERT_ADMIN) if t.organisation_id == w.b
+            ],
+            "sensors": [
+                s
+                for s in sensors.list_sensors(
+                    session, CERT_ADMIN, clock=platform.clock, include_retired=True
+                )
+                if s.organisation_id == w.b
             ],
             "audit_b": list_entries(session, filters=AuditFilter(organisation_id=w.b), limit=1)[1],
             "audit_all": list_entries(session, filters=AuditFilter(), limit=1)[1],
@@ -484,6 +517,8 @@ def test_b_sees_its_own_canaries(client: TestClient, world: World) -> None:
         f"{API}/change-requests/{world.b_request}",
         f"{API}/audit",
         f"{API}/tokens",
+        f"{API}/sensors",
+        f"{API}/sensors/{world.b_sensor}",
     ):
         answer = client.get(path, headers=headers)
         assert answer.status_code == 200, answer.text
