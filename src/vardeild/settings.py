@@ -60,6 +60,23 @@ class Settings(BaseSettings):
         description="Largest registry import file accepted, in bytes.",
     )
     gpg_binary: str = Field(default="gpg", description="The GnuPG executable to use.")
+    store_unattributed_events: bool = Field(
+        default=False,
+        description=(
+            "Store events that touch no member in full. Off: they are only counted per hour, "
+            "feed and sensor (ingest_counters), which keeps the events table to what members "
+            "are warned about."
+        ),
+    )
+    alert_window_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description=(
+            "Length of an alert's time window: repeats of one classification between one member "
+            "and one external party within a window fold into one alert."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod

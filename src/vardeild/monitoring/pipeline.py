@@ -1,0 +1,270 @@
+"""The pipeline: raw records in; events attributed, matched, stored and folded into alerts.
+
+    pipeline = Pipeline(platform.session, clock=platform.clock, config=PipelineConfig(...))
+    result = pipeline.ingest(RawBatch(source="file:/var/log/eve.json", feed=Feed.EVE, ...))
+
+One batch is one transaction: its events, alert upserts, quarantine rows, counters, suppression
+hits, indicator sightings, sensor hooks, checkpoint and batch key commit together or not at all,
+and `ingest` returns only after the commit. A batch whose key was committed before is skipped
+whole; every stored event has a unique fingerprint (blake2b of feed, sensor and raw record), and
+only newly stored events fold into alerts, so a batch delivered twice changes nothing.
+
+What is kept: alerts, anomalies, drops and report rows that touch a member (either side);
+protocol records only when they matched an indicator (they are evidence). Events that touch no
+member are counted in `ingest_counters`, not stored (setting store_unattributed_events). A
+record that cannot be parsed, or whose event could not be stored (a NUL character, an
+unencodable string, a port out of range), is quarantined alone with its source, position and
+reason; the records around it go on.
+
+Speed (../shared/LIMITS.md): no SQL and no ORM object per event; the attribution index, the
+indicator matcher and the critical members are rebuilt only when their revision counters move,
+read at most once per batch, and frozen out of the garbage collector's reach.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from vardeild.access.model import SYSTEM
+from vardeild.core.clock import Clock
+from vardeild.members.attribution import AttributionIndex
+from vardeild.members.lookup import build_attribution_index
+from vardeild.members.model import Criticality
+from vardeild.members.service import OrganisationQuery, list_organisations, registry_revision
+from vardeild.monitoring import quarantine, store
+from vardeild.monitoring.alerts import AlertDraft, fold_event
+from vardeild.monitoring.batch import BatchProcessor, IndicatorMatcher, Work
+from vardeild.monitoring.ingest import IngestResult, RawBatch
+from vardeild.monitoring.model import SensorStats
+from vardeild.monitoring.store import Outcome
+from vardeild.monitoring.suppression import load_suppressor
+
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+SensorStatsHook = Callable[[Session, SensorStats], None]
+SensorSeenHook = Callable[[Session, str, int, datetime], None]
+Cache = Callable[[str, Any, Callable[[], Any]], Any]
+
+
+@dataclass(frozen=True)
+class IndicatorSource:
+    """How the pipeline reaches threat intelligence; wired by the composition root to
+    vardeild.intel.service (load_matcher, matcher_is_current, record_sightings). The matcher is
+    rebuilt only when `is_current` says the indicators changed or one of them expired."""
+
+    load: Callable[[Session, datetime], IndicatorMatcher]
+    is_current: Callable[[Session, IndicatorMatcher, datetime], bool]
+    record_sightings: Callable[[Session, Mapping[int, tuple[int, datetime]]], None]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """The pipeline's knobs, from the settings of the same names."""
+
+    alert_window: timedelta = timedelta(minutes=60)
+    store_unattributed: bool = False
+    attempts: int = 5  # tries at a batch that meets a concurrent writer or a busy database
+
+
+class _Skipped(Exception):
+    """The batch key was committed before."""
+
+
+def tune_gc() -> None:
+    """Make the collector run rarely: a pipeline allocates millions of short-lived objects and
+    no cycles among them, and collections cost it 40 % (../shared/LIMITS.md)."""
+    gc.set_threshold(100_000, 50, 100)
+
+
+class Pipeline:
+    """Turns raw batches into stored events and alerts; implements `EventSink`."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        *,
+        clock: Clock,
+        config: PipelineConfig | None = None,
+        indicators: IndicatorSource | None = None,
+        on_sensor_stats: SensorStatsHook | None = None,
+        on_sensor_seen: SensorSeenHook | None = None,
+        cache: Cache | None = None,
+    ) -> None:
+        """session_factory yields a session in a transaction that commits on leaving (as
+        Platform.session does); cache (Platform.cached) shares the attribution index with the
+        rest of the process, else the pipeline keeps its own."""
+        self._session_factory = session_factory
+        self._clock = clock
+        self._config = config or PipelineConfig()
+        self._indicators = indicators
+        self._on_sensor_stats = on_sensor_stats
+        self._on_sensor_seen = on_sensor_seen
+        self._cache = cache or self._own_cache
+        self._held: dict[str, tuple[Any, Any]] = {}
+        self._matcher: IndicatorMatcher | None = None
+        self._frozen: tuple[int, ...] = ()
+        self._window = max(1, int(self._config.alert_window.total_seconds()))
+        self._batches = BatchProcessor(store_unattributed=self._config.store_unattributed)
+
+    # --- the contract ------------------------------------------------------------------------
+
+    def ingest(self, batch: RawBatch) -> IngestResult:
+        """Durably take in a batch and return what became of it (after the commit)."""
+        return self._run(batch, replaying=None)
+
+    def replay(self, quarantine_id: int) -> IngestResult:
+        """Parse a held quarantine record again with the current parser: on success its event
+        is ingested and the record marked replayed; on failure it stays held with the new
+        reason and one more attempt. NotFound if there is no such held record."""
+        with self._session_factory() as session:
+            batch = quarantine.batch_of(session, quarantine_id)
+        return self._run(batch, replaying=quarantine_id)
+
+    def _run(self, batch: RawBatch, *, replaying: int | None) -> IngestResult:
+        for attempt in range(1, self._config.attempts + 1):
+            try:
+                with self._session_factory() as session:
+                    return self._ingest_in(session, batch, replaying)
+            except _Skipped:
+                return IngestResult(records=len(batch.records), skipped_batch=True)
+            except (store.ConcurrentWrite, IntegrityError, OperationalError):
+                # Another worker stored the same events first, or SQLite was busy: all of this
+                # batch was rolled back, and the next try sees what the other one committed.
+                if attempt == self._config.attempts:
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- one batch, in one transaction -------------------------------------------------------
+
+    def _ingest_in(self, session: Session, batch: RawBatch, replaying: int | None) -> IngestResult:
+        now = self._clock.now()
+        # Writes first: on SQLite the first write takes the database's write lock, so the ids
+        # allocated below cannot be taken by another writer before the commit.
+        if batch.batch_key is not None and not store.claim_batch_key(
+            session, source=batch.source, batch_key=batch.batch_key, at=now
+        ):
+            raise _Skipped
+        if batch.checkpoint is not None:
+            store.save_checkpoint(session, batch.checkpoint, at=now)
+        index, critical, matcher = self._indexes(session, now)
+        suppressor = load_suppressor(session, now=now)
+        work = self._batches.process(batch, now, index, matcher, suppressor)
+        result = IngestResult(records=len(batch.records))
+        self._store_events(session, work, result, now=now, critical=critical)
+        result.quarantined = len(work.bad)
+        result.sensor_stats = len(work.stats)
+        if replaying is None:
+            store.insert_quarantine(session, quarantine.rows_for(batch, work.bad, received_at=now))
+            hour = now.replace(minute=0, second=0, microsecond=0)
+            store.add_counters(session, work.counts, hour=hour, feed=batch.feed.value)
+        else:
+            quarantine.settle(session, replaying, work.bad[0][1] if work.bad else None, at=now)
+        store.add_rule_hits(session, work.hits, at=now)
+        if work.sightings and self._indicators is not None:
+            self._indicators.record_sightings(
+                session, {i: (n, last) for i, (n, last) in work.sightings.items()}
+            )
+        if self._on_sensor_stats is not None:
+            for stats in work.stats:
+                self._on_sensor_stats(session, stats)
+        if self._on_sensor_seen is not None:
+            for name, count in sorted(work.seen.items()):
+                self._on_sensor_seen(session, name, count, now)
+        return result
+
+    def _store_events(
+        self,
+        session: Session,
+        work: Work,
+        result: IngestResult,
+        *,
+        now: datetime,
+        critical: frozenset[int],
+    ) -> None:
+        fingerprints = [event.fingerprint for event, _ in work.keep]
+        existing = store.existing_fingerprints(session, fingerprints) if fingerprints else set()
+        new = [(event, row) for event, row in work.keep if event.fingerprint not in existing]
+        ids = store.allocate_event_ids(session, len(new))
+        drafts: dict[tuple[int, str, str, int], AlertDraft] = {}
+        chosen: list[AlertDraft | None] = []
+        window = self._window
+        for (event, row), event_id in zip(new, ids, strict=True):
+            row["id"] = event_id
+            chosen.append(
+                fold_event(
+                    drafts, event, event_id, window_seconds=window, critical_members=critical
+                )
+            )
+        store.upsert_alerts(session, drafts.values(), now=now)
+        for (_, row), draft in zip(new, chosen, strict=True):
+            row["alert_id"] = draft.alert_id if draft is not None else None
+        store.insert_events(session, [row for _, row in new])
+        counts = work.counts
+        for event, _ in work.keep:
+            kept = Outcome.DUPLICATE if event.fingerprint in existing else Outcome.STORED
+            key = (event.sensor or "", kept)
+            counts[key] = counts.get(key, 0) + 1
+        totals: dict[str, int] = {}
+        for (_, outcome), n in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + n
+        result.events_stored = len(new)
+        result.events_duplicate = totals.get(Outcome.DUPLICATE, 0)
+        result.events_unattributed = totals.get(Outcome.UNATTRIBUTED, 0)
+        result.events_suppressed = totals.get(Outcome.SUPPRESSED, 0)
+        result.events_unmatched_protocol = totals.get(Outcome.UNMATCHED_PROTOCOL, 0)
+        result.alerts_touched = len(drafts)
+        result.alert_ids = sorted({draft.alert_id for draft in drafts.values()})
+
+    # --- in memory: parse, attribute, match, decide ------------------------------------------
+
+    # --- cached indexes ------------------------------------------------------------------------
+
+    def _indexes(
+        self, session: Session, now: datetime
+    ) -> tuple[AttributionIndex, frozenset[int], IndicatorMatcher | None]:
+        revision = registry_revision(session)
+        index: AttributionIndex = self._cache(
+            "attribution", revision, lambda: build_attribution_index(session)
+        )
+        critical: frozenset[int] = self._cache(
+            "critical_members", revision, lambda: _critical_members(session)
+        )
+        matcher = self._matcher
+        source = self._indicators
+        if source is not None and (matcher is None or not source.is_current(session, matcher, now)):
+            matcher = self._matcher = source.load(session, now)
+        held = (id(index), id(critical), id(matcher))
+        if held != self._frozen:
+            # Indexes live until the registry or the indicators change; keeping them out of
+            # the collector's generations stops every collection from walking them.
+            gc.collect()
+            gc.freeze()
+            self._frozen = held
+        return index, critical, matcher
+
+    def _own_cache(self, name: str, revision: Any, build: Callable[[], Any]) -> Any:
+        held = self._held.get(name)
+        if held is not None and held[0] == revision:
+            return held[1]
+        value = build()
+        self._held[name] = (revision, value)
+        return value
+
+
+def _critical_members(session: Session) -> frozenset[int]:
+    organisations, _ = list_organisations(
+        session,
+        SYSTEM,
+        query=OrganisationQuery(criticality=Criticality.CRITICAL.value),
+        limit=2**31 - 1,
+    )
+    return frozenset(org["id"] for org in organisations)

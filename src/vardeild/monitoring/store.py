@@ -1,0 +1,296 @@
+"""The pipeline's writes, as Core statements run in the batch's one transaction: events, alert
+upserts, quarantine rows, counters, checkpoints and batch keys.
+
+Nothing here runs once per event: every statement takes the whole batch (executemany, `IN`
+lists, multi-row VALUES), because per-event SQL caps a pipeline at a few thousand events a
+second (../shared/LIMITS.md). Where PostgreSQL and SQLite differ (ON CONFLICT, sequences,
+row locks) the dialect is asked once per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from vardeild.monitoring import store_pg
+from vardeild.monitoring.alerts import AlertDraft, AlertStatus, merge_into
+from vardeild.monitoring.ingest import Checkpoint
+from vardeild.monitoring.tables import (
+    AlertRow,
+    EventRow,
+    IngestBatchRow,
+    IngestCheckpointRow,
+    IngestCounterRow,
+    QuarantineRow,
+    SuppressionRuleRow,
+)
+
+EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
+ALERTS: Table = AlertRow.__table__  # type: ignore[assignment]
+QUARANTINE: Table = QuarantineRow.__table__  # type: ignore[assignment]
+CHECKPOINTS: Table = IngestCheckpointRow.__table__  # type: ignore[assignment]
+BATCHES: Table = IngestBatchRow.__table__  # type: ignore[assignment]
+COUNTERS: Table = IngestCounterRow.__table__  # type: ignore[assignment]
+RULES: Table = SuppressionRuleRow.__table__  # type: ignore[assignment]
+
+_IN_CHUNK = 5_000  # values per IN list: well under SQLite's 32,766 bound parameters
+
+
+class Outcome(StrEnum):
+    """What became of one record; every record has exactly one, and each is counted."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # stored before (same fingerprint)
+    UNATTRIBUTED = "unattributed"  # touched no member: counted, not stored
+    UNMATCHED_PROTOCOL = "unmatched_protocol"  # a protocol record that matched no indicator
+    SUPPRESSED = "suppressed"
+    QUARANTINED = "quarantined"
+    SENSOR_STATS = "sensor_stats"
+
+
+class ConcurrentWrite(Exception):
+    """Another transaction stored some of the same events or alerts first; the batch is rolled
+    back and run again, and then finds them stored."""
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """Return the dialect's INSERT (which knows ON CONFLICT) for table."""
+    if _dialect(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _rowcount(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def claim_batch_key(session: Session, *, source: str, batch_key: str, at: datetime) -> bool:
+    """Record the batch key; return False if it was committed before (skip the batch)."""
+    stmt = (
+        _insert(session, BATCHES)
+        .values(source=source, batch_key=batch_key, committed_at=at)
+        .on_conflict_do_nothing(index_elements=["source", "batch_key"])
+    )
+    return session.execute(stmt.returning(BATCHES.c.id)).first() is not None
+
+
+def save_checkpoint(session: Session, checkpoint: Checkpoint, *, at: datetime) -> None:
+    """Move the source's checkpoint, in the batch's transaction."""
+    values = {"identity": checkpoint.identity, "position": checkpoint.position, "updated_at": at}
+    stmt = _insert(session, CHECKPOINTS).values(source=checkpoint.source, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["source"], set_=values))
+
+
+def get_checkpoint(session: Session, source: str) -> Checkpoint | None:
+    """Return where the reader of source stands, or None if it never committed."""
+    row = session.execute(
+        select(CHECKPOINTS.c.identity, CHECKPOINTS.c.position).where(CHECKPOINTS.c.source == source)
+    ).first()
+    return None if row is None else Checkpoint(source, row.identity, int(row.position))
+
+
+def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[str]:
+    """Return which of the fingerprints are stored already."""
+    if _dialect(session) == "postgresql":
+        query = "SELECT fingerprint FROM events WHERE fingerprint = ANY(:values)"
+        return {fingerprint for (fingerprint,) in store_pg.select_any(session, query, fingerprints)}
+    found: set[str] = set()
+    column = EVENTS.c.fingerprint
+    for start in range(0, len(fingerprints), _IN_CHUNK):
+        chunk = fingerprints[start : start + _IN_CHUNK]
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+def allocate_event_ids(session: Session, count: int) -> list[int]:
+    """Return count fresh event ids, so that events and their alerts can name each other in
+    one pass. SQLite has one writer at a time (the batch holds the write lock), so the ids
+    after the largest are free; PostgreSQL draws them from the column's sequence."""
+    if count == 0:
+        return []
+    if _dialect(session) == "postgresql":
+        return store_pg.event_ids(session, count)
+    first = int(session.scalar(select(func.coalesce(func.max(EVENTS.c.id), 0))) or 0) + 1
+    return list(range(first, first + count))
+
+
+def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert the batch's new events with ON CONFLICT DO NOTHING on the fingerprint; raise
+    ConcurrentWrite if another transaction stored any of them since `existing_fingerprints`
+    looked (the count inserted tells). PostgreSQL takes them through COPY (store_pg)."""
+    if not rows:
+        return
+    if _dialect(session) == "postgresql":
+        stored = store_pg.insert_events(session, rows)
+    else:
+        stmt = _insert(session, EVENTS).on_conflict_do_nothing(index_elements=["fingerprint"])
+        stored = _rowcount(session.execute(stmt, list(rows)))
+    if stored != len(rows):
+        raise ConcurrentWrite(f"{len(rows) - stored} events were stored meanwhile")
+
+
+def upsert_alerts(session: Session, drafts: Iterable[AlertDraft], *, now: datetime) -> None:
+    """Fold the drafts into stored alerts (created where new) and set each draft's alert_id.
+    On PostgreSQL the stored ones are locked in key order, so that concurrent workers cannot
+    deadlock on them; a key another worker creates meanwhile is merged into, not duplicated."""
+    by_key = {draft.key: draft for draft in drafts}
+    if not by_key:
+        return
+    keys = sorted(by_key)
+    stored = _stored_alerts(session, keys)
+    new = [by_key[key] for key in keys if key not in stored]
+    if new:
+        ids = _insert_alerts(session, [_new_alert(draft, now) for draft in new])
+        for draft in new:
+            if draft.key in ids:
+                draft.alert_id = ids[draft.key]
+        late = [draft.key for draft in new if draft.key not in ids]
+        if late:
+            stored.update(_stored_alerts(session, late))
+    changes = []
+    for key, row in stored.items():
+        draft = by_key[key]
+        draft.alert_id = row["id"]
+        changes.append({"id": row["id"], "updated_at": now, **merge_into(row, draft)})
+    if not changes:
+        return
+    if _dialect(session) == "postgresql":
+        store_pg.update_alerts(session, changes)
+        return
+    session.execute(
+        update(ALERTS).where(ALERTS.c.id == bindparam("_id")),
+        [{("_id" if k == "id" else k): v for k, v in change.items()} for change in changes],
+        execution_options={"synchronize_session": False},
+    )
+
+
+_ALERT_STATE = (
+    "id",
+    "alert_key",
+    "count",
+    "first_seen",
+    "last_seen",
+    "severity",
+    "status",
+    "sample_event_ids",
+    "matched_indicator_ids",
+)
+
+
+_SELECT_ALERTS_PG = (
+    f"SELECT {', '.join(_ALERT_STATE)} FROM alerts "  # noqa: S608 (constant column names)
+    "WHERE alert_key = ANY(:values) ORDER BY alert_key FOR UPDATE"
+)
+
+
+def _stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    if _dialect(session) == "postgresql":
+        rows = store_pg.select_any(session, _SELECT_ALERTS_PG, keys)
+        return {row.alert_key: row._asdict() for row in rows}
+    found: dict[str, dict[str, Any]] = {}
+    columns = [ALERTS.c[name] for name in _ALERT_STATE]
+    for start in range(0, len(keys), _IN_CHUNK):
+        query = select(*columns).where(ALERTS.c.alert_key.in_(keys[start : start + _IN_CHUNK]))
+        found.update({row.alert_key: row._asdict() for row in session.execute(query)})
+    return found
+
+
+def _insert_alerts(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    if _dialect(session) == "postgresql":
+        return store_pg.insert_alerts(session, rows)
+    # One writer at a time on SQLite: nobody can create these keys between here and the commit.
+    session.execute(ALERTS.insert(), rows)
+    column = ALERTS.c.alert_key
+    ids: dict[str, int] = {}
+    keys = [row["alert_key"] for row in rows]
+    for start in range(0, len(keys), _IN_CHUNK):
+        query = select(column, ALERTS.c.id).where(column.in_(keys[start : start + _IN_CHUNK]))
+        ids.update({key: alert_id for key, alert_id in session.execute(query)})  # noqa: C416
+    return ids
+
+
+def _new_alert(draft: AlertDraft, now: datetime) -> dict[str, Any]:
+    return {
+        "alert_key": draft.key,
+        "member_id": draft.member_id,
+        "classification_taxonomy": draft.taxonomy,
+        "classification_type": draft.type,
+        "classification_identifier": draft.identifier,
+        "signature": draft.signature,
+        "feed_name": draft.feed_name,
+        "external_party": draft.external_party,
+        "window_start": draft.window_start,
+        "count": draft.count,
+        "first_seen": draft.first_seen,
+        "last_seen": draft.last_seen,
+        "severity": draft.severity,
+        "status": AlertStatus.OPEN.value,
+        "sample_event_ids": draft.samples,
+        "matched_indicator_ids": sorted(draft.indicators)[:100],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def insert_quarantine(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Hold the batch's bad records."""
+    if rows:
+        session.execute(QUARANTINE.insert(), list(rows))
+
+
+def add_counters(
+    session: Session, counts: Mapping[tuple[str, str], int], *, hour: datetime, feed: str
+) -> None:
+    """Add the batch's (sensor, outcome) counts to the hour's counters."""
+    if not counts:
+        return
+    rows = [
+        {"hour": hour, "feed": feed, "sensor": sensor, "outcome": outcome, "count": count}
+        for (sensor, outcome), count in sorted(counts.items())
+    ]
+    stmt = _insert(session, COUNTERS)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["hour", "feed", "sensor", "outcome"],
+        set_={"count": COUNTERS.c.count + stmt.excluded.count},
+    )
+    session.execute(stmt, rows)
+
+
+def add_rule_hits(session: Session, hits: Mapping[int, int], *, at: datetime) -> None:
+    """Count suppressed events against the rules that suppressed them."""
+    if not hits:
+        return
+    session.execute(
+        update(RULES)
+        .where(RULES.c.id == bindparam("_id"))
+        .values(hit_count=RULES.c.hit_count + bindparam("_n"), last_hit_at=at),
+        [{"_id": rule, "_n": n} for rule, n in sorted(hits.items())],
+        execution_options={"synchronize_session": False},
+    )
+
+
+def counter_totals(
+    session: Session, *, since: datetime | None = None, feed: str | None = None
+) -> list[dict[str, Any]]:
+    """Return the counters summed per feed, sensor and outcome."""
+    query = select(
+        COUNTERS.c.feed, COUNTERS.c.sensor, COUNTERS.c.outcome, func.sum(COUNTERS.c.count)
+    ).group_by(COUNTERS.c.feed, COUNTERS.c.sensor, COUNTERS.c.outcome)
+    if since is not None:
+        query = query.where(COUNTERS.c.hour >= since)
+    if feed is not None:
+        query = query.where(COUNTERS.c.feed == feed)
+    return [
+        {"feed": f, "sensor": s, "outcome": o, "count": int(n)}
+        for f, s, o, n in session.execute(query.order_by(COUNTERS.c.feed, COUNTERS.c.sensor))
+    ]

@@ -1,0 +1,159 @@
+"""PostgreSQL's fast paths for the pipeline's bulk writes: COPY into temporary tables, then one
+set-based statement each.
+
+Row-by-row statements, and the multi-row VALUES statements SQLAlchemy builds for executemany,
+spend most of their time in the driver (psycopg parses every large statement's placeholders
+anew); COPY streams rows without a statement per row and is the fastest way in
+(../shared/LIMITS.md: 0.8 M rows/s without indexes). COPY has no ON CONFLICT, so rows go into a
+temporary table first and from there into the real one with ON CONFLICT DO NOTHING. The
+temporary tables live per connection and are emptied before use, so a rolled-back batch leaves
+nothing behind for the next one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+EVENT_COLUMNS = (
+    "id",
+    "fingerprint",
+    "time_source",
+    "time_observation",
+    "kind",
+    "feed_name",
+    "feed_code",
+    "classification_taxonomy",
+    "classification_type",
+    "classification_identifier",
+    "severity",
+    "source_ip",
+    "source_port",
+    "destination_ip",
+    "destination_port",
+    "source_member_id",
+    "destination_member_id",
+    "sensor",
+    "alert_id",
+    "data",
+    "raw",
+)
+ALERT_COLUMNS = (
+    "alert_key",
+    "member_id",
+    "classification_taxonomy",
+    "classification_type",
+    "classification_identifier",
+    "signature",
+    "feed_name",
+    "external_party",
+    "window_start",
+    "count",
+    "first_seen",
+    "last_seen",
+    "severity",
+    "status",
+    "sample_event_ids",
+    "matched_indicator_ids",
+    "created_at",
+    "updated_at",
+)
+CHANGE_COLUMNS = (
+    "id",
+    "count",
+    "first_seen",
+    "last_seen",
+    "severity",
+    "status",
+    "sample_event_ids",
+    "matched_indicator_ids",
+    "updated_at",
+)
+# Statements built once from the constant column lists above; no value reaches them as text.
+_INSERT_EVENTS = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608
+    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events_incoming ON CONFLICT (fingerprint) DO NOTHING"
+)
+_INSERT_ALERTS = (
+    f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) "  # noqa: S608
+    f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts_incoming "
+    "ON CONFLICT (alert_key) DO NOTHING RETURNING alert_key, id"
+)
+_UPDATE_ALERTS = (
+    "UPDATE alerts SET "  # noqa: S608
+    + ", ".join(f"{c} = c.{c}" for c in CHANGE_COLUMNS if c != "id")
+    + " FROM alert_changes c WHERE alerts.id = c.id"
+)
+_JSON_COLUMNS = {"sample_event_ids", "matched_indicator_ids"}
+_STAGING = {
+    "events_incoming": "(LIKE events) ON COMMIT DELETE ROWS",
+    "alerts_incoming": "(LIKE alerts) ON COMMIT DELETE ROWS",
+    "alert_changes": (
+        "(id integer, count bigint, first_seen timestamptz, last_seen timestamptz, "
+        "severity smallint, status varchar(16), sample_event_ids json, "
+        "matched_indicator_ids json, updated_at timestamptz) ON COMMIT DELETE ROWS"
+    ),
+}
+
+
+def _stage(
+    session: Session, table: str, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+) -> Any:
+    """COPY rows into the emptied temporary table; return the cursor for what follows."""
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    cursor = connection.cursor()
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} {_STAGING[table]}")
+    cursor.execute(f"TRUNCATE {table}")
+    json_at = [i for i, column in enumerate(columns) if column in _JSON_COLUMNS]
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            values = [row[column] for column in columns]
+            for i in json_at:
+                values[i] = json.dumps(values[i])
+            copy.write_row(values)
+    return cursor
+
+
+def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert events whose fingerprint is new; return how many were inserted."""
+    cursor = _stage(session, "events_incoming", EVENT_COLUMNS, rows)
+    with cursor:
+        cursor.execute(_INSERT_EVENTS)
+        return int(cursor.rowcount)
+
+
+def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert alerts whose key is new; return key -> id of those inserted (a key another
+    transaction created meanwhile is left out)."""
+    staged = [{**row, "id": 0} for row in rows]
+    cursor = _stage(session, "alerts_incoming", ("id", *ALERT_COLUMNS), staged)
+    with cursor:
+        cursor.execute(_INSERT_ALERTS)
+        return {key: int(alert_id) for key, alert_id in cursor.fetchall()}
+
+
+def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> None:
+    """Write the merged values of existing alerts (rows of CHANGE_COLUMNS)."""
+    cursor = _stage(session, "alert_changes", CHANGE_COLUMNS, changes)
+    with cursor:
+        cursor.execute(_UPDATE_ALERTS)
+
+
+def select_any(session: Session, query: str, values: Sequence[str]) -> list[Any]:
+    """Run query, whose `:values` is compared with `= ANY`, with values as one array
+    parameter (a long IN list costs the driver more than the database)."""
+    return list(session.execute(text(query), {"values": list(values)}))
+
+
+def event_ids(session: Session, count: int) -> list[int]:
+    """Return count fresh ids from the events table's sequence."""
+    rows = session.execute(
+        text("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)"),
+        {"n": count},
+    )
+    return [int(value) for (value,) in rows]
