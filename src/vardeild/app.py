@@ -6,6 +6,7 @@ happens here and nowhere else.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -54,7 +55,22 @@ def build_platform(
 
 
 def create_web_app(platform: Platform) -> FastAPI:
-    """Return the ASGI application serving the API (and later the portal) for platform."""
+    """Return the ASGI application serving the API (and later the portal) for platform, with
+    the pipeline that takes what sensors deliver over HTTP."""
+    from vardeild.monitoring.pipeline import Pipeline, PipelineConfig
+    from vardeild.monitoring.sensors import record_sensor_seen, record_sensor_stats
     from vardeild.web.api import create_api
 
-    return create_api(platform)
+    settings = platform.settings
+    pipeline = Pipeline(
+        platform.session,
+        clock=platform.clock,
+        config=PipelineConfig(
+            alert_window=timedelta(minutes=settings.alert_window_minutes),
+            store_unattributed=settings.store_unattributed_events,
+        ),
+        on_sensor_stats=record_sensor_stats,
+        on_sensor_seen=record_sensor_seen,
+        cache=platform.cached,
+    )
+    return create_api(platform, event_sink=pipeline)

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest registry import file accepted, in bytes.",
     )
+    ingest_max_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest body `POST /api/v1/ingest/eve` accepts, in bytes: both as sent and, when "
+            "gzip-compressed, once decompressed."
+        ),
+    )
     gpg_binary: str = Field(default="gpg", description="The GnuPG executable to use.")
     store_unattributed_events: bool = Field(
         default=False,

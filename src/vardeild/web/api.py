@@ -6,11 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from vardeild import __version__
+from vardeild.monitoring.ingest import EventSink
 from vardeild.platform import Platform
 from vardeild.web.errors import install_error_handlers
 from vardeild.web.routes import (
     audit,
     change_requests,
+    ingest,
     lookup,
     me,
     organisation_items,
@@ -37,8 +39,9 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def create_api(platform: Platform) -> FastAPI:
-    """Return the web application serving platform."""
+def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> FastAPI:
+    """Return the web application serving platform; event_sink takes what sensors deliver
+    (without one, POST /api/v1/ingest/eve answers 503)."""
     app = FastAPI(
         title=f"Vardeild API – {platform.settings.cert_name}",
         version=__version__,
@@ -54,6 +57,7 @@ def create_api(platform: Platform) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.platform = platform
+    app.state.event_sink = event_sink
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
 
@@ -69,7 +73,9 @@ def create_api(platform: Platform) -> FastAPI:
         sensors.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
+    # These read their bodies themselves, each bounded by its own setting.
     api.include_router(registry_io.router)
+    api.include_router(ingest.router)
     app.include_router(system.router)
     app.include_router(api)
     return app

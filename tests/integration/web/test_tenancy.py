@@ -228,6 +228,15 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         ),
     ),
     ("GET", f"{API}/sensors/{{sensor_id}}"): (Call(path=lambda w: {"sensor_id": w.b_sensor}),),
+    ("POST", f"{API}/ingest/eve"): (
+        Call(
+            raw=lambda w: b'{"event_type": "stats", "stats": {"uptime": 1}}\n',
+            member_admin=403,
+            member_user=403,
+            cert=403,
+            note="only a sensor's token delivers events",
+        ),
+    ),
     ("GET", f"{API}/registry/export"): (
         Call(member_admin=403, member_user=403),
         Call(query=lambda w: {"format": "csv"}, member_admin=403, member_user=403),
