@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from vardeild import __version__
-from vardeild.cli import audit, changes, demo, members, sensors, system, tokens, whois
+from vardeild.cli import audit, changes, demo, intel, members, sensors, system, tokens, whois
 from vardeild.cli.context import CliContext
 from vardeild.cli.errors import ReportingGroup
 
@@ -77,6 +77,7 @@ app.command("whois")(whois.whois)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(changes.app, name="changes")
+app.add_typer(intel.app, name="intel")
 app.add_typer(sensors.app, name="sensors")
 app.command("settings")(system.show_settings)
 

@@ -1,0 +1,1 @@
+"""Threat intelligence: indicators, loading them, and matching events against them."""

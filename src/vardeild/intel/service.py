@@ -1,0 +1,609 @@
+"""The indicator store's use cases: loading, listing, expiring and deleting indicators, building
+the matcher, and recording what the sensors saw.
+
+Every function takes the session (the unit of work, committed by the caller). Changes check
+permission with the one access check, and each change — a whole load, an expiry, a deletion —
+is one audit entry and one step of the indicator revision, in the same transaction, so a
+process holding a matcher sees that it is stale as soon as the change is committed.
+
+Members cannot read indicators yet: sharing them by TLP comes with the information-sharing
+issue, so listing needs a CERT role (`Action.LIST_ALL`), loading `Action.IMPORT`, expiring and
+deleting `Action.EDIT`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from vardeild.access.model import Action, Principal, authorize
+from vardeild.audit.service import record_change
+from vardeild.core.clock import Clock
+from vardeild.core.errors import FieldProblem, NotFound, ValidationFailed
+from vardeild.core.tlp import Tlp
+from vardeild.intel.loaders import (
+    DEFAULT_MAX_BYTES,
+    LoadDefaults,
+    LoadFormat,
+    read_indicators,
+)
+from vardeild.intel.matcher import UNMATCHED_TYPES, IndicatorMatcher
+from vardeild.intel.model import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_SOURCE,
+    DEFAULT_TLP,
+    Indicator,
+    IndicatorFilter,
+    IndicatorRecord,
+    IndicatorStats,
+    IndicatorType,
+    LoadResult,
+    clean_source,
+)
+from vardeild.intel.tables import IndicatorRevisionRow, IndicatorRow
+
+LoadProgress = Callable[[str, int, int], None]
+"""Told (phase, done, total) during a load: "reading" counts lines (CSV: rows), "comparing"
+and "writing" indicators."""
+
+_CHUNK = 1000  # values per IN (...) and rows per write: well inside every database's limits
+_TYPES = {kind.value: kind for kind in IndicatorType}
+_Key = tuple[IndicatorType, str]
+_Stored = tuple[
+    int, str, int, datetime | None, list[str], str
+]  # id, tlp, conf., valid, tags, desc.
+
+
+def indicator_revision(session: Session) -> int:
+    """Return the indicator revision counter: a matcher built at another revision is stale."""
+    return int(
+        session.scalar(select(IndicatorRevisionRow.revision).where(IndicatorRevisionRow.id == 1))
+        or 0
+    )
+
+
+def bump_indicator_revision(session: Session) -> None:
+    """Count one more change to the indicators, in the session's transaction."""
+    session.execute(
+        update(IndicatorRevisionRow)
+        .where(IndicatorRevisionRow.id == 1)
+        .values(revision=IndicatorRevisionRow.revision + 1)
+    )
+
+
+def load_matcher(session: Session, *, now: datetime | None = None) -> IndicatorMatcher:
+    """Return a matcher of every indicator valid now (valid_until empty or later), stamped with
+    the revision it was built at and the moment its first indicator expires."""
+    moment = now or datetime.now(UTC)
+    # The revision first: a change committed while the rows are read makes the matcher look
+    # older than it is, so it is rebuilt once more, never kept stale.
+    revision = indicator_revision(session)
+    table = _table()
+    valid = or_(table.c.valid_until.is_(None), table.c.valid_until > moment)
+    matchable = table.c.type.not_in([kind.value for kind in UNMATCHED_TYPES])
+    expires_at = session.scalar(
+        select(func.min(table.c.valid_until)).where(table.c.valid_until > moment, matchable)
+    )
+    # Core rows, not ORM ones, and ordered by type, which the unique index serves: a million
+    # rows are read in about a second this way.
+    rows = session.connection().execute(
+        select(table.c.id, table.c.type, table.c.value)
+        .where(valid, matchable)
+        .order_by(table.c.type)
+        .execution_options(yield_per=50_000)
+    )
+    types = _TYPES
+    return IndicatorMatcher.build(
+        ((row[0], types[row[1]], row[2]) for row in rows),
+        revision=revision,
+        expires_at=None if expires_at is None else _utc(expires_at),
+    )
+
+
+def matcher_is_current(session: Session, matcher: IndicatorMatcher, *, now: datetime) -> bool:
+    """Return False when the matcher must be rebuilt: the indicators changed since it was built,
+    or one of its indicators has expired."""
+    if matcher.expires_at is not None and now >= matcher.expires_at:
+        return False
+    return matcher.revision == indicator_revision(session)
+
+
+def record_sightings(session: Session, sightings: Mapping[int, tuple[int, datetime]]) -> None:
+    """Add each indicator's count of matching events to its sighting count and move its last
+    sighting to the given time if later; one UPDATE per indicator, ids no longer stored are
+    ignored. Not audited and no revision step: sightings change no indicator."""
+    if not sightings:
+        return
+    table = _table()
+    at = bindparam("b_at", type_=table.c.last_sighted_at.type)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            sighting_count=table.c.sighting_count + bindparam("b_count"),
+            last_sighted_at=case(
+                (
+                    or_(table.c.last_sighted_at.is_(None), table.c.last_sighted_at < at),
+                    at,
+                ),
+                else_=table.c.last_sighted_at,
+            ),
+        )
+    )
+    parameters = []
+    for indicator_id, (count, last) in sorted(sightings.items()):
+        if count < 1:
+            raise ValueError(f"indicator {indicator_id}: a sighting count must be positive")
+        parameters.append({"b_id": indicator_id, "b_count": count, "b_at": last})
+    session.connection().execute(statement, parameters)
+
+
+def load_indicators(
+    session: Session,
+    principal: Principal,
+    data: bytes,
+    *,
+    clock: Clock,
+    indicator_type: IndicatorType | None = None,
+    fmt: LoadFormat | Literal["list", "csv"] = LoadFormat.LIST,
+    source: str = DEFAULT_SOURCE,
+    tlp: Tlp = DEFAULT_TLP,
+    confidence: int = DEFAULT_CONFIDENCE,
+    valid_until: datetime | None = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    origin: str = "",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: LoadProgress | None = None,
+) -> LoadResult:
+    """Load a plain list or CSV of indicators from `source`: an idempotent upsert on (type,
+    value, source), one audit entry and one revision step for the whole load.
+
+    Raises ValidationFailed naming the line (and column) of every bad row, with nothing
+    applied — unless skip_invalid, which loads the good rows and returns the problems in the
+    result. PermissionDenied unless the principal may import.
+    """
+    authorize(principal, Action.IMPORT)
+    fmt = LoadFormat(fmt)
+    problems = []
+    try:
+        source = clean_source(source)
+    except ValueError as exc:
+        problems.append(FieldProblem("options", "source", str(exc)))
+    if not 0 <= confidence <= 100:
+        problems.append(FieldProblem("options", "confidence", "must be from 0 to 100"))
+    if valid_until is not None and valid_until.tzinfo is None:
+        problems.append(FieldProblem("options", "valid_until", "must carry a time zone"))
+    if problems:
+        raise ValidationFailed(problems)
+    defaults = LoadDefaults(
+        type=indicator_type, tlp=tlp, confidence=confidence, valid_until=valid_until
+    )
+    parsed = read_indicators(
+        data,
+        fmt=fmt,
+        defaults=defaults,
+        max_bytes=max_bytes,
+        progress=(lambda done, total: progress("reading", done, total)) if progress else None,
+    )
+    problems = parsed.problems
+    if problems and (not skip_invalid or parsed.limit_exceeded is not None):
+        raise ValidationFailed(problems)
+    unique: dict[_Key, IndicatorRecord] = {}
+    for record in parsed.records:
+        unique.pop((record.type, record.value), None)  # the later row wins, in its place
+        unique[(record.type, record.value)] = record
+    if progress:
+        progress("comparing", 0, len(unique))
+    existing, source_count = _stored(session, source, unique)
+    if progress:
+        progress("comparing", len(unique), len(unique))
+    now = clock.now()
+    creates: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    unchanged: list[int] = []
+    for (kind, value), record in unique.items():
+        fields = {
+            "tlp": record.tlp.value,
+            "confidence": record.confidence,
+            "valid_until": record.valid_until,
+            "tags": list(record.tags),
+            "description": record.description,
+        }
+        stored = existing.get((kind, value))
+        if stored is None:
+            creates.append(
+                {
+                    "type": kind.value,
+                    "value": value,
+                    "source": source,
+                    **fields,
+                    "first_seen": now,
+                    "last_seen": now,
+                    "sighting_count": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        elif (
+            stored[1],
+            stored[2],
+            _utc(stored[3]) if stored[3] else None,
+            list(stored[4]),
+            stored[5],
+        ) != tuple(fields.values()):
+            updates.append({"id": stored[0], **fields, "last_seen": now, "updated_at": now})
+        else:
+            unchanged.append(stored[0])
+    by_type: dict[str, int] = {}
+    for kind, _ in unique:
+        by_type[kind.value] = by_type.get(kind.value, 0) + 1
+    if not dry_run:
+        # A feed reloaded whole re-asserts every indicator of its source: one statement moves
+        # their last_seen rather than one per thousand.
+        whole = len(unchanged) + len(updates) == source_count
+        touch: Sequence[int] | str = source if whole else unchanged
+        _write(session, creates, updates, touch, now, progress)
+        if creates or updates:
+            bump_indicator_revision(session)
+    result = LoadResult(
+        source=source,
+        format=fmt.value,
+        dry_run=dry_run,
+        records=len(parsed.records),
+        created=len(creates),
+        updated=len(updates),
+        unchanged=len(unchanged),
+        duplicates=len(parsed.records) - len(unique),
+        skipped=parsed.invalid_lines,
+        problems=tuple(problems),
+        by_type=dict(sorted(by_type.items())),
+        revision=indicator_revision(session),
+    )
+    if not dry_run:
+        summary = result.to_dict()
+        del summary["problems"], summary["dry_run"], summary["revision"]
+        record_change(
+            session,
+            clock=clock,
+            actor=principal.actor,
+            action="indicator.load",
+            entity_type="indicator_source",
+            entity_id=source,
+            organisation_id=None,
+            before=None,
+            after=summary,
+            note=origin,
+        )
+    return result
+
+
+def _stored(
+    session: Session, source: str, keys: Collection[_Key]
+) -> tuple[dict[_Key, _Stored], int]:
+    """Return what is stored for the source under the keys, and how many indicators the source
+    has: the whole source in one query when the file is about its size (a feed reloaded), else
+    by chunks of values."""
+    if not keys:
+        return {}, 0
+    columns = (
+        IndicatorRow.id,
+        IndicatorRow.type,
+        IndicatorRow.value,
+        IndicatorRow.tlp,
+        IndicatorRow.confidence,
+        IndicatorRow.valid_until,
+        IndicatorRow.tags,
+        IndicatorRow.description,
+    )
+    count = session.scalar(select(func.count()).where(IndicatorRow.source == source)) or 0
+    if count == 0:
+        return {}, 0
+    found: dict[_Key, _Stored] = {}
+    if count <= 4 * len(keys):
+        queries = [select(*columns).where(IndicatorRow.source == source)]
+    else:
+        by_type: dict[IndicatorType, list[str]] = {}
+        for kind, value in keys:
+            by_type.setdefault(kind, []).append(value)
+        queries = [
+            select(*columns).where(
+                IndicatorRow.source == source,
+                IndicatorRow.type == kind.value,
+                IndicatorRow.value.in_(values[i : i + _CHUNK]),
+            )
+            for kind, values in by_type.items()
+            for i in range(0, len(values), _CHUNK)
+        ]
+    for query in queries:
+        for row in session.execute(query):
+            key = (_TYPES[row[1]], row[2])
+            found[key] = (row[0], row[3], row[4], row[5], row[6], row[7])
+    return found, count
+
+
+def _write(
+    session: Session,
+    creates: Sequence[dict[str, Any]],
+    updates: Sequence[dict[str, Any]],
+    touch: Sequence[int] | str,
+    now: datetime,
+    progress: LoadProgress | None,
+) -> None:
+    """Insert, update and touch (move last_seen of) rows in chunks, telling progress as it
+    goes; touch is ids, or a source name for all its rows."""
+    table = _table()
+    total = len(creates) + len(updates) + (0 if isinstance(touch, str) else len(touch))
+    done = 0
+    connection = session.connection()
+    for i in range(0, len(creates), 10 * _CHUNK):
+        chunk = creates[i : i + 10 * _CHUNK]
+        connection.execute(insert(table), chunk)
+        done += len(chunk)
+        if progress:
+            progress("writing", done, total)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            {
+                name: bindparam(f"b_{name}")
+                for name in (
+                    "tlp",
+                    "confidence",
+                    "valid_until",
+                    "tags",
+                    "description",
+                    "last_seen",
+                    "updated_at",
+                )
+            }
+        )
+    )
+    for i in range(0, len(updates), _CHUNK):
+        chunk = updates[i : i + _CHUNK]
+        connection.execute(
+            statement,
+            [
+                {("b_id" if key == "id" else f"b_{key}"): value for key, value in row.items()}
+                for row in chunk
+            ],
+        )
+        done += len(chunk)
+        if progress:
+            progress("writing", done, total)
+    if isinstance(touch, str):
+        connection.execute(update(table).where(table.c.source == touch).values(last_seen=now))
+        return
+    for ids in _chunks(touch):
+        connection.execute(update(table).where(table.c.id.in_(ids)).values(last_seen=now))
+        done += len(ids)
+        if progress:
+            progress("writing", done, total)
+
+
+def list_indicators(
+    session: Session,
+    principal: Principal,
+    filters: IndicatorFilter | None = None,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Indicator], int]:
+    """Return a page of indicators ordered by type, value and source, and how many match in
+    all. Raises PermissionDenied for members: indicators are not shared with them yet."""
+    authorize(principal, Action.LIST_ALL)
+    filters = filters or IndicatorFilter()
+    query = select(IndicatorRow)
+    if filters.type is not None:
+        query = query.where(IndicatorRow.type == filters.type.value)
+    if filters.source is not None:
+        query = query.where(IndicatorRow.source == filters.source)
+    if filters.text:
+        query = query.where(IndicatorRow.value.icontains(filters.text.strip(), autoescape=True))
+    if filters.valid_at is not None:
+        query = query.where(
+            or_(IndicatorRow.valid_until.is_(None), IndicatorRow.valid_until > filters.valid_at)
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(IndicatorRow.type, IndicatorRow.value, IndicatorRow.source, IndicatorRow.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_indicator(row) for row in rows], total
+
+
+def get_indicator_or_raise(session: Session, principal: Principal, indicator_id: int) -> Indicator:
+    """Return one indicator; raise NotFound if there is none with that id, PermissionDenied
+    for members."""
+    authorize(principal, Action.LIST_ALL)
+    row = session.get(IndicatorRow, indicator_id)
+    if row is None:
+        raise NotFound(f"indicator {indicator_id} not found")
+    return _indicator(row)
+
+
+def indicator_stats(session: Session, principal: Principal, *, now: datetime) -> IndicatorStats:
+    """Return counts over all indicators (valid meaning valid at now); PermissionDenied for
+    members."""
+    authorize(principal, Action.LIST_ALL)
+    valid = or_(IndicatorRow.valid_until.is_(None), IndicatorRow.valid_until > now)
+    total, valid_count, sighted, sightings = session.execute(
+        select(
+            func.count(),
+            func.count().filter(valid),
+            func.count().filter(IndicatorRow.sighting_count > 0),
+            func.coalesce(func.sum(IndicatorRow.sighting_count), 0),
+        ).select_from(IndicatorRow)
+    ).one()
+    by_type = session.execute(
+        select(IndicatorRow.type, func.count())
+        .group_by(IndicatorRow.type)
+        .order_by(IndicatorRow.type)
+    )
+    by_source = session.execute(
+        select(IndicatorRow.source, func.count())
+        .group_by(IndicatorRow.source)
+        .order_by(IndicatorRow.source)
+    )
+    return IndicatorStats(
+        total=int(total),
+        valid=int(valid_count),
+        expired=int(total) - int(valid_count),
+        by_type={kind: int(count) for kind, count in by_type},
+        by_source={name: int(count) for name, count in by_source},
+        sighted=int(sighted),
+        sightings=int(sightings),
+        revision=indicator_revision(session),
+    )
+
+
+def expire_indicators(
+    session: Session,
+    principal: Principal,
+    *,
+    clock: Clock,
+    ids: Iterable[int] = (),
+    source: str | None = None,
+    note: str = "",
+) -> int:
+    """Make the indicators (by id, or every one of a source) stop matching now, and return how
+    many that changed; ones already expired keep their time. Raises NotFound naming ids that
+    do not exist or a source with no indicators; PermissionDenied unless the principal may
+    edit. Loading an indicator again from its source makes it valid again."""
+    authorize(principal, Action.EDIT)
+    chosen = _chosen(session, ids, source)
+    now = clock.now()
+    active = or_(IndicatorRow.valid_until.is_(None), IndicatorRow.valid_until > now)
+    changed = 0
+    for chunk in _chunks(chosen):
+        result = session.execute(
+            update(IndicatorRow)
+            .where(IndicatorRow.id.in_(chunk), active)
+            .values(valid_until=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    if changed:
+        bump_indicator_revision(session)
+    _audit(session, principal, clock, "indicator.expire", chosen, source, changed, note)
+    return changed
+
+
+def delete_indicators(
+    session: Session,
+    principal: Principal,
+    *,
+    clock: Clock,
+    ids: Iterable[int] = (),
+    source: str | None = None,
+    note: str = "",
+) -> int:
+    """Delete the indicators (by id, or every one of a source) with their sightings, and return
+    how many. Raises NotFound naming ids that do not exist or a source with no indicators;
+    PermissionDenied unless the principal may edit."""
+    authorize(principal, Action.EDIT)
+    chosen = _chosen(session, ids, source)
+    for chunk in _chunks(chosen):
+        session.execute(
+            delete(IndicatorRow)
+            .where(IndicatorRow.id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+    bump_indicator_revision(session)
+    _audit(session, principal, clock, "indicator.delete", chosen, source, len(chosen), note)
+    return len(chosen)
+
+
+def _chosen(session: Session, ids: Iterable[int], source: str | None) -> list[int]:
+    """Return the ids named and those of the source, checked to exist; raise NotFound."""
+    wanted = sorted(set(ids))
+    if not wanted and source is None:
+        raise ValidationFailed.one("options", "", "name indicators by id or a source")
+    chosen: set[int] = set()
+    for chunk in _chunks(wanted):
+        chosen.update(session.scalars(select(IndicatorRow.id).where(IndicatorRow.id.in_(chunk))))
+    missing = [i for i in wanted if i not in chosen]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:20])
+        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+        raise NotFound(f"indicator {shown}{more} not found")
+    if source is not None:
+        of_source = list(
+            session.scalars(select(IndicatorRow.id).where(IndicatorRow.source == source))
+        )
+        if not of_source:
+            raise NotFound(f"no indicators from source {source!r}")
+        chosen.update(of_source)
+    return sorted(chosen)
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    clock: Clock,
+    action: str,
+    chosen: Sequence[int],
+    source: str | None,
+    changed: int,
+    note: str,
+) -> None:
+    """Record one audit entry for a change to many indicators (ids listed up to 1,000)."""
+    if source is not None:
+        entity_type, entity_id = "indicator_source", source
+    elif len(chosen) == 1:
+        entity_type, entity_id = "indicator", str(chosen[0])
+    else:
+        entity_type, entity_id = "indicator_set", f"{len(chosen)} indicators"
+    record_change(
+        session,
+        clock=clock,
+        actor=principal.actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        organisation_id=None,
+        before=None,
+        after={"count": changed, "ids": list(chosen[:1000]), "source": source},
+        note=note,
+    )
+
+
+def _chunks(values: Sequence[int]) -> Iterable[list[int]]:
+    for i in range(0, len(values), _CHUNK):
+        yield list(values[i : i + _CHUNK])
+
+
+def _table() -> Table:
+    table = IndicatorRow.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _indicator(row: IndicatorRow) -> Indicator:
+    return Indicator(
+        id=row.id,
+        type=_TYPES[row.type],
+        value=row.value,
+        source=row.source,
+        tlp=Tlp(row.tlp),
+        confidence=row.confidence,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        valid_until=row.valid_until,
+        tags=tuple(row.tags),
+        description=row.description,
+        sighting_count=row.sighting_count,
+        last_sighted_at=row.last_sighted_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
