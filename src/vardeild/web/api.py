@@ -10,6 +10,7 @@ from vardeild.monitoring.ingest import EventSink
 from vardeild.platform import Platform
 from vardeild.web.errors import install_error_handlers
 from vardeild.web.routes import (
+    alerts,
     audit,
     change_requests,
     ingest,
@@ -70,6 +71,7 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         audit.router,
         tokens.router,
         lookup.router,
+        alerts.router,
         sensors.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)

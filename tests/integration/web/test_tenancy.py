@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from support.factories import CERT_ADMIN, member, org_data
+from support.pipeline import eve_batch, eve_line, make_pipeline
 from support.web import Headers, TokenMaker, bearer
 from vardeild.access import service as access
 from vardeild.access.model import Role
@@ -50,6 +51,7 @@ class World:
     b_request: int
     b_token: int
     b_sensor: int
+    b_alert: int
     b_name: str
     b_org_number: str
     b_ip: str
@@ -237,6 +239,11 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
             note="only a sensor's token delivers events",
         ),
     ),
+    ("GET", f"{API}/alerts"): (
+        _READ_OWN,
+        Call(query=lambda w: {"organisation_id": w.b}, member_admin=200, member_user=200),
+    ),
+    ("GET", f"{API}/alerts/{{alert_id}}"): (Call(path=lambda w: {"alert_id": w.b_alert}),),
     ("GET", f"{API}/registry/export"): (
         Call(member_admin=403, member_user=403),
         Call(query=lambda w: {"format": "csv"}, member_admin=403, member_user=403),
@@ -340,6 +347,9 @@ def world(platform: Platform, token: TokenMaker) -> World:
             organisation_id=b["id"],
             description=f"{canary} sensor",
         )
+    # An alert of B's, made the way alerts are made: an event at B's address through the pipeline.
+    attack = eve_line(src="203.0.113.250", dst="198.51.100.77", signature=f"{canary} signatur")
+    b_alert = make_pipeline(platform).ingest(eve_batch([attack])).alert_ids[0]
     b_record = {key: b_data[key] for key in ("name", "org_number", "sector", "domains")}
     canaries = (
         canary,
@@ -359,6 +369,7 @@ def world(platform: Platform, token: TokenMaker) -> World:
         b_request=b_request.id,
         b_token=b_token.info.id,
         b_sensor=b_sensor.id,
+        b_alert=b_alert,
         b_name=b["name"],
         b_org_number=b["org_number"],
         b_ip="198.51.100.77",
@@ -528,6 +539,8 @@ def test_b_sees_its_own_canaries(client: TestClient, world: World) -> None:
         f"{API}/tokens",
         f"{API}/sensors",
         f"{API}/sensors/{world.b_sensor}",
+        f"{API}/alerts",
+        f"{API}/alerts/{world.b_alert}",
     ):
         answer = client.get(path, headers=headers)
         assert answer.status_code == 200, answer.text
