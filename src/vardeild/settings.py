@@ -85,10 +85,94 @@ class Settings(BaseSettings):
             "and one external party within a window fold into one alert."
         ),
     )
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        description=(
+            "NATS server(s) of the scale-out path (`vardeild worker`, `vardeild sensor ship`); "
+            "several as a comma-separated list, tls:// for TLS."
+        ),
+    )
+    nats_credentials: Path | None = Field(
+        default=None,
+        description="A NATS .creds file (JWT and NKey) to authenticate with; empty for none.",
+    )
+    nats_stream: str = Field(
+        default="VARDEILD_EVENTS",
+        description="The JetStream stream sensors publish event batches to (a work queue).",
+    )
+    nats_subject: str = Field(
+        default="vardeild.events.eve",
+        description=(
+            "Subject prefix of the stream: a sensor publishes to `<prefix>.<sensor name>`, "
+            "and the stream takes `<prefix>.>`."
+        ),
+    )
+    nats_consumer: str = Field(
+        default="vardeild-workers",
+        description="The durable pull consumer every `vardeild worker` shares.",
+    )
+    nats_dead_letter_subject: str = Field(
+        default="vardeild.dead.eve",
+        description=(
+            "Where a batch goes after nats_max_deliver failed attempts (kept in the stream "
+            "`<nats_stream>_DEAD`), with the reason in its headers."
+        ),
+    )
+    nats_ack_wait: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Seconds JetStream waits for a worker's ack before redelivering a batch; workers "
+            "extend it while a long batch is still being stored."
+        ),
+    )
+    nats_max_deliver: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Attempts at a batch before it is moved to the dead-letter subject (a batch that "
+            "fails, or kills its worker, this many times)."
+        ),
+    )
+    nats_duplicate_window: float = Field(
+        default=120.0,
+        gt=0,
+        description=(
+            "Seconds within which JetStream drops a re-published batch with the same message "
+            "id; after it, the pipeline's batch keys still skip it."
+        ),
+    )
+    nats_stream_max_bytes: int = Field(
+        default=8 * 1024**3,
+        ge=1024**2,
+        description=(
+            "Most bytes the stream holds; when full it refuses new batches (shippers keep them "
+            "in their spool) rather than drop old ones."
+        ),
+    )
+    nats_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Replicas of the stream in a NATS cluster (3 for a durable deployment).",
+    )
+    spool_max_bytes: int = Field(
+        default=1024**3,
+        ge=1024**2,
+        description=(
+            "Largest on-disk spool of `vardeild sensor ship`; when full it stops reading and "
+            "says so, never dropping a line."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("nats_credentials", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: Any) -> Any:
         return value or None
 
     @classmethod

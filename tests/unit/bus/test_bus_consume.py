@@ -1,0 +1,224 @@
+"""The consuming loop over the in-process bus: ack after the handler, redelivery, dead letters,
+and a graceful stop. The same loop runs over JetStream (tests/integration/bus)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from vardeild.bus.memory import MemoryTransport
+from vardeild.bus.transport import OutMessage, PoisonMessage, Received, consume
+
+
+def _messages(n: int, prefix: str = "m") -> list[OutMessage]:
+    return [OutMessage("events.s1", f"{prefix}{i}", f"payload {i}".encode()) for i in range(n)]
+
+
+async def _until(condition: object, timeout: float = 5.0) -> None:
+    async def poll() -> None:
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def test_publish_deduplicates_message_ids_within_the_window() -> None:
+    async def run() -> None:
+        bus = MemoryTransport(duplicate_window=60)
+        first = await bus.publish(_messages(3))
+        again = await bus.publish(_messages(3))
+        assert [a.duplicate for a in first] == [False] * 3
+        assert [a.duplicate for a in again] == [True] * 3
+        assert [a.sequence for a in again] == [a.sequence for a in first]
+        assert bus.pending == 3
+        expired = MemoryTransport(duplicate_window=1e-9)
+        await expired.publish(_messages(1))
+        await asyncio.sleep(0.001)
+        assert not (await expired.publish(_messages(1)))[0].duplicate
+
+    asyncio.run(run())
+
+
+def test_each_message_is_handled_and_acked_once() -> None:
+    async def run() -> None:
+        bus = MemoryTransport()
+        await bus.publish(_messages(50))
+        seen: Counter[str] = Counter()
+        stop = asyncio.Event()
+
+        async def handler(message: Received) -> None:
+            seen[message.msg_id] += 1
+            if len(seen) == 50:
+                stop.set()
+
+        stats = await consume(bus, handler, stop=stop, batch=7, concurrency=3)
+        assert set(seen.values()) == {1}
+        assert stats.acked == 50
+        assert bus.pending == 0
+
+    asyncio.run(run())
+
+
+def test_a_message_not_acked_in_time_is_delivered_again() -> None:
+    async def run() -> None:
+        bus = MemoryTransport(ack_wait=0.05)
+        await bus.publish(_messages(1))
+        first = await bus.fetch(1, 0.1)
+        assert [m.attempt for m in first] == [1]
+        assert await bus.fetch(1, 0.01) == []  # still owned by the first receiver
+        again = await bus.fetch(1, 1.0)
+        assert [(m.msg_id, m.attempt) for m in again] == [("m0", 2)]
+        await first[0].ack()  # too late: it was taken away; the new delivery still owns it
+        assert bus.pending == 1
+        await again[0].ack()
+        assert bus.pending == 0
+
+    asyncio.run(run())
+
+
+def test_in_progress_keeps_a_slow_message() -> None:
+    async def run() -> None:
+        bus = MemoryTransport(ack_wait=0.3)
+        await bus.publish(_messages(1))
+        stop = asyncio.Event()
+        attempts: list[int] = []
+
+        async def slow(message: Received) -> None:
+            attempts.append(message.attempt)
+            await asyncio.sleep(1.0)  # several ack waits; the loop signals in progress
+            stop.set()
+
+        stats = await consume(bus, slow, stop=stop)
+        assert attempts == [1]
+        assert stats.acked == 1
+
+    asyncio.run(run())
+
+
+def test_failures_are_retried_then_dead_lettered() -> None:
+    async def run() -> None:
+        bus = MemoryTransport(max_deliver=3)
+        await bus.publish(_messages(2))
+        stop = asyncio.Event()
+        attempts: Counter[str] = Counter()
+
+        async def handler(message: Received) -> None:
+            attempts[message.msg_id] += 1
+            if message.msg_id == "m1":
+                raise RuntimeError("this batch breaks the pipeline")
+
+        task = asyncio.create_task(consume(bus, handler, stop=stop, fetch_timeout=0.05))
+        await _until(lambda: bus.dead_letters, timeout=10)
+        stop.set()
+        stats = await task
+        assert attempts == {"m0": 1, "m1": 3}
+        assert stats.retried == 2
+        assert stats.dead_lettered == 1
+        (dead,) = bus.dead_letters
+        assert (dead.msg_id, dead.attempts, dead.payload) == ("m1", 3, b"payload 1")
+        assert "failed 3 times" in dead.reason
+        assert "this batch breaks the pipeline" in dead.reason
+        assert bus.pending == 0
+
+    asyncio.run(run())
+
+
+def test_poison_goes_to_the_dead_letters_at_once() -> None:
+    async def run() -> None:
+        bus = MemoryTransport(max_deliver=5)
+        await bus.publish(_messages(1))
+        stop = asyncio.Event()
+
+        async def handler(message: Received) -> None:
+            stop.set()
+            raise PoisonMessage("cannot decode the batch: unknown payload format")
+
+        stats = await consume(bus, handler, stop=stop)
+        assert stats.dead_lettered == 1
+        assert bus.dead_letters[0].attempts == 1
+        assert bus.dead_letters[0].reason.startswith("cannot decode")
+
+    asyncio.run(run())
+
+
+def test_a_message_delivered_too_often_is_dead_lettered_unhandled() -> None:
+    # A message that kills its worker is never failed by a handler; its delivery count grows.
+    async def run() -> None:
+        bus = MemoryTransport(max_deliver=2, ack_wait=0.01)
+        await bus.publish(_messages(1))
+        for _ in range(2):
+            taken = await bus.fetch(1, 1.0)
+            assert taken  # ... and the worker dies holding it
+            await asyncio.sleep(0.02)
+        stop = asyncio.Event()
+        handled: list[str] = []
+
+        async def handler(message: Received) -> None:
+            handled.append(message.msg_id)
+
+        task = asyncio.create_task(consume(bus, handler, stop=stop, fetch_timeout=0.05))
+        await _until(lambda: bus.dead_letters)
+        stop.set()
+        await task
+        assert handled == []
+        assert "delivered 2 times without being acknowledged" in bus.dead_letters[0].reason
+
+    asyncio.run(run())
+
+
+def test_stop_finishes_work_in_hand_and_hands_back_the_rest() -> None:
+    async def run() -> None:
+        bus = MemoryTransport()
+        await bus.publish(_messages(10))
+        stop = asyncio.Event()
+        finished: list[str] = []
+
+        async def handler(message: Received) -> None:
+            stop.set()  # SIGTERM arrives while the first batch is being stored
+            await asyncio.sleep(0.1)
+            finished.append(message.msg_id)
+
+        stats = await consume(bus, handler, stop=stop, batch=10, concurrency=1)
+        assert finished == ["m0"]
+        assert stats.acked == 1
+        assert stats.handed_back == 9
+        assert bus.pending == 9
+        again = await bus.fetch(10, 0.1)
+        assert len(again) == 9  # at once, not after the ack wait
+
+    asyncio.run(run())
+
+
+def test_consume_survives_a_bus_that_fails_to_fetch() -> None:
+    class Flaky(MemoryTransport):
+        failures = 2
+
+        async def fetch(self, max_messages: int, timeout: float) -> list[Received]:
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("connection reset")
+            return await super().fetch(max_messages, timeout)
+
+    async def run() -> None:
+        bus = Flaky()
+        await bus.publish(_messages(1))
+        stop = asyncio.Event()
+
+        async def handler(message: Received) -> None:
+            stop.set()
+
+        stats = await consume(bus, handler, stop=stop)
+        assert stats.acked == 1
+
+    asyncio.run(run())
+
+
+def test_batch_and_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        asyncio.run(consume(MemoryTransport(), _noop, stop=asyncio.Event(), batch=0))
+
+
+async def _noop(message: Received) -> None:
+    return None
