@@ -14,7 +14,18 @@ from typing import Annotated
 import typer
 
 from vardeild import __version__
-from vardeild.cli import audit, changes, demo, intel, members, sensors, system, tokens, whois
+from vardeild.cli import (
+    audit,
+    changes,
+    demo,
+    intel,
+    members,
+    sensors,
+    ship,
+    system,
+    tokens,
+    whois,
+)
 from vardeild.cli.context import CliContext
 from vardeild.cli.errors import ReportingGroup
 
@@ -80,6 +91,7 @@ app.add_typer(changes.app, name="changes")
 app.add_typer(intel.app, name="intel")
 app.add_typer(sensors.app, name="sensors")
 app.command("settings")(system.show_settings)
+app.add_typer(ship.app, name="sensor")
 
 
 def main() -> None:
