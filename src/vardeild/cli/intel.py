@@ -21,6 +21,7 @@ from vardeild.cli.context import cli_context
 from vardeild.cli.files import STDIN, read_bytes
 from vardeild.cli.output import JsonOption, print_json, print_table, say, stderr, when
 from vardeild.cli.times import parse_moment
+from vardeild.core.errors import ValidationFailed
 from vardeild.core.tlp import Tlp
 from vardeild.intel.loaders import DEFAULT_MAX_BYTES, LoadFormat
 from vardeild.intel.model import (
@@ -350,11 +351,10 @@ def delete(
     cli = cli_context(ctx)
     platform = cli.platform()
     with platform.session() as session:
+        if not ids and source is None:
+            raise ValidationFailed.one("options", "", "name indicators by id or a source")
         if not yes:
-            what = f"every indicator of source {source!r}" if source else f"{len(ids or [])} ids"
-            typer.confirm(
-                f"Delete {what}{' and the ids given' if source and ids else ''}?", abort=True
-            )
+            typer.confirm(f"Delete {_described(ids or [], source)}?", abort=True)
         deleted = delete_indicators(
             session, cli.principal, clock=platform.clock, ids=ids or (), source=source
         )
@@ -362,6 +362,17 @@ def delete(
         print_json({"deleted": deleted})
         return
     say(f"Deleted {deleted:,} indicators.")
+
+
+def _described(ids: list[int], source: str | None) -> str:
+    """Return what a delete names, for its confirmation question."""
+    parts = []
+    if ids:
+        shown = ", ".join(str(i) for i in ids[:10]) + (", ..." if len(ids) > 10 else "")
+        parts.append(f"indicator{'s' if len(ids) != 1 else ''} {shown}")
+    if source is not None:
+        parts.append(f"every indicator of source {source!r}")
+    return " and ".join(parts)
 
 
 app.command("load")(load)

@@ -118,10 +118,11 @@ def test_expire_and_delete(vardeild: Run, tmp_path: Path) -> None:
     assert as_json(vardeild("intel", "expire", str(ids[0]), "--json")) == {"expired": 1}
     assert len(as_json(vardeild("intel", "list", "--valid", "--json"))) == 1
     assert "Expired 1 indicators." in vardeild("intel", "expire", "--source", "feed").stdout
-    vardeild("intel", "delete", str(ids[0]), input="n\n", code=1)
+    asked = vardeild("intel", "delete", str(ids[0]), input="n\n", code=1)
+    assert f"Delete indicator {ids[0]}?" in asked.stdout
     assert "Deleted 1 indicators." in vardeild("intel", "delete", str(ids[0]), "--yes").stdout
     vardeild("intel", "delete", str(ids[0]), "--yes", code=3)
-    vardeild("intel", "delete", "--yes", code=2)
+    assert "name indicators by id or a source" in vardeild("intel", "delete", code=2).stderr
     assert as_json(vardeild("intel", "delete", "--source", "feed", "-y", "--json")) == {
         "deleted": 1
     }

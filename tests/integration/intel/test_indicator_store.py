@@ -118,6 +118,9 @@ def test_a_reload_with_other_attributes_updates_and_moves_the_revision(
     assert indicator_revision(session) == revision + 1
     found, _ = list_indicators(session, CERT, IndicatorFilter(text="192.0.2.1"))
     assert (found[0].tlp, found[0].tags) == (Tlp.RED, ("emotet",))
+    # Tags and all read back equal: the same file again changes nothing.
+    again = load(session, clock, data=csv, fmt=LoadFormat.CSV)
+    assert (again.updated, again.unchanged) == (0, 2)
 
 
 def test_the_same_value_from_two_sources_is_two_indicators(
