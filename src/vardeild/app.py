@@ -7,7 +7,7 @@ happens here and nowhere else.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -22,6 +22,8 @@ from vardeild.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from vardeild.monitoring.pipeline import Pipeline, SensorSeenHook, SensorStatsHook
 
 
 def build_platform(
@@ -57,20 +59,45 @@ def build_platform(
 def create_web_app(platform: Platform) -> FastAPI:
     """Return the ASGI application serving the API (and later the portal) for platform, with
     the pipeline that takes what sensors deliver over HTTP."""
-    from vardeild.monitoring.pipeline import Pipeline, PipelineConfig
     from vardeild.monitoring.sensors import record_sensor_seen, record_sensor_stats
     from vardeild.web.api import create_api
 
+    pipeline = build_pipeline(
+        platform, on_sensor_stats=record_sensor_stats, on_sensor_seen=record_sensor_seen
+    )
+    return create_api(platform, event_sink=pipeline)
+
+
+def build_pipeline(
+    platform: Platform,
+    *,
+    on_sensor_stats: SensorStatsHook | None = None,
+    on_sensor_seen: SensorSeenHook | None = None,
+) -> Pipeline:
+    """Return the monitoring pipeline of platform, matching against the intel domain's
+    indicators; build one per process and share it (it caches the indexes it reads)."""
+    # Imported here so that commands which never ingest do not load the parsers.
+    from vardeild.intel import service as intel
+    from vardeild.intel.matcher import IndicatorMatcher
+    from vardeild.monitoring.pipeline import IndicatorSource, Pipeline, PipelineConfig, tune_gc
+
     settings = platform.settings
-    pipeline = Pipeline(
+    tune_gc()
+    return Pipeline(
         platform.session,
         clock=platform.clock,
         config=PipelineConfig(
             alert_window=timedelta(minutes=settings.alert_window_minutes),
             store_unattributed=settings.store_unattributed_events,
         ),
-        on_sensor_stats=record_sensor_stats,
-        on_sensor_seen=record_sensor_seen,
+        indicators=IndicatorSource(
+            load=lambda session, now: intel.load_matcher(session, now=now),
+            is_current=lambda session, matcher, now: intel.matcher_is_current(
+                session, cast(IndicatorMatcher, matcher), now=now
+            ),
+            record_sightings=intel.record_sightings,
+        ),
+        on_sensor_stats=on_sensor_stats,
+        on_sensor_seen=on_sensor_seen,
         cache=platform.cached,
     )
-    return create_api(platform, event_sink=pipeline)

@@ -20,6 +20,7 @@ from vardeild.cli import (
     demo,
     intel,
     members,
+    monitoring,
     sensors,
     ship,
     system,
@@ -91,6 +92,7 @@ app.add_typer(changes.app, name="changes")
 app.add_typer(intel.app, name="intel")
 app.add_typer(sensors.app, name="sensors")
 app.command("settings")(system.show_settings)
+monitoring.mount(app)
 app.add_typer(ship.app, name="sensor")
 
 

@@ -1,0 +1,252 @@
+"""`vardeild ingest`, `quarantine`, `alerts` and `suppress`, run in-process against a fresh
+database of the backend under test (the CLI commits for real)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner, Result
+
+from support.factories import CERT_ADMIN
+from support.pipeline import add_member, eve_line
+from vardeild.app import build_platform
+from vardeild.audit.tables import AuditRow
+from vardeild.cli.main import app
+from vardeild.monitoring import sensors
+from vardeild.monitoring.model import Event, SensorStats
+from vardeild.monitoring.parsers.eve import EveParser
+from vardeild.monitoring.tables import EventRow
+from vardeild.platform import Platform
+from vardeild.settings import Settings
+
+BROKEN = b'{"event_type": "alert", "timestamp": "2026-11-28T10:00:00Z", BROKEN'
+
+
+class Cli:
+    """Runs `vardeild ARGS` on the test's database and checks the exit code."""
+
+    def __init__(self, database_url: str, data_dir: Path) -> None:
+        self.env: dict[str, str | None] = {
+            "VARDEILD_DATABASE_URL": database_url,
+            "VARDEILD_DATA_DIR": str(data_dir),
+            "VARDEILD_CONFIG": None,
+            "COLUMNS": "200",
+        }
+
+    def __call__(self, *args: str, code: int = 0) -> Result:
+        result = CliRunner().invoke(app, list(args), env=self.env)
+        assert result.exit_code == code, (args, result.stdout, result.stderr, result.exception)
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def live(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
+    built = build_platform(
+        Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), migrate=True
+    )
+    yield built
+    built.engine.dispose()
+
+
+@pytest.fixture
+def cli(live: Platform, fresh_database_url: str, tmp_path: Path) -> Cli:
+    return Cli(fresh_database_url, tmp_path / "data")
+
+
+@pytest.fixture
+def eve(tmp_path: Path) -> Path:
+    """An EVE file: three alerts at a member, one broken line, one alert at no member."""
+    path = tmp_path / "logs" / "eve.json"
+    path.parent.mkdir()
+    lines = [
+        eve_line(dst="10.1.0.5", src_port=1),
+        eve_line(dst="10.1.0.5", src_port=2),
+        BROKEN,
+        eve_line(dst="10.1.0.6", sid=2010935, severity=1, src_port=3),
+        eve_line(dst="192.0.2.77", src_port=4),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_ingest_eve_then_list_and_show_alerts(cli: Cli, live: Platform, eve: Path) -> None:
+    member = add_member(live, "10.1.0.0/16", name="Kystsykehuset HF")
+    with live.session() as session:
+        sensor = sensors.create_sensor(
+            session, CERT_ADMIN, clock=live.clock, name="oslo-1", location="Oslo"
+        )
+    summary = cli.json("ingest", "eve", str(eve), "--sensor", "oslo-1")
+    with live.session() as session:  # the sensor registry heard of the run
+        heard = sensors.get_sensor_or_raise(session, CERT_ADMIN, sensor.id, clock=live.clock)
+    assert heard.last_seen_at is not None
+    assert summary["records"] == 5
+    assert (summary["events_stored"], summary["quarantined"]) == (3, 1)
+    assert summary["events_unattributed"] == 1
+    assert "records_per_second" in summary
+    again = cli.json("ingest", "eve", str(eve.parent))  # a directory: every file in it
+    assert again["records"] == 0
+    human = cli("ingest", "eve", str(eve)).stdout
+    assert "Read 0 records from 1 file(s)" in human
+
+    alerts = cli.json("alerts", "list")
+    assert sorted(a["count"] for a in alerts) == [1, 2]
+    assert {a["member_id"] for a in alerts} == {member}
+    high = cli.json("alerts", "list", "--member", "Kystsykehuset HF", "--severity", "high")
+    assert [a["classification"]["identifier"] for a in high] == ["sid:1:2010935"]
+    assert cli.json("alerts", "list", "--since", "2030-01-01") == []
+    assert cli.json("alerts", "list", "--status", "closed") == []
+    shown = cli.json("alerts", "show", str(high[0]["id"]))
+    assert [e["event"]["destination_ip"] for e in shown["events"]] == ["10.1.0.6"]
+    assert shown["events"][0]["event"]["sensor"] == "oslo-1"
+    assert "ET SCAN Potential SSH Scan" in cli("alerts", "list").stdout
+    assert "sample events" in cli("alerts", "show", str(high[0]["id"])).stdout
+    cli("alerts", "show", "999999", code=3)
+    cli("alerts", "list", "--severity", "dire", code=2)
+    cli("ingest", "eve", str(eve.parent / "missing.json"), code=2)
+
+
+def test_quarantine_list_show_replay_and_discard(
+    cli: Cli, live: Platform, eve: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_member(live, "10.1.0.0/16")
+    cli("ingest", "eve", str(eve), "--sensor", "oslo-1")
+    (held,) = cli.json("quarantine", "list")
+    assert held["status"] == "held"
+    assert held["source"] == f"file:{eve.absolute()}"
+    assert held["position"] == eve.read_bytes().index(BROKEN)
+    assert (held["feed"], held["sensor"], held["attempts"]) == ("eve", "oslo-1", 0)
+    assert held["reason"]
+    assert cli.json("quarantine", "list", "--status", "replayed") == []
+    assert cli.json("quarantine", "list", "--source", "file:/elsewhere") == []
+    shown = cli.json("quarantine", "show", str(held["id"]))
+    assert shown["raw"].encode() == BROKEN
+    assert "BROKEN" in cli("quarantine", "show", str(held["id"])).stdout
+
+    # The parser still refuses it: it stays held, with the attempt counted.
+    assert cli.json("quarantine", "replay", str(held["id"])) == [
+        {"id": held["id"], "replayed": False, "events_stored": 0, "events_duplicate": 0}
+    ]
+    (after,) = cli.json("quarantine", "list")
+    assert (after["status"], after["attempts"]) == ("held", 1)
+    assert after["last_error"]
+
+    # A fixed parser reads it: the event is stored and the record marked replayed.
+    class Fixed(EveParser):
+        def parse_line(self, line: bytes, **kwargs: Any) -> Event | SensorStats:
+            if b"BROKEN" in line:
+                line = eve_line(dst="10.1.0.5", src_port=99)
+            return super().parse_line(line, **kwargs)
+
+    monkeypatch.setattr("vardeild.monitoring.batch.EveParser", Fixed)
+    replayed = cli.json("quarantine", "replay", "--all", "--source", held["source"])
+    assert replayed == [
+        {"id": held["id"], "replayed": True, "events_stored": 1, "events_duplicate": 0}
+    ]
+    (done,) = cli.json("quarantine", "list")
+    assert (done["status"], done["attempts"]) == ("replayed", 2)
+    assert done["replayed_at"]
+    with live.session() as session:
+        assert len(session.scalars(select(EventRow)).all()) == 4
+    cli("quarantine", "replay", str(held["id"]), code=4)  # no longer held
+    cli("quarantine", "replay", code=2)
+    cli("quarantine", "discard", str(held["id"]), "--reason", "late", code=4)
+
+
+def test_discarding_is_audited(cli: Cli, live: Platform, eve: Path) -> None:
+    cli("ingest", "eve", str(eve))
+    (held,) = cli.json("quarantine", "list")
+    cli("quarantine", "discard", str(held["id"]), "--reason", " ", code=2)
+    discarded = cli.json("quarantine", "discard", str(held["id"]), "--reason", "test noise")
+    assert discarded["status"] == "discarded"
+    with live.session() as session:
+        (entry,) = session.scalars(
+            select(AuditRow).where(AuditRow.action == "quarantine.discard")
+        ).all()
+    assert (entry.entity_id, entry.note) == (str(held["id"]), "test noise")
+    assert entry.before is not None
+    assert entry.before["status"] == "held"
+    cli("quarantine", "show", "424242", code=3)
+
+
+def test_suppression_rules_count_what_they_hide(
+    cli: Cli, live: Platform, eve: Path, tmp_path: Path
+) -> None:
+    member = add_member(live, "10.1.0.0/16", name="Fjordklinikken")
+    rule = cli.json(
+        "suppress",
+        "add",
+        "--member",
+        "Fjordklinikken",
+        "--signature",
+        "2001219",
+        "--network",
+        "10.1.0.0/24",
+        "--reason",
+        "our own vulnerability scanner",
+        "--expires",
+        "2099-01-01",
+    )
+    assert (rule["member_id"], rule["identifier"], rule["network"]) == (
+        member,
+        "sid:1:2001219",
+        "10.1.0.0/24",
+    )
+    summary = cli.json("ingest", "eve", str(eve))
+    assert (summary["events_suppressed"], summary["events_stored"]) == (2, 1)
+    (listed,) = cli.json("suppress", "list")
+    assert listed["hit_count"] == 2
+    assert listed["last_hit_at"]
+    assert "our own vulnerability scanner" in cli("suppress", "list").stdout
+    cli("suppress", "remove", str(rule["id"]))
+    assert cli.json("suppress", "list") == []
+    with live.session() as session:
+        actions = sorted(
+            session.scalars(
+                select(AuditRow.action).where(AuditRow.entity_type == "suppression_rule")
+            )
+        )
+    assert actions == ["suppression_rule.create", "suppression_rule.delete"]
+    # Removed: the same events are stored again (new lines, so new fingerprints).
+    more = tmp_path / "more.json"
+    more.write_bytes(eve_line(dst="10.1.0.5", src_port=77) + b"\n")
+    assert cli.json("ingest", "eve", str(more))["events_stored"] == 1
+    cli("suppress", "remove", str(rule["id"]), code=3)
+
+
+def test_a_suppression_rule_must_say_what_and_why(cli: Cli) -> None:
+    result = cli("suppress", "add", "--reason", "everything", code=2)
+    assert "names no condition" in result.stderr
+    cli("suppress", "add", "--network", "10.1.0.0/33", "--reason", "x", code=2)
+    cli("suppress", "add", "--signature", "1", "--reason", "", code=2)
+    cli("suppress", "add", "--signature", "1", "--reason", "x", "--expires", "2000-01-01", code=2)
+    cli("suppress", "add", "--member", "Nobody AS", "--reason", "x", code=3)
+
+
+def test_ingest_shadowserver(cli: Cli, live: Platform, tmp_path: Path) -> None:
+    member = add_member(live, "10.1.0.0/16")
+    report = tmp_path / "2026-11-28-scan_rdp-norway-geo.csv"
+    report.write_bytes(
+        b'"timestamp","ip","port","hostname","tag","asn","geo","region","city"\n'
+        b'"2026-11-28 01:00:00","10.1.0.7",3389,,"rdp",64500,"NO","R","C"\n'
+        b'"2026-11-28 01:00:00","192.0.2.8",3389,,"rdp",64500,"NO","R","C"\n'
+    )
+    summary = cli.json("ingest", "shadowserver", str(report))
+    assert (summary["records"], summary["events_stored"], summary["events_unattributed"]) == (
+        2,
+        1,
+        1,
+    )
+    (alert,) = cli.json("alerts", "list")
+    assert alert["member_id"] == member
+    assert alert["feed_name"] == "shadowserver"
+    assert (
+        cli.json("ingest", "shadowserver", str(report), "--report-type", "scan_rdp")["records"] == 0
+    )
