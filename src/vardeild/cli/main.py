@@ -26,6 +26,7 @@ from vardeild.cli import (
     system,
     tokens,
     whois,
+    worker,
 )
 from vardeild.cli.context import CliContext
 from vardeild.cli.errors import ReportingGroup
@@ -93,6 +94,8 @@ app.add_typer(intel.app, name="intel")
 app.add_typer(sensors.app, name="sensors")
 app.command("settings")(system.show_settings)
 monitoring.mount(app)
+app.command("worker")(worker.worker)
+app.add_typer(worker.dead_letters_app, name="dead-letters")
 app.add_typer(ship.app, name="sensor")
 
 
