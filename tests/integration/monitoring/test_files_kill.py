@@ -133,3 +133,53 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         for (member, identifier, party, window), count in truth.items()
     }
     assert found == expected
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_follower_stops_cleanly_on_a_signal(
+    database: Platform, fresh_database_url: str, tmp_path: Path, signum: int
+) -> None:
+    add_member(database, "10.1.0.0/16")
+    eve = tmp_path / "eve.json"
+    eve.write_bytes(b"".join(_line(n) + b"\n" for n in range(50)))
+    env = {
+        **os.environ,
+        "VARDEILD_DATABASE_URL": fresh_database_url,
+        "VARDEILD_DATA_DIR": str(tmp_path / "data"),
+    }
+    env.pop("VARDEILD_CONFIG", None)
+    command = [sys.executable, "-m", "vardeild.cli.main", "ingest", "eve", str(eve)]
+    process = subprocess.Popen(
+        [*command, "--follow", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while stored(database) < 50:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        assert time.monotonic() < deadline, "the follower stored nothing in 60 s"
+        time.sleep(0.05)
+    with eve.open("ab") as handle:  # more arrives while it follows
+        handle.write(b"".join(_line(n) + b"\n" for n in range(50, 60)))
+    while stored(database) < 60:
+        assert time.monotonic() < deadline, "the follower did not pick up appended lines"
+        time.sleep(0.05)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()[-2000:]
+    assert json.loads(out)["events_stored"] == 60
+    again = subprocess.run([*command, "--json"], env=env, capture_output=True, timeout=120)
+    assert json.loads(again.stdout)["records"] == 0  # the position was committed
+
+
+def _line(n: int) -> bytes:
+    return json.dumps(
+        {
+            "timestamp": (T0 + timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%S.%f+0000"),
+            "event_type": "alert",
+            "src_ip": "203.0.113.5",
+            "src_port": 1024 + n,
+            "dest_ip": "10.1.0.5",
+            "dest_port": 22,
+            "proto": "TCP",
+            "alert": {"gid": 1, "signature_id": 1, "signature": "T", "severity": 2},
+        }
+    ).encode()
