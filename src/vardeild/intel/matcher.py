@@ -31,7 +31,7 @@ the full lookup runs only when that probe hits:
   ends in one of them;
 - a hash or fingerprint by itself.
 These sets hold exact keys, not hashes of them: a probe that hits means an indicator is near,
-and the exact lookup behind it decides. measured in benches/matcher.py.
+and the exact lookup behind it decides. Measured by benches/matcher.py.
 """
 
 from __future__ import annotations
