@@ -304,10 +304,43 @@ def save_organisation(
     if problems:
         raise ValidationFailed(problems)
     now = clock.now()
-    before = snapshot(row) if row is not None else None
     if row is None:
         row = OrganisationRow(created_at=now, networks=[], asns=[], domains=[], contacts=[])
         session.add(row)
+        before = None
+    else:
+        before = snapshot(row)
+    return _apply_and_record(
+        session,
+        principal,
+        row,
+        spec,
+        before=before,
+        parent_id=parent_id,
+        keys=keys,
+        clock=clock,
+        now=now,
+        action=action or ("organisation.update" if before else "organisation.create"),
+        note=note,
+    )
+
+
+def _apply_and_record(
+    session: Session,
+    principal: Principal,
+    row: OrganisationRow,
+    spec: OrganisationSpec,
+    *,
+    before: dict[str, Any] | None,
+    parent_id: int | None,
+    keys: Mapping[str, KeyInfo],
+    clock: Clock,
+    now: datetime,
+    action: str,
+    note: str = "",
+) -> dict[str, Any]:
+    """Make row match spec, count the registry change and audit it; return the new snapshot.
+    The one place every registry write ends, so none can skip the revision or the audit."""
     apply_spec(row, spec, parent_id=parent_id, keys=keys, now=now)
     session.flush()
     session.refresh(row)
@@ -317,7 +350,7 @@ def save_organisation(
         session,
         clock=clock,
         actor=principal.actor,
-        action=action or ("organisation.update" if before else "organisation.create"),
+        action=action,
         entity_type="organisation",
         entity_id=row.id,
         organisation_id=row.id,
@@ -453,37 +486,31 @@ def remove_item(
     if kind not in _ITEM_KEYS:
         raise ValueError(f"unknown kind {kind!r}")
     row = _row_or_raise(session, principal, org_id, Action.EDIT)
-    held = getattr(row, kind)
-    if not any(item.id == item_id for item in held):
+    index = next((i for i, item in enumerate(getattr(row, kind)) if item.id == item_id), None)
+    if index is None:
         raise NotFound(f"{kind[:-1]} {item_id} not found in organisation {org_id}")
+    # Keys already derived stay as they are: removing an entry must not re-judge the others.
     keys = {
         c.email: KeyInfo(c.pgp_fingerprint, c.pgp_expires_at, ())
         for c in row.contacts
         if c.pgp_fingerprint
     }
     spec = row_to_spec(row)
-    index = next(i for i, item in enumerate(held) if item.id == item_id)
     items = list(getattr(spec, kind))
     del items[index]
     trimmed = OrganisationSpec(**{**spec.__dict__, kind: tuple(items)})
-    before = snapshot(row)
-    apply_spec(row, trimmed, parent_id=row.parent_id, keys=keys, now=clock.now())
-    session.flush()
-    session.refresh(row)
-    after = snapshot(row)
-    bump_registry_revision(session)
-    record_change(
+    return _apply_and_record(
         session,
+        principal,
+        row,
+        trimmed,
+        before=snapshot(row),
+        parent_id=row.parent_id,
+        keys=keys,
         clock=clock,
-        actor=principal.actor,
+        now=clock.now(),
         action=f"organisation.{kind[:-1]}.remove",
-        entity_type="organisation",
-        entity_id=org_id,
-        organisation_id=org_id,
-        before=before,
-        after=after,
     )
-    return after
 
 
 def update_contact(
