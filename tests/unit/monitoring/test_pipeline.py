@@ -212,6 +212,29 @@ def test_a_batch_key_seen_before_is_skipped_whole(platform: Platform) -> None:
         assert len(session.scalars(select(QuarantineRow)).all()) == 1
 
 
+def test_several_batches_commit_together_each_with_its_own_key(platform: Platform) -> None:
+    add_member(platform, "10.1.0.0/16")
+    pipeline = make_pipeline(platform)
+    seen = eve_batch([eve_line(src_port=1)], batch_key="m1")
+    pipeline.ingest(seen)
+    fresh = eve_batch([eve_line(src_port=2), b"not json"], batch_key="m2")
+    repeat = eve_batch([eve_line(src_port=2), eve_line(src_port=3)], batch_key="m3")
+    results = pipeline.ingest_many([seen, fresh, repeat, fresh])
+    # m1 was committed before and m2 is skipped the second time; m3 repeats an event of m2.
+    assert [r.skipped_batch for r in results] == [True, False, False, True]
+    assert [(r.events_stored, r.events_duplicate, r.quarantined) for r in results] == [
+        (0, 0, 0),
+        (1, 0, 1),
+        (1, 1, 0),
+        (0, 0, 0),
+    ]
+    with platform.session() as session:
+        assert count_events(session) == 3
+        assert alerts(session)[0].count == 3
+        assert counters(session)["duplicate"] == 1
+    assert pipeline.ingest_many([]) == []
+
+
 def test_the_same_records_under_a_new_key_are_not_stored_twice(platform: Platform) -> None:
     add_member(platform, "10.1.0.0/16")
     pipeline = make_pipeline(platform)
