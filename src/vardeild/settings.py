@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -68,6 +68,74 @@ class Settings(BaseSettings):
         ),
     )
     gpg_binary: str = Field(default="gpg", description="The GnuPG executable to use.")
+    pgp_home: Path | None = Field(
+        default=None,
+        description=(
+            "GnuPG home holding the CERT's own OpenPGP key (kept mode 0700). Empty means "
+            "`<data_dir>/gnupg`."
+        ),
+    )
+    pgp_key_fingerprint: str | None = Field(
+        default=None,
+        description=(
+            "Fingerprint of the CERT's key in pgp_home, the one that signs notices and is "
+            "published. Empty means the only secret key there."
+        ),
+    )
+    pgp_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Passphrase of the CERT's secret key; empty for a key without one.",
+    )
+    pgp_passphrase_file: Path | None = Field(
+        default=None,
+        description=(
+            "A file holding the passphrase (first line), e.g. a systemd credential; used when "
+            "pgp_passphrase is empty."
+        ),
+    )
+    pgp_key_algorithm: Literal["ed25519", "rsa3072"] = Field(
+        default="ed25519",
+        description=(
+            "Algorithm of a key `vardeild pgp generate` makes: ed25519 (with a cv25519 "
+            "encryption subkey), or rsa3072 for correspondents whose software is older than "
+            "GnuPG 2.1."
+        ),
+    )
+    pgp_key_valid_days: int = Field(
+        default=730,
+        ge=30,
+        le=3650,
+        description="How long a key `vardeild pgp generate` makes stays valid, in days.",
+    )
+    pgp_public_url: str | None = Field(
+        default=None,
+        description=(
+            "The public https:// address of this site, used in security.txt (Canonical, "
+            "Encryption). Empty means the address the request came to."
+        ),
+    )
+    pgp_security_policy_url: str | None = Field(
+        default=None,
+        description="The CERT's disclosure policy, named as Policy in security.txt.",
+    )
+    pgp_security_txt_days: int = Field(
+        default=180,
+        ge=1,
+        le=365,
+        description=(
+            "security.txt's Expires lies this many days ahead (at most a year, RFC 9116), "
+            "and never after the CERT key expires."
+        ),
+    )
+    pgp_expiry_warning_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description=(
+            "Keys (contacts' and the CERT's) expiring within this many days are listed by "
+            "`vardeild pgp expiring`."
+        ),
+    )
     store_unattributed_events: bool = Field(
         default=False,
         description=(
@@ -170,7 +238,16 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("nats_credentials", mode="before")
+    @field_validator(
+        "nats_credentials",
+        "pgp_home",
+        "pgp_key_fingerprint",
+        "pgp_passphrase",
+        "pgp_passphrase_file",
+        "pgp_public_url",
+        "pgp_security_policy_url",
+        mode="before",
+    )
     @classmethod
     def _empty_path_is_none(cls, value: Any) -> Any:
         return value or None
@@ -189,6 +266,11 @@ class Settings(BaseSettings):
         if config is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config))
         return tuple(sources)
+
+    @property
+    def effective_pgp_home(self) -> Path:
+        """Return the GnuPG home of the CERT's key: pgp_home, else <data_dir>/gnupg."""
+        return self.pgp_home or self.data_dir / "gnupg"
 
     @property
     def effective_database_url(self) -> str:
