@@ -36,6 +36,7 @@ class AlertStatus(StrEnum):
     """Where an alert stands. New events reopen a closed alert; a suppressed one stays so."""
 
     OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
     SUPPRESSED = "suppressed"
     CLOSED = "closed"
 

@@ -34,6 +34,8 @@ from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.members import changes, service
 from vardeild.monitoring import sensors
+from vardeild.monitoring.alert_actions import alert_history
+from vardeild.monitoring.alerts import get_alert_or_raise
 from vardeild.platform import Platform
 
 API = "/api/v1"
@@ -244,6 +246,26 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         Call(query=lambda w: {"organisation_id": w.b}, member_admin=200, member_user=200),
     ),
     ("GET", f"{API}/alerts/{{alert_id}}"): (Call(path=lambda w: {"alert_id": w.b_alert}),),
+    ("POST", f"{API}/alerts/{{alert_id}}/acknowledge"): (
+        Call(path=lambda w: {"alert_id": w.b_alert}, body=lambda w: {"note": "sett"}),
+    ),
+    ("POST", f"{API}/alerts/{{alert_id}}/close"): (
+        Call(path=lambda w: {"alert_id": w.b_alert}, body=lambda w: {"reason": "resolved"}),
+    ),
+    ("POST", f"{API}/alerts/{{alert_id}}/reopen"): (
+        Call(
+            path=lambda w: {"alert_id": w.b_alert},
+            cert=409,
+            note="B's alert is open: nothing to reopen",
+        ),
+    ),
+    ("POST", f"{API}/alerts/{{alert_id}}/comments"): (
+        Call(
+            path=lambda w: {"alert_id": w.b_alert},
+            body=lambda w: {"note": "en kommentar"},
+            cert=201,
+        ),
+    ),
     ("GET", f"{API}/registry/export"): (
         Call(member_admin=403, member_user=403),
         Call(query=lambda w: {"format": "csv"}, member_admin=403, member_user=403),
@@ -404,6 +426,8 @@ def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
                 )
                 if s.organisation_id == w.b
             ],
+            "alert": get_alert_or_raise(session, CERT_ADMIN, w.b_alert),
+            "alert_history": alert_history(session, CERT_ADMIN, w.b_alert),
             "audit_b": list_entries(session, filters=AuditFilter(organisation_id=w.b), limit=1)[1],
             "audit_all": list_entries(session, filters=AuditFilter(), limit=1)[1],
         }

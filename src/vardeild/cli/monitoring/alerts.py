@@ -1,8 +1,9 @@
-"""`vardeild alerts list` and `alerts show`."""
+"""`vardeild alerts`: list, show, and what people do with an alert (ack, close, reopen,
+comment)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,10 +12,19 @@ from vardeild.cli.monitoring.records import EVERYTHING, IdArgument, print_facts
 from vardeild.cli.output import JsonOption, print_json, print_table, say, when
 from vardeild.cli.times import parse_moment
 from vardeild.monitoring import alerts as alert_service
+from vardeild.monitoring.alert_actions import AlertAction, CloseReason, act_on_alert, alert_history
 from vardeild.monitoring.alerts import AlertQuery, AlertStatus
 from vardeild.monitoring.model import Severity
 
-app = typer.Typer(name="alerts", help="Alerts: list and show.", no_args_is_help=True)
+app = typer.Typer(
+    name="alerts",
+    help="Alerts: list, show, acknowledge, close, reopen, comment.",
+    no_args_is_help=True,
+)
+
+NoteOption = Annotated[
+    str, typer.Option("--note", help="Why, in a few words; kept in the alert's history.")
+]
 
 
 @app.command("list")
@@ -99,14 +109,17 @@ def _severity(text: str | None) -> Severity | None:
 
 @app.command("show")
 def alerts_show(ctx: typer.Context, alert_id: IdArgument, as_json: JsonOption = False) -> None:
-    """Show one alert with its sample events and matched indicators."""
+    """Show one alert with its sample events, matched indicators and history (who
+    acknowledged, closed or reopened it, when and why)."""
     cli = cli_context(ctx)
     with cli.platform().session() as session:
         alert = alert_service.get_alert_or_raise(session, cli.principal, alert_id)
+        alert["history"] = alert_history(session, cli.principal, alert_id)
     if as_json:
         print_json(alert)
         return
-    print_facts(alert, exclude={"events"})
+    print_facts(alert, exclude={"events", "history"})
+    _print_history(alert["history"])
     print_table(
         "sample events",
         ("id", "time", "kind", "source", "destination", "raw"),
@@ -122,3 +135,97 @@ def alerts_show(ctx: typer.Context, alert_id: IdArgument, as_json: JsonOption = 
             for e in alert["events"]
         ),
     )
+
+
+def _print_history(history: list[dict[str, Any]]) -> None:
+    print_table(
+        "history",
+        ("at", "who", "action", "status", "reason", "note"),
+        (
+            (
+                when(h["at"]),
+                h["actor"],
+                h["action"],
+                h["status_after"]
+                if h["status_before"] == h["status_after"]
+                else f"{h['status_before']} -> {h['status_after']}",
+                h["reason"] or "",
+                h["note"],
+            )
+            for h in history
+        ),
+    )
+
+
+def _act(
+    ctx: typer.Context,
+    alert_id: int,
+    action: AlertAction,
+    *,
+    note: str,
+    as_json: bool,
+    reason: CloseReason | None = None,
+) -> None:
+    cli = cli_context(ctx)
+    platform = cli.platform()
+    with platform.session() as session:
+        entry = act_on_alert(
+            session,
+            cli.principal,
+            alert_id,
+            action,
+            clock=platform.clock,
+            note=note,
+            reason=reason,
+        )
+    if as_json:
+        print_json(entry)
+        return
+    why = f" ({entry['reason']})" if entry["reason"] else ""
+    say(f"Alert {alert_id}: {entry['status_before']} -> {entry['status_after']}{why}.")
+
+
+@app.command("ack")
+def alerts_ack(
+    ctx: typer.Context, alert_id: IdArgument, note: NoteOption = "", as_json: JsonOption = False
+) -> None:
+    """Acknowledge an alert: someone is on it. It stays acknowledged as new events come in."""
+    _act(ctx, alert_id, AlertAction.ACKNOWLEDGE, note=note, as_json=as_json)
+
+
+@app.command("close")
+def alerts_close(
+    ctx: typer.Context,
+    alert_id: IdArgument,
+    reason: Annotated[
+        CloseReason,
+        typer.Option(
+            "--reason",
+            help="Why: resolved, false_positive, duplicate, benign (expected or authorised "
+            "traffic) or not_actionable.",
+        ),
+    ],
+    note: NoteOption = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Close an alert with a reason. New events in its window open it again."""
+    _act(ctx, alert_id, AlertAction.CLOSE, note=note, as_json=as_json, reason=reason)
+
+
+@app.command("reopen")
+def alerts_reopen(
+    ctx: typer.Context, alert_id: IdArgument, note: NoteOption = "", as_json: JsonOption = False
+) -> None:
+    """Open a closed or acknowledged alert again."""
+    _act(ctx, alert_id, AlertAction.REOPEN, note=note, as_json=as_json)
+
+
+@app.command("comment")
+def alerts_comment(
+    ctx: typer.Context,
+    alert_id: IdArgument,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The comment.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Add a comment to an alert's history; its status stays as it is."""
+    _act(ctx, alert_id, AlertAction.COMMENT, note=text, as_json=as_json)

@@ -11,9 +11,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
+from vardeild.monitoring.alert_actions import (
+    NOTE_MAX,
+    AlertAction,
+    CloseReason,
+    act_on_alert,
+    alert_history,
+)
 from vardeild.monitoring.alerts import AlertQuery, AlertStatus, get_alert_or_raise, list_alerts
 from vardeild.monitoring.model import Severity
-from vardeild.web.deps import ID_MAX, PageDep, PrincipalDep, SessionDep
+from vardeild.web.deps import ID_MAX, PageDep, PlatformDep, PrincipalDep, SessionDep
 from vardeild.web.schemas import Page
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -70,10 +77,43 @@ class EventOut(BaseModel):
     raw: str
 
 
+class AlertActionOut(BaseModel):
+    """One thing a person did with the alert: who, when, why."""
+
+    id: int
+    alert_id: int
+    action: AlertAction
+    actor: str
+    at: datetime
+    status_before: AlertStatus
+    status_after: AlertStatus
+    reason: CloseReason | None = Field(description="Why it was closed (close only).")
+    note: str
+
+
 class AlertDetailOut(AlertOut):
-    """An alert with its sample events."""
+    """An alert with its sample events and what people did with it."""
 
     events: list[EventOut]
+    history: list[AlertActionOut] = Field(description="Acknowledged, closed, ... oldest first.")
+
+
+class NoteIn(BaseModel):
+    """Why, in a few words (optional)."""
+
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class CloseIn(NoteIn):
+    """Why the alert is closed."""
+
+    reason: CloseReason
+
+
+class CommentIn(BaseModel):
+    """A comment on the alert."""
+
+    note: str = Field(min_length=1, max_length=NOTE_MAX)
 
 
 @router.get("", response_model=Page[AlertOut], summary="List alerts")
@@ -106,5 +146,107 @@ def list_alerts_route(
 
 @router.get("/{alert_id}", response_model=AlertDetailOut, summary="Read an alert")
 def get_alert(alert_id: AlertId, session: SessionDep, principal: PrincipalDep) -> dict[str, Any]:
-    """The alert with its sample events and matched indicator ids."""
-    return get_alert_or_raise(session, principal, alert_id)
+    """The alert with its sample events, matched indicator ids and history."""
+    return _detail(session, principal, alert_id)
+
+
+def _detail(session: SessionDep, principal: PrincipalDep, alert_id: int) -> dict[str, Any]:
+    alert = get_alert_or_raise(session, principal, alert_id)
+    alert["history"] = alert_history(session, principal, alert_id)
+    return alert
+
+
+_ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The role may not take this action (members may not close)."},
+    404: {"description": "No such alert, or another member's."},
+    409: {"description": "The alert's status does not allow it (e.g. closing a closed one)."},
+}
+
+
+@router.post(
+    "/{alert_id}/acknowledge",
+    response_model=AlertDetailOut,
+    summary="Acknowledge an alert",
+    responses=_ACTION_RESPONSES,
+)
+def acknowledge_alert(
+    alert_id: AlertId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    body: NoteIn | None = None,
+) -> dict[str, Any]:
+    """Say that someone is on it: the alert stays acknowledged as new events arrive. A
+    member's token may acknowledge its own organisation's alerts."""
+    note = body.note if body is not None else ""
+    act_on_alert(
+        session, principal, alert_id, AlertAction.ACKNOWLEDGE, clock=platform.clock, note=note
+    )
+    return _detail(session, principal, alert_id)
+
+
+@router.post(
+    "/{alert_id}/close",
+    response_model=AlertDetailOut,
+    summary="Close an alert (CERT)",
+    responses=_ACTION_RESPONSES,
+)
+def close_alert(
+    alert_id: AlertId,
+    body: CloseIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+) -> dict[str, Any]:
+    """Close the alert with a reason. New events in its window reopen it."""
+    act_on_alert(
+        session,
+        principal,
+        alert_id,
+        AlertAction.CLOSE,
+        clock=platform.clock,
+        note=body.note,
+        reason=body.reason,
+    )
+    return _detail(session, principal, alert_id)
+
+
+@router.post(
+    "/{alert_id}/reopen",
+    response_model=AlertDetailOut,
+    summary="Reopen an alert (CERT)",
+    responses=_ACTION_RESPONSES,
+)
+def reopen_alert(
+    alert_id: AlertId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    body: NoteIn | None = None,
+) -> dict[str, Any]:
+    """Open a closed or acknowledged alert again."""
+    note = body.note if body is not None else ""
+    act_on_alert(session, principal, alert_id, AlertAction.REOPEN, clock=platform.clock, note=note)
+    return _detail(session, principal, alert_id)
+
+
+@router.post(
+    "/{alert_id}/comments",
+    response_model=AlertDetailOut,
+    status_code=201,
+    summary="Comment on an alert",
+    responses=_ACTION_RESPONSES,
+)
+def comment_on_alert(
+    alert_id: AlertId,
+    body: CommentIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+) -> dict[str, Any]:
+    """Add a comment to the alert's history; its status stays as it is. A member's token may
+    comment on its own organisation's alerts."""
+    act_on_alert(
+        session, principal, alert_id, AlertAction.COMMENT, clock=platform.clock, note=body.note
+    )
+    return _detail(session, principal, alert_id)
