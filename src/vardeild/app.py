@@ -23,6 +23,7 @@ from vardeild.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from vardeild.monitoring.background import PeriodicTask
     from vardeild.monitoring.pipeline import Pipeline, SensorSeenHook, SensorStatsHook
 
 
@@ -101,3 +102,15 @@ def build_pipeline(
         on_sensor_seen=on_sensor_seen,
         cache=platform.cached,
     )
+
+
+def background_tasks(platform: Platform) -> list[PeriodicTask]:
+    """Return what a serving process runs beside the web app, not yet started: the check for
+    silent sensors every sensor_check_interval_seconds (none when that is 0)."""
+    from vardeild.monitoring.background import PeriodicTask, silence_check
+
+    interval = platform.settings.sensor_check_interval_seconds
+    if interval <= 0:
+        return []
+    check = silence_check(platform.session, platform.clock)
+    return [PeriodicTask("sensor silence check", check, interval)]

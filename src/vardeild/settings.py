@@ -67,6 +67,28 @@ class Settings(BaseSettings):
             "gzip-compressed, once decompressed."
         ),
     )
+    ingest_rate_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description=(
+            "Requests per second one sensor may make to `POST /api/v1/ingest/eve`, on average "
+            "(a token bucket per sensor); above it the answer is 429 with Retry-After. 0 "
+            "means no limit."
+        ),
+    )
+    ingest_rate_burst: int = Field(
+        default=100,
+        ge=1,
+        description="Requests one sensor may make at once before ingest_rate_per_second applies.",
+    )
+    sensor_check_interval_seconds: int = Field(
+        default=60,
+        ge=0,
+        description=(
+            "How often `vardeild serve` looks for sensors that have fallen silent and raises "
+            "their alerts (as `vardeild sensors check` does). 0 turns the check off."
+        ),
+    )
     gpg_binary: str = Field(default="gpg", description="The GnuPG executable to use.")
     pgp_home: Path | None = Field(
         default=None,

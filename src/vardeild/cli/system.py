@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from vardeild.app import create_web_app
+from vardeild.app import background_tasks, create_web_app
 from vardeild.cli.context import cli_context
 from vardeild.cli.output import JsonOption, print_json, print_table, say
 from vardeild.db.migrate import current_revision
 from vardeild.platform import Platform
 from vardeild.settings import Settings
+
+if TYPE_CHECKING:
+    from vardeild.monitoring.background import PeriodicTask
 
 HostOption = Annotated[
     str | None,
@@ -55,14 +59,25 @@ def init(ctx: typer.Context, as_json: JsonOption = False) -> None:
     say(f"Data directory: {state.settings.data_dir}")
 
 
-def run_server(platform: Platform, host: str, port: int) -> None:
-    """Serve the platform's web application with uvicorn until interrupted."""
+def run_server(
+    platform: Platform, host: str, port: int, *, tasks: Sequence[PeriodicTask] = ()
+) -> None:
+    """Serve the platform's web application with uvicorn until interrupted, running its
+    background tasks (the silent-sensor check, and any tasks given) beside it."""
     import uvicorn
 
+    from vardeild.monitoring.background import stop_all
+
     web_app = create_web_app(platform)
+    background = [*background_tasks(platform), *tasks]
     say(f"Serving Vardeild on http://{host}:{port} (database: {_label(platform.settings)})")
     say("Press Ctrl+C to stop.")
-    uvicorn.run(web_app, host=host, port=port, log_level="info")
+    for task in background:
+        task.start()
+    try:
+        uvicorn.run(web_app, host=host, port=port, log_level="info")
+    finally:
+        stop_all(background)
 
 
 def _label(settings: Settings) -> str:

@@ -174,6 +174,10 @@ class Sender:
                         self.skipped += bool(json.loads(answer)["skipped_batch"])
                         self.done += 1
                         break
+                    if status == 429:  # over the sensor's rate: wait as told, send again
+                        self.failures += 1
+                        time.sleep(0.1)
+                        continue
                     if status < 500:
                         self.error = f"batch {key}: {status} {answer[:300]!r}"
                         return

@@ -3,7 +3,10 @@
 The body is NDJSON (one EVE record per line; also `application/json-seq` and plain text),
 optionally gzip-compressed. Its size is bounded as sent and again while it is decompressed, so
 a gzip bomb is refused (413) after at most `ingest_max_bytes` of output, with nothing stored.
-The answer comes only after the pipeline has committed the batch: a sensor that gets an answer
+Each sensor may make ingest_rate_per_second requests per second on average, ingest_rate_burst
+at once (a token bucket per sensor, in this process); above that the answer is 429 with
+Retry-After, before the body is read. The answer comes only after the pipeline has committed
+the batch: a sensor that gets an answer
 may forget the lines, and one that gets none sends them again under the same Idempotency-Key
 (or the same body), which the pipeline then skips whole. docs/sensors.md is the user's guide.
 """
@@ -11,8 +14,11 @@ may forget the lines, and one that gets none sends them again under the same Ide
 from __future__ import annotations
 
 import hashlib
+import math
+import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -148,6 +154,72 @@ def get_sensor(
 SensorDep = Annotated[SensorIdentity, Depends(get_sensor)]
 
 
+class RateLimiter:
+    """A token bucket per sensor: `rate` requests a second on average, `burst` at once."""
+
+    def __init__(
+        self, rate: float, burst: int, *, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._now = now
+        self._buckets: dict[int, tuple[float, float]] = {}  # sensor id -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, sensor_id: int) -> float:
+        """Take one request from the sensor's bucket; return 0 if allowed, else the seconds
+        until the next request would be."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            now = self._now()
+            tokens, at = self._buckets.get(sensor_id, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[sensor_id] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[sensor_id] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+_LIMITER_LOCK = threading.Lock()
+
+
+def rate_limiter(request: Request, platform: PlatformDep) -> RateLimiter:
+    """Return the app's limiter, made on first use from the settings."""
+    state = request.app.state
+    with _LIMITER_LOCK:
+        limiter: RateLimiter | None = getattr(state, "ingest_rate_limiter", None)
+        if limiter is None:
+            settings = platform.settings
+            limiter = RateLimiter(settings.ingest_rate_per_second, settings.ingest_rate_burst)
+            state.ingest_rate_limiter = limiter
+    return limiter
+
+
+def limit_rate(
+    sensor: SensorDep, limiter: Annotated[RateLimiter, Depends(rate_limiter)]
+) -> SensorIdentity:
+    """Return the sensor if it is within its rate; 429 with Retry-After if not."""
+    wait = limiter.take(sensor.id)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise HTTPException(
+            429,
+            detail=(
+                f"Sensor {sensor.name} sends more than {limiter.rate:g} requests per second "
+                f"(at most {limiter.burst} at once); nothing was stored. Send this batch again "
+                f"in {seconds} s, and put more lines in each request (the "
+                "ingest_rate_per_second and ingest_rate_burst settings)."
+            ),
+            headers={"Retry-After": str(seconds)},
+        )
+    return sensor
+
+
+LimitedSensorDep = Annotated[SensorIdentity, Depends(limit_rate)]
+
+
 def _too_large(what: str, limit: int) -> HTTPException:
     return HTTPException(
         413,
@@ -158,9 +230,10 @@ def _too_large(what: str, limit: int) -> HTTPException:
     )
 
 
-async def read_body(request: Request, platform: PlatformDep, _sensor: SensorDep) -> bytes:
+async def read_body(request: Request, platform: PlatformDep, _sensor: LimitedSensorDep) -> bytes:
     """Return the body as sent, refusing (413) one larger than ingest_max_bytes before it is
-    all read. Takes the sensor so that no one without a token gets the body read."""
+    all read. Takes the sensor so that no one without a token, or over its rate, gets the
+    body read."""
     limit = platform.settings.ingest_max_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -279,11 +352,12 @@ def _is_json_seq(content_type: str | None) -> bool:
     responses={
         413: {"description": "The body is over ingest_max_bytes, as sent or decompressed."},
         415: {"description": "A Content-Type or Content-Encoding not taken."},
+        429: {"description": "The sensor is over its rate: send again after Retry-After."},
         503: {"description": "The database is unavailable: nothing stored, send it again."},
     },
 )
 def ingest_eve(
-    sensor: SensorDep,
+    sensor: LimitedSensorDep,
     body: BodyDep,
     sink: SinkDep,
     platform: PlatformDep,
