@@ -254,6 +254,94 @@ class Settings(BaseSettings):
             "says so, never dropping a line."
         ),
     )
+    mail_transport: Literal["maildir", "smtp"] = Field(
+        default="maildir",
+        description=(
+            "How notices leave: `maildir` writes them to mail_maildir (the embedded default, "
+            "no mail server needed), `smtp` sends them through mail_smtp_host."
+        ),
+    )
+    mail_maildir: Path | None = Field(
+        default=None,
+        description="The maildir notices are written to. Empty means <data_dir>/outbox.",
+    )
+    mail_from: str = Field(
+        default="cert@vardeild.example",
+        description="The address notices come from (the envelope sender and From).",
+    )
+    mail_reply_to: str | None = Field(
+        default=None,
+        description="Where members' replies go. Empty means mail_from.",
+    )
+    mail_smtp_host: str = Field(default="localhost", description="The SMTP server (relay).")
+    mail_smtp_port: int = Field(
+        default=587, ge=1, le=65535, description="The SMTP server's port (465 for tls)."
+    )
+    mail_smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description=(
+            "`starttls` (required, no fallback), `tls` (implicit TLS, port 465), or `none` "
+            "(only for a relay on loopback)."
+        ),
+    )
+    mail_smtp_username: str | None = Field(
+        default=None, description="Login at the SMTP server; empty for none."
+    )
+    mail_smtp_password: SecretStr | None = Field(
+        default=None, description="Password for mail_smtp_username."
+    )
+    mail_smtp_ca_file: Path | None = Field(
+        default=None,
+        description="A CA certificate to trust for the SMTP server's TLS; empty: the system's.",
+    )
+    mail_smtp_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for the SMTP server before deferring."
+    )
+    notify_public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address members reach Vardeild at: acknowledgement and portal links.",
+    )
+    notify_timezone: str = Field(
+        default="Europe/Oslo",
+        description=(
+            "The time zone of policies' digest times and quiet hours, and of times in notices."
+        ),
+    )
+    notify_default_tlp: str = Field(
+        default="AMBER+STRICT",
+        description="The TLP 2.0 label of notices made from alerts.",
+    )
+    notify_retry_base_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Wait after a delivery's first temporary failure; doubled after each next one.",
+    )
+    notify_retry_max_seconds: float = Field(
+        default=6 * 3600.0, gt=0, description="Longest wait between two delivery attempts."
+    )
+    notify_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        description=(
+            "Attempts at a delivery before it fails (`vardeild notify retry` queues it again)."
+        ),
+    )
+    notify_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "How long a sender holds a delivery it is sending; a sender killed mid-way leaves it "
+            "to be taken again after this."
+        ),
+    )
+    notify_alert_lookback_hours: int = Field(
+        default=72,
+        ge=1,
+        description="Alerts last seen within this many hours are checked for new notices.",
+    )
+    notify_interval_seconds: float = Field(
+        default=60.0, gt=0, description="Pause between passes of `vardeild notify run --loop`."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -268,6 +356,11 @@ class Settings(BaseSettings):
         "pgp_passphrase_file",
         "pgp_public_url",
         "pgp_security_policy_url",
+        "mail_maildir",
+        "mail_reply_to",
+        "mail_smtp_username",
+        "mail_smtp_password",
+        "mail_smtp_ca_file",
         mode="before",
     )
     @classmethod
