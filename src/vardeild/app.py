@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
     from vardeild.monitoring.background import PeriodicTask
     from vardeild.monitoring.pipeline import Pipeline, SensorSeenHook, SensorStatsHook
+    from vardeild.notify.outbox import Outbox
+    from vardeild.notify.ports import MailTransport, MessageProtector
+    from vardeild.notify.service import NotifyConfig
 
 
 def build_platform(
@@ -114,3 +117,62 @@ def background_tasks(platform: Platform) -> list[PeriodicTask]:
         return []
     check = silence_check(platform.session, platform.clock)
     return [PeriodicTask("sensor silence check", check, interval)]
+
+
+def notify_config(settings: Settings) -> NotifyConfig:
+    """Return what notices need from the settings."""
+    from zoneinfo import ZoneInfo
+
+    from vardeild.core.tlp import Tlp
+    from vardeild.notify.service import NotifyConfig
+
+    return NotifyConfig(
+        zone=ZoneInfo(settings.notify_timezone),
+        default_tlp=Tlp.parse(settings.notify_default_tlp),
+        public_url=settings.notify_public_url,
+        sender=settings.mail_from,
+        sender_name=settings.cert_name,
+        reply_to=settings.mail_reply_to or settings.mail_from,
+        retry_base_seconds=settings.notify_retry_base_seconds,
+        retry_max_seconds=settings.notify_retry_max_seconds,
+        max_attempts=settings.notify_max_attempts,
+        lease_seconds=settings.notify_lease_seconds,
+        alert_lookback=timedelta(hours=settings.notify_alert_lookback_hours),
+    )
+
+
+def build_outbox(
+    platform: Platform,
+    *,
+    transport: MailTransport | None = None,
+    protector: MessageProtector | None = None,
+) -> Outbox:
+    """Return the notice outbox of platform: the transport the settings name (maildir or
+    SMTP), PGP/MIME with the CERT's key, contacts' keys checked by the platform's inspector."""
+    from vardeild.mail.maildir import MaildirTransport
+    from vardeild.mail.pgpmime import from_settings
+    from vardeild.mail.smtp import SmtpSecurity, SmtpTransport
+    from vardeild.notify.outbox import Outbox
+
+    settings = platform.settings
+    if transport is None and settings.mail_transport == "smtp":
+        password = settings.mail_smtp_password
+        transport = SmtpTransport(
+            host=settings.mail_smtp_host,
+            port=settings.mail_smtp_port,
+            security=SmtpSecurity(settings.mail_smtp_security),
+            username=settings.mail_smtp_username,
+            password=password.get_secret_value() if password else None,
+            timeout=settings.mail_smtp_timeout,
+            ca_file=settings.mail_smtp_ca_file,
+        )
+    elif transport is None:
+        transport = MaildirTransport(settings.mail_maildir or settings.data_dir / "outbox")
+    return Outbox(
+        sessions=platform.session,
+        transport=transport,
+        protector=protector or from_settings(settings),
+        inspect_key=platform.key_inspector,
+        config=notify_config(settings),
+        clock=platform.clock,
+    )
