@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from vardeild.monitoring import store_pg
+from vardeild.monitoring import store_pg, store_sqlite
 from vardeild.monitoring.alerts import AlertDraft, AlertStatus, merge_into
 from vardeild.monitoring.ingest import Checkpoint
 from vardeild.monitoring.tables import (
@@ -127,14 +127,14 @@ def allocate_event_ids(session: Session, count: int) -> list[int]:
 def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert the batch's new events with ON CONFLICT DO NOTHING on the fingerprint; raise
     ConcurrentWrite if another transaction stored any of them since `existing_fingerprints`
-    looked (the count inserted tells). PostgreSQL takes them through COPY (store_pg)."""
+    looked (the count inserted tells). PostgreSQL takes them through COPY (store_pg), SQLite
+    through the driver's executemany (store_sqlite)."""
     if not rows:
         return
     if _dialect(session) == "postgresql":
         stored = store_pg.insert_events(session, rows)
     else:
-        stmt = _insert(session, EVENTS).on_conflict_do_nothing(index_elements=["fingerprint"])
-        stored = _rowcount(session.execute(stmt, list(rows)))
+        stored = store_sqlite.insert_events(session, rows)
     if stored != len(rows):
         raise ConcurrentWrite(f"{len(rows) - stored} events were stored meanwhile")
 

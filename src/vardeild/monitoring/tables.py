@@ -70,10 +70,13 @@ class EventRow(Base):
     destination_ip: Mapped[str | None] = mapped_column(Text, comment="destination.ip")
     destination_port: Mapped[int | None] = mapped_column(Integer, comment="destination.port")
     source_member_id: Mapped[int | None] = mapped_column(
-        Integer, index=True, comment="Member owning the source (attributed at ingest)"
+        # Not indexed: no query reads events by member (alerts are listed by member and name
+        # their sample events), and every index costs every insert (migration 0006).
+        Integer,
+        comment="Member owning the source (attributed at ingest)",
     )
     destination_member_id: Mapped[int | None] = mapped_column(
-        Integer, index=True, comment="Member owning the destination (attributed at ingest)"
+        Integer, comment="Member owning the destination (attributed at ingest)"
     )
     sensor: Mapped[str | None] = mapped_column(Text, comment="The sensor that reported it")
     alert_id: Mapped[int | None] = mapped_column(
