@@ -6,7 +6,9 @@ the receiver until it acks them (`Received`). `MemoryTransport` (bus.memory) doe
 process; `NatsTransport` (bus.nats) over NATS JetStream, across machines.
 
 `consume` is the one consuming loop both share, so their behaviour is the same by
-construction: a message is acked only after its handler returned; a handler that raises gets
+construction (`consume_groups` is the same loop for a handler that takes several messages at a
+time, as the worker does to store them in one transaction; each message is settled by its own
+outcome): a message is acked only after its handler returned; a handler that raises gets
 the message redelivered later (with backoff); a message that has failed `max_deliver` times,
 or has been delivered more often than that without being settled (it kills its worker), or
 that the handler declares poison (`PoisonMessage`), goes to the dead letters with the reason,
@@ -62,6 +64,11 @@ class BusUnavailable(Exception):
 class PoisonMessage(Exception):
     """Raised by a handler for a message that can never succeed (it cannot be decoded): it goes
     to the dead letters at once, with this exception's message as the reason."""
+
+
+class NotStarted(Exception):
+    """A group handler's outcome for a message it did not start on (asked to stop first): it is
+    handed back to the bus at once, not counted as a failed attempt."""
 
 
 class Received(Protocol):
@@ -130,6 +137,9 @@ class Transport(Protocol):
 
 
 Handler = Callable[[Received], Awaitable[None]]
+# Handles several messages together; returns, for each in order, None when it is done (ack) or
+# the exception that failed it (settled as `consume` settles a handler's exception).
+GroupHandler = Callable[[Sequence[Received]], Awaitable[Sequence[BaseException | None]]]
 
 
 @dataclass
@@ -214,44 +224,137 @@ async def consume(
     return stats
 
 
+async def consume_groups(
+    transport: Transport,
+    handler: GroupHandler,
+    *,
+    stop: asyncio.Event,
+    group: int = 10,
+    in_flight: int = 2,
+    fetch_timeout: float = 1.0,
+) -> ConsumeStats:
+    """Fetch up to `group` messages at a time and hand each fetch to handler as one group, up to
+    `in_flight` groups at once, until stop is set; return what was done.
+
+    Each message of a group is settled by the outcome handler returns for it, after the
+    handler returned: acked, handed back, retried or dead-lettered as in `consume`. With
+    in_flight above the handler's own parallelism, the next group is fetched (and can be
+    decoded) while one is being stored. A message delivered more than `max_deliver` times is
+    dead-lettered without reaching the handler. On stop, groups in hand finish.
+    """
+    if group < 1 or in_flight < 1:
+        raise ValueError("group and in_flight must be at least 1")
+    stats = ConsumeStats()
+    held: set[Received] = set()
+    slots = asyncio.Semaphore(in_flight)
+    running: set[asyncio.Task[None]] = set()
+    keepalive = asyncio.create_task(_keep_alive(held, transport.ack_wait))
+
+    async def settle(messages: list[Received]) -> None:
+        try:
+            fresh = [m for m in messages if not await _dead_letter_if_worn_out(transport, m, stats)]
+            if not fresh:
+                return
+            try:
+                outcomes: Sequence[BaseException | None] = await handler(fresh)
+                if len(outcomes) != len(fresh):
+                    raise RuntimeError(f"{len(outcomes)} outcomes for {len(fresh)} messages")
+            except Exception as exc:  # the handler broke: every message failed alike
+                outcomes = [exc] * len(fresh)
+            for message, outcome in zip(fresh, outcomes, strict=True):
+                await _settle(transport, message, outcome, stats)
+        finally:
+            held.difference_update(messages)
+            slots.release()
+
+    try:
+        while await _acquire_unless_stopped(slots, stop):
+            try:
+                messages = await transport.fetch(group, fetch_timeout)
+            except asyncio.CancelledError:
+                slots.release()
+                raise
+            except Exception as exc:  # the bus is unreachable for now: wait, try again
+                slots.release()
+                log.warning("fetching from the bus failed (%s); retrying", exc)
+                await _sleep_unless(stop, 1.0)
+                continue
+            if not messages:
+                slots.release()
+                continue
+            held.update(messages)
+            task = asyncio.create_task(settle(messages))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+    finally:
+        keepalive.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keepalive
+    return stats
+
+
 async def _handle(
     transport: Transport, handler: Handler, message: Received, stats: ConsumeStats
 ) -> None:
-    limit = transport.max_deliver
-    if message.attempt > limit:
-        # Delivered this often without being settled: it kills (or hangs) whoever takes it.
-        await _dead_letter(
-            transport,
-            message,
-            f"delivered {message.attempt - 1} times without being acknowledged",
-            stats,
-        )
+    if await _dead_letter_if_worn_out(transport, message, stats):
         return
     try:
         await handler(message)
-    except PoisonMessage as exc:
-        await _dead_letter(transport, message, str(exc), stats)
-        return
     except Exception as exc:
-        if message.attempt >= limit:
-            reason = f"failed {message.attempt} times; last error: {type(exc).__name__}: {exc}"
-            await _dead_letter(transport, message, reason, stats)
-            return
-        delay = backoff(message.attempt)
-        log.warning(
-            "message %s failed (attempt %d of %d), retrying in %.1fs: %s: %s",
-            message.msg_id,
-            message.attempt,
-            limit,
-            delay,
-            type(exc).__name__,
-            exc,
-        )
-        stats.retried += 1
-        await _quietly(message.nak(delay))
+        await _settle(transport, message, exc, stats)
         return
-    await _quietly(message.ack())
-    stats.acked += 1
+    await _settle(transport, message, None, stats)
+
+
+async def _dead_letter_if_worn_out(
+    transport: Transport, message: Received, stats: ConsumeStats
+) -> bool:
+    if message.attempt <= transport.max_deliver:
+        return False
+    # Delivered this often without being settled: it kills (or hangs) whoever takes it.
+    await _dead_letter(
+        transport,
+        message,
+        f"delivered {message.attempt - 1} times without being acknowledged",
+        stats,
+    )
+    return True
+
+
+async def _settle(
+    transport: Transport, message: Received, error: BaseException | None, stats: ConsumeStats
+) -> None:
+    """Settle message after its handling ended with error (None: it succeeded)."""
+    if error is None:
+        await _quietly(message.ack())
+        stats.acked += 1
+        return
+    if isinstance(error, NotStarted):
+        await _quietly(message.nak(0))
+        stats.handed_back += 1
+        return
+    if isinstance(error, PoisonMessage):
+        await _dead_letter(transport, message, str(error), stats)
+        return
+    limit = transport.max_deliver
+    if message.attempt >= limit:
+        reason = f"failed {message.attempt} times; last error: {type(error).__name__}: {error}"
+        await _dead_letter(transport, message, reason, stats)
+        return
+    delay = backoff(message.attempt)
+    log.warning(
+        "message %s failed (attempt %d of %d), retrying in %.1fs: %s: %s",
+        message.msg_id,
+        message.attempt,
+        limit,
+        delay,
+        type(error).__name__,
+        error,
+    )
+    stats.retried += 1
+    await _quietly(message.nak(delay))
 
 
 async def _dead_letter(

@@ -30,7 +30,10 @@ def worker(
     batch: Annotated[
         int,
         typer.Option(
-            "--batch", min=1, max=1000, help="Messages (of ~100 events each) to pull at a time."
+            "--batch",
+            min=1,
+            max=1000,
+            help="Messages (of ~100 events each) to pull at a time and store in one transaction.",
         ),
     ] = 10,
     concurrency: Annotated[
@@ -39,7 +42,8 @@ def worker(
             "--concurrency",
             min=1,
             max=64,
-            help="Batches stored at once by this process (each in its own transaction).",
+            help="Groups of messages stored at once by this process (each group in its own "
+            "transaction, on its own thread).",
         ),
     ] = 1,
     report_every: Annotated[

@@ -13,7 +13,7 @@ import pytest
 
 from vardeild.bus.codec import encode_batch
 from vardeild.bus.nats import NatsConfig, NatsTransport
-from vardeild.bus.transport import BusUnavailable, OutMessage, Received, consume
+from vardeild.bus.transport import BusUnavailable, OutMessage, Received, consume, consume_groups
 from vardeild.bus.worker import BatchWorker
 from vardeild.monitoring.ingest import Feed, IngestResult, RawBatch, RawRecord
 
@@ -170,7 +170,7 @@ def test_poison_and_failing_batches_go_to_the_dead_letters(nats_config: NatsConf
 
             watcher = asyncio.create_task(until_both_dead())
             stats = await asyncio.wait_for(
-                consume(transport, worker, stop=stop, fetch_timeout=0.5), 30
+                consume_groups(transport, worker, stop=stop, fetch_timeout=0.5), 30
             )
             await watcher
         assert stats.dead_lettered == 2
@@ -206,7 +206,9 @@ def test_poison_and_failing_batches_go_to_the_dead_letters(nats_config: NatsConf
                 stop.set()
 
             watcher = asyncio.create_task(until_taken())
-            await asyncio.wait_for(consume(transport, worker, stop=stop, fetch_timeout=0.5), 30)
+            await asyncio.wait_for(
+                consume_groups(transport, worker, stop=stop, fetch_timeout=0.5), 30
+            )
             await watcher
         assert [batch.batch_key for batch in taken] == ["bus:refused"]
 

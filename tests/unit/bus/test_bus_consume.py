@@ -1,15 +1,25 @@
 """The consuming loop over the in-process bus: ack after the handler, redelivery, dead letters,
-and a graceful stop. The same loop runs over JetStream (tests/integration/bus)."""
+and a graceful stop; and its form for groups (each message settled by its own outcome, the
+next group fetched while one is handled). The same loop runs over JetStream
+(tests/integration/bus)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 
 from vardeild.bus.memory import MemoryTransport
-from vardeild.bus.transport import OutMessage, PoisonMessage, Received, consume
+from vardeild.bus.transport import (
+    NotStarted,
+    OutMessage,
+    PoisonMessage,
+    Received,
+    consume,
+    consume_groups,
+)
 
 
 def _messages(n: int, prefix: str = "m") -> list[OutMessage]:
@@ -215,10 +225,93 @@ def test_consume_survives_a_bus_that_fails_to_fetch() -> None:
     asyncio.run(run())
 
 
+def test_each_message_of_a_group_is_settled_by_its_own_outcome() -> None:
+    async def run() -> None:
+        bus = MemoryTransport(max_deliver=3)
+        await bus.publish(_messages(4))
+        stop = asyncio.Event()
+        groups: list[list[str]] = []
+
+        async def handler(messages: Sequence[Received]) -> list[BaseException | None]:
+            groups.append([m.msg_id for m in messages])
+            if len(groups) == 1:
+                return [None, PoisonMessage("cannot decode"), RuntimeError("broke"), NotStarted()]
+            if any(m.msg_id == "m2" for m in messages):
+                stop.set()
+            return [None] * len(messages)
+
+        stats = await consume_groups(bus, handler, stop=stop, group=4, fetch_timeout=0.05)
+        assert groups[0] == ["m0", "m1", "m2", "m3"]
+        # m3 was handed back (at once), m2 failed (back after a backoff): both came again.
+        assert groups[1:] == [["m3"], ["m2"]]
+        assert (stats.acked, stats.dead_lettered, stats.retried) == (3, 1, 1)
+        assert stats.handed_back == 1
+        assert [letter.msg_id for letter in bus.dead_letters] == ["m1"]
+        assert bus.pending == 0
+
+    asyncio.run(run())
+
+
+def test_the_next_group_is_fetched_while_one_is_handled() -> None:
+    async def run() -> None:
+        bus = MemoryTransport()
+        await bus.publish(_messages(4))
+        stop = asyncio.Event()
+        second_fetched = asyncio.Event()
+        order: list[str] = []
+
+        async def handler(messages: Sequence[Received]) -> list[BaseException | None]:
+            order.append(f"start {messages[0].msg_id}")
+            if messages[0].msg_id == "m0":
+                await second_fetched.wait()  # the first group is held until the second came
+            else:
+                second_fetched.set()
+                stop.set()
+            order.append(f"end {messages[0].msg_id}")
+            return [None] * len(messages)
+
+        stats = await asyncio.wait_for(
+            consume_groups(bus, handler, stop=stop, group=2, in_flight=2), 5
+        )
+        assert order == ["start m0", "start m2", "end m2", "end m0"]
+        assert stats.acked == 4
+
+    asyncio.run(run())
+
+
+def test_a_worn_out_message_never_reaches_the_group_handler() -> None:
+    async def run() -> None:
+        bus = MemoryTransport(max_deliver=1, ack_wait=0.01)
+        await bus.publish(_messages(2))
+        taken = await bus.fetch(1, 1.0)  # m0's worker dies holding it
+        assert [m.msg_id for m in taken] == ["m0"]
+        await asyncio.sleep(0.02)
+        stop = asyncio.Event()
+        handled: list[str] = []
+
+        async def handler(messages: Sequence[Received]) -> list[BaseException | None]:
+            handled.extend(m.msg_id for m in messages)
+            stop.set()
+            return [None] * len(messages)
+
+        stats = await consume_groups(bus, handler, stop=stop, group=2, fetch_timeout=0.05)
+        assert handled == ["m1"]
+        assert (stats.acked, stats.dead_lettered) == (1, 1)
+        assert "delivered 1 times without being acknowledged" in bus.dead_letters[0].reason
+
+    asyncio.run(run())
+
+
 def test_batch_and_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         asyncio.run(consume(MemoryTransport(), _noop, stop=asyncio.Event(), batch=0))
+    with pytest.raises(ValueError, match="at least 1"):
+        asyncio.run(consume_groups(MemoryTransport(), _none, stop=asyncio.Event(), group=0))
 
 
 async def _noop(message: Received) -> None:
     return None
+
+
+async def _none(messages: Sequence[Received]) -> list[BaseException | None]:
+    return [None] * len(messages)
