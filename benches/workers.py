@@ -4,14 +4,17 @@
     VARDEILD_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/vardeild_test \\
         .venv/bin/python benches/workers.py [--events 200000] [--lines-per-message 100]
                                             [--mix realistic|alerts] [--runs 3]
-                                            [--concurrency 1]
+                                            [--concurrency 1] [--batch 10]
 
 For each worker count it makes a new PostgreSQL schema (migrated, 200 member organisations
 with a /24 each) and a new stream, publishes the whole input first, then starts the workers
 and times the drain: from the first acknowledged batch to an empty queue. Runs come in pairs,
 one worker then two, and each pair gives a ratio; it prints events/s, each worker's peak
 memory and how busy the workers, PostgreSQL and NATS kept the cores, then the medians and the
-median ratio (target: at least 1.7).
+median ratio (target: at least 1.7). It also samples what the workers' PostgreSQL backends are
+doing during the drain (pg_stat_activity, every 50 ms): running a statement, waiting for a row
+lock (and in which statement), for the commit's WAL flush, or idle while the worker's Python
+works — the shares say whether a worker waits for the database, and where two workers collide.
 
 PostgreSQL, not SQLite: SQLite takes one writer at a time, so a second worker there only
 waits for the first. The input is Suricata-shaped EVE generated in memory: by default a
@@ -35,7 +38,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -239,6 +243,7 @@ class Result:
     quarantined: int
     peak_rss_mb: list[float]
     cpu_seconds: dict[str, float]  # during the drain: workers, postgres, nats-server
+    backends: Counter[str] = field(default_factory=Counter)  # what worker backends did
 
     @property
     def rate(self) -> float:
@@ -254,6 +259,7 @@ def run_once(args: argparse.Namespace, workers: int, lines: list[bytes]) -> Resu
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in args.database_url else "?"
     url = f"{args.database_url}{separator}options=-csearch_path%3D{schema}"
+    worker_url = f"{url}&application_name={schema}"
     token = uuid.uuid4().hex[:10]
     config = NatsConfig(
         url=args.nats_url,
@@ -271,7 +277,7 @@ def run_once(args: argparse.Namespace, workers: int, lines: list[bytes]) -> Resu
         asyncio.run(_publish(config, messages))
         env = {k: v for k, v in os.environ.items() if not k.startswith("VARDEILD_")}
         env.update(
-            VARDEILD_DATABASE_URL=url,
+            VARDEILD_DATABASE_URL=worker_url,
             VARDEILD_DATA_DIR=str(data_dir),
             VARDEILD_NATS_URL=config.url,
             VARDEILD_NATS_STREAM=config.stream,
@@ -291,6 +297,8 @@ def run_once(args: argparse.Namespace, workers: int, lines: list[bytes]) -> Resu
                     "3600",
                     "--concurrency",
                     str(args.concurrency),
+                    "--batch",
+                    str(args.batch),
                 ],
                 env=env,
                 stdout=subprocess.DEVNULL,
@@ -298,8 +306,14 @@ def run_once(args: argparse.Namespace, workers: int, lines: list[bytes]) -> Resu
             )
             for _ in range(workers)
         ]
+        backends: Counter[str] = Counter()
         try:
-            seconds, peaks, cpu = asyncio.run(_time_drain(config, len(messages), children))
+            with admin.connect() as watch:
+                seconds, peaks, cpu = asyncio.run(
+                    _time_drain(
+                        config, len(messages), children, lambda: _sample(watch, schema, backends)
+                    )
+                )
         finally:
             for child in children:
                 child.send_signal(signal.SIGTERM)
@@ -309,7 +323,7 @@ def run_once(args: argparse.Namespace, workers: int, lines: list[bytes]) -> Resu
             stored = session.scalar(select(func.count()).select_from(EventRow)) or 0
             quarantined = session.scalar(select(func.count()).select_from(QuarantineRow)) or 0
         platform.engine.dispose()
-        return Result(workers, len(lines), seconds, stored, quarantined, peaks, cpu)
+        return Result(workers, len(lines), seconds, stored, quarantined, peaks, cpu, backends)
     finally:
         asyncio.run(_delete_streams(config))
         with admin.begin() as conn:
@@ -350,8 +364,37 @@ async def _publish(config: NatsConfig, messages: list[OutMessage]) -> None:
         await transport.close()
 
 
+def _sample(connection: Any, application: str, into: Counter[str]) -> None:
+    """Count what each worker backend is doing now (one sample each)."""
+    rows = connection.execute(
+        text(
+            "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity "
+            "WHERE application_name = :app"
+        ),
+        {"app": application},
+    ).all()
+    connection.rollback()
+    for state, wait_type, wait_event, query in rows:
+        statement = " ".join((query or "").split())[:48]
+        if state == "idle":
+            into["idle between transactions (worker busy or waiting for NATS)"] += 1
+        elif state and state.startswith("idle in transaction"):
+            into["idle in transaction (worker's Python busy)"] += 1
+        elif wait_type == "Lock":
+            into[f"waiting for a {wait_event} lock in: {statement}"] += 1
+        elif wait_type in ("IO", "LWLock") and wait_event and wait_event.startswith("WAL"):
+            into[f"flushing the WAL ({wait_event}; commits): {statement}"] += 1
+        elif wait_type is None:
+            into[f"running: {statement}"] += 1
+        else:
+            into[f"waiting ({wait_type} {wait_event}): {statement}"] += 1
+
+
 async def _time_drain(
-    config: NatsConfig, total: int, children: list[subprocess.Popen[bytes]]
+    config: NatsConfig,
+    total: int,
+    children: list[subprocess.Popen[bytes]],
+    sample: Any = None,
 ) -> tuple[float, list[float], dict[str, float]]:
     """Return the seconds from the first acknowledged batch to an empty queue, each worker's
     peak memory, and the CPU seconds used meanwhile."""
@@ -370,6 +413,8 @@ async def _time_drain(
                 peaks[index] = max(peaks[index], _peak_rss_mb(child.pid))
             if started is None and state.messages < total:
                 started, before = now, _cpu_snapshot()
+            if started is not None and sample is not None:
+                sample()
             if state.messages == 0 and state.ack_pending == 0:
                 assert started is not None
                 return now - started, peaks, _cpu_used(before, _cpu_snapshot(), children)
@@ -416,6 +461,15 @@ def _cpu_used(
     return used
 
 
+def _describe_backends(backends: Counter[str], top: int = 6) -> str:
+    """Return the commonest things the worker backends were seen doing, as shares."""
+    total = sum(backends.values()) or 1
+    lines = [f"{100 * n / total:5.1f} %  {what}" for what, n in backends.most_common(top)]
+    return "    worker backends (pg_stat_activity samples):\n" + "\n".join(
+        f"      {line}" for line in lines
+    )
+
+
 def _peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -447,6 +501,9 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=1, help="`vardeild worker --concurrency` of each worker"
     )
+    parser.add_argument(
+        "--batch", type=int, default=10, help="`vardeild worker --batch`: messages per commit"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--database-url",
@@ -465,7 +522,8 @@ def main() -> None:
     lines = generate(args.events, args.mix, args.seed)
     print(
         f"{args.events:,} EVE lines ({args.mix} mix, {sum(map(len, lines)) / len(lines):.0f} B "
-        f"avg), {args.lines_per_message} per message, worker concurrency {args.concurrency}; "
+        f"avg), {args.lines_per_message} per message, worker --batch {args.batch} "
+        f"--concurrency {args.concurrency}; "
         f"PostgreSQL; {os.cpu_count()} CPU cores "
         "shared by NATS, PostgreSQL and the workers"
     )
@@ -487,6 +545,7 @@ def main() -> None:
                 f"events stored, {result.quarantined} quarantined; peak RSS per worker "
                 f"{', '.join(f'{mb:.0f}' for mb in result.peak_rss_mb)} MB; cores busy: {busy})"
             )
+            print(_describe_backends(result.backends))
         print(f"  ratio 2/1: {two.rate / one.rate:.2f}")
     one_rate = statistics.median(one.rate for one, _ in pairs)
     two_rate = statistics.median(two.rate for _, two in pairs)
