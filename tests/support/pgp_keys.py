@@ -3,6 +3,7 @@ short): good ones, and ones that are expired, revoked, signing-only or damaged."
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from vardeild.mail.cert_key import CertKey
 from vardeild.mail.gnupg_home import stop_agent
 
 _ED25519 = "Key-Type: eddsa\nKey-Curve: ed25519\nKey-Usage: sign\n"
@@ -115,3 +117,25 @@ def damage(armoured: str) -> str:
     line = lines[middle]
     lines[middle] = line[:10] + ("A" if line[10] != "A" else "B") + line[11:]
     return "\n".join(lines) + "\n"
+
+
+SHARED_CERT_EMAIL = "cert@vardeild.example"
+_shared: dict[str, Path] = {}
+
+
+def shared_cert_home() -> Path:
+    """Return a GnuPG home holding an unprotected CERT key for SHARED_CERT_EMAIL, made once
+    per test run and removed (its agent stopped) when the run ends; for tests that only need
+    the CERT to have a key (point settings.pgp_home at it)."""
+    if "home" not in _shared:
+        root = Path(tempfile.mkdtemp(prefix="vd-t-", dir="/tmp"))
+        home = root / "cert"
+        CertKey(home).generate(name="Test-CERT", email=SHARED_CERT_EMAIL, valid_days=365)
+        atexit.register(_remove_home, root, home)
+        _shared["home"] = home
+    return _shared["home"]
+
+
+def _remove_home(root: Path, home: Path) -> None:
+    stop_agent(home)
+    shutil.rmtree(root, ignore_errors=True)

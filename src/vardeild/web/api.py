@@ -18,6 +18,7 @@ from vardeild.web.routes import (
     me,
     organisation_items,
     organisations,
+    pgp,
     registry_io,
     sensors,
     system,
@@ -73,11 +74,13 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         lookup.router,
         alerts.router,
         sensors.router,
+        pgp.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
     # These read their bodies themselves, each bounded by its own setting.
     api.include_router(registry_io.router)
     api.include_router(ingest.router)
     app.include_router(system.router)
+    app.include_router(pgp.public_router)
     app.include_router(api)
     return app

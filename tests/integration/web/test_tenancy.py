@@ -26,12 +26,14 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 
 from support.factories import CERT_ADMIN, member, org_data
+from support.pgp_keys import SHARED_CERT_EMAIL, shared_cert_home
 from support.pipeline import eve_batch, eve_line, make_pipeline
 from support.web import Headers, TokenMaker, bearer
 from vardeild.access import service as access
 from vardeild.access.model import Role
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
+from vardeild.mail.publish import wkd_hash
 from vardeild.members import changes, service
 from vardeild.monitoring import sensors
 from vardeild.monitoring.alert_actions import alert_history
@@ -127,11 +129,41 @@ def _item_routes(kind: str) -> dict[tuple[str, str], tuple[Call, ...]]:
 
 _PUBLIC = Call(public=True, member_admin=200, member_user=200)
 _READ_OWN = Call(member_admin=200, member_user=200)
+_CERT_LOCAL, _, _CERT_DOMAIN = SHARED_CERT_EMAIL.partition("@")
+_WKD = "/.well-known/openpgpkey"
 
 ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
     ("GET", "/"): (_PUBLIC,),
     ("GET", "/healthz"): (_PUBLIC,),
     ("GET", "/api/docs"): (_PUBLIC,),
+    ("GET", f"{_WKD}/hu/{{hashed}}"): (
+        Call(
+            path=lambda w: {"hashed": wkd_hash(_CERT_LOCAL)},
+            public=True,
+            member_admin=200,
+            member_user=200,
+        ),
+    ),
+    ("GET", f"{_WKD}/policy"): (_PUBLIC,),
+    ("GET", f"{_WKD}/{{domain}}/hu/{{hashed}}"): (
+        Call(
+            path=lambda w: {"domain": _CERT_DOMAIN, "hashed": wkd_hash(_CERT_LOCAL)},
+            public=True,
+            member_admin=200,
+            member_user=200,
+        ),
+    ),
+    ("GET", f"{_WKD}/{{domain}}/policy"): (
+        Call(
+            path=lambda w: {"domain": _CERT_DOMAIN}, public=True, member_admin=200, member_user=200
+        ),
+    ),
+    ("GET", "/pgp-key.asc"): (_PUBLIC,),
+    ("GET", "/.well-known/security.txt"): (_PUBLIC,),
+    ("GET", f"{API}/pgp/expiring"): (
+        Call(member_admin=403, member_user=403),
+        Call(query=lambda w: {"days": 365}, member_admin=403, member_user=403),
+    ),
     ("GET", f"{API}/me"): (_READ_OWN,),
     ("GET", f"{API}/organisations"): (
         _READ_OWN,
@@ -318,6 +350,7 @@ def world(platform: Platform, token: TokenMaker) -> World:
             {"name": f"{canary} Vakt", "email": f"vakt@{low}.example.no", "roles": ["on_call"]},
         ],
     )
+    platform.settings.pgp_home = shared_cert_home()  # the public key routes serve its key
     clock, inspector = platform.clock, platform.key_inspector
     with platform.session() as session:
         a = service.create_organisation(
