@@ -310,7 +310,9 @@ def timing_for(
         return Timing(next_digest_at(policy, now, zone), True, f"{policy.schedule.value} digest")
     if sent_last_hour >= policy.cap_per_hour:
         return Timing(
-            next_digest_at(replace(policy, schedule=Schedule.HOURLY), now, zone),
+            next_digest_at(
+                replace(policy, schedule=Schedule.HOURLY, business_days_only=False), now, zone
+            ),
             True,
             f"cap of {policy.cap_per_hour} notices per hour reached",
         )
