@@ -21,6 +21,7 @@ from vardeild.cli import (
     intel,
     members,
     monitoring,
+    notify,
     sensors,
     ship,
     system,
@@ -97,6 +98,7 @@ monitoring.mount(app)
 app.command("worker")(worker.worker)
 app.add_typer(worker.dead_letters_app, name="dead-letters")
 app.add_typer(ship.app, name="sensor")
+app.add_typer(notify.app, name="notify")
 
 
 def main() -> None:
