@@ -1,8 +1,10 @@
 """`vardeild demo`: a platform with a fictional constituency, ready to try.
 
 It creates or upgrades the database, adds the demo organisations that are missing (through the
-registry's import, so each is validated and audited like any import), leaves a CERT API token in
-the data directory and serves the web app and API.
+registry's import, so each is validated and audited like any import), the demo sensors and
+threat indicators, replays some hours of realistic sensor traffic through the monitoring
+pipeline, leaves a CERT API token in the data directory and serves the web app and API while
+the demo sensors go on reporting a few events a second (cli/demo_feed.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import shlex
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +25,14 @@ from sqlalchemy.orm import Session
 from vardeild.access.model import Principal, Role
 from vardeild.access.service import authenticate, issue_token
 from vardeild.cli.context import cli_context
+from vardeild.cli.demo_feed import (
+    HISTORY_HOURS,
+    HISTORY_RECORDS,
+    demo_feed,
+    live_task,
+    seed_demo_indicators,
+    seed_demo_sensors,
+)
 from vardeild.cli.output import say, stdout
 from vardeild.cli.system import HostOption, PortOption, run_server
 from vardeild.members.demo import DEMO_EXAMPLES, demo_constituency
@@ -125,6 +136,9 @@ def _try_this(token: Path, data_dir: Path, host: str, port: int, serving: bool) 
         f"{command} whois {outside}        # no member",
         f"{command} members list",
         f"{command} members conflicts",
+        f"{command} alerts list",
+        f"{command} sensors list",
+        f'curl -H "Authorization: Bearer $(cat {shlex.quote(str(token))})" {base}/api/v1/alerts',
     ]
     console = stdout()
     console.print(Text("Try this" + ("" if serving else " (after `vardeild serve`)") + ":"))
@@ -151,6 +165,24 @@ def demo(
             "other organisations are kept.",
         ),
     ] = False,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream/--no-stream",
+            help=f"Replay {HISTORY_HOURS} hours of demo sensor traffic at start and, while "
+            "serving, feed the demo sensors' live stream (the default); or neither.",
+        ),
+    ] = True,
+    rate: Annotated[
+        float,
+        typer.Option(
+            "--rate",
+            min=0.1,
+            max=1000,
+            help="Records a second the demo sensors send while serving (alerts, dns, http, "
+            "tls, flow).",
+        ),
+    ] = 4.0,
 ) -> None:
     """Seed a fictional constituency of some 40 health and care organisations (documentation
     and private address ranges, contacts, a few deliberate overlaps), write a CERT API token to
@@ -168,10 +200,29 @@ def demo(
         say(f"Seeded the demo constituency: {added} of {total} organisations added.")
     else:
         say(f"The demo constituency is in place ({total} organisations); nothing to add.")
+    with platform.session() as session:
+        sensors = seed_demo_sensors(session, principal, platform)
+        indicators = seed_demo_indicators(session, principal, platform)
+    say(
+        f"Demo sensors: {sensors} added; demo threat indicators: {indicators} in place."
+        if sensors
+        else f"The demo sensors are in place; demo threat indicators: {indicators}."
+    )
+    feed = None
+    if stream:
+        feed = demo_feed(platform)
+        replayed = feed.deliver(HISTORY_RECORDS, span=timedelta(hours=HISTORY_HOURS))
+        say(
+            f"Replayed {HISTORY_HOURS} hours of demo sensor traffic: {replayed.records} records, "
+            f"{replayed.events_stored} events stored, {replayed.alerts_touched} alerts touched."
+        )
     say(f"Database: {cli.database_label}")
     token = ensure_demo_token(platform, principal)
     say(f"CERT API token (cert_analyst): {token}")
     host_, port_ = host or cli.settings.host, port or cli.settings.port
     _try_this(token, cli.settings.data_dir, host_, port_, serve)
     if serve:
-        run_server(platform, host_, port_)
+        tasks = [live_task(feed, per_second=rate)] if feed is not None else []
+        if tasks:
+            say(f"The demo sensors report about {rate:g} records a second while this runs.")
+        run_server(platform, host_, port_, tasks=tasks)

@@ -3,57 +3,30 @@ database of the backend under test (the CLI commits for real)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner, Result
 
+from support.cli import Cli, migrated_platform
 from support.factories import CERT_ADMIN
 from support.pipeline import add_member, eve_line
-from vardeild.app import build_platform
 from vardeild.audit.tables import AuditRow
-from vardeild.cli.main import app
 from vardeild.monitoring import sensors
 from vardeild.monitoring.model import Event, SensorStats
 from vardeild.monitoring.parsers.eve import EveParser
 from vardeild.monitoring.tables import EventRow
 from vardeild.platform import Platform
-from vardeild.settings import Settings
 
 BROKEN = b'{"event_type": "alert", "timestamp": "2026-11-28T10:00:00Z", BROKEN'
 
 
-class Cli:
-    """Runs `vardeild ARGS` on the test's database and checks the exit code."""
-
-    def __init__(self, database_url: str, data_dir: Path) -> None:
-        self.env: dict[str, str | None] = {
-            "VARDEILD_DATABASE_URL": database_url,
-            "VARDEILD_DATA_DIR": str(data_dir),
-            "VARDEILD_CONFIG": None,
-            "COLUMNS": "200",
-        }
-
-    def __call__(self, *args: str, code: int = 0) -> Result:
-        result = CliRunner().invoke(app, list(args), env=self.env)
-        assert result.exit_code == code, (args, result.stdout, result.stderr, result.exception)
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self(*args, "--json").stdout)
-
-
 @pytest.fixture
 def live(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
-    built = build_platform(
-        Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), migrate=True
-    )
-    yield built
-    built.engine.dispose()
+    with migrated_platform(fresh_database_url, tmp_path / "data") as built:
+        yield built
 
 
 @pytest.fixture
@@ -111,6 +84,40 @@ def test_ingest_eve_then_list_and_show_alerts(cli: Cli, live: Platform, eve: Pat
     cli("alerts", "show", "999999", code=3)
     cli("alerts", "list", "--severity", "dire", code=2)
     cli("ingest", "eve", str(eve.parent / "missing.json"), code=2)
+
+
+def test_alerts_ack_close_reopen_comment_and_history(cli: Cli, live: Platform, eve: Path) -> None:
+    add_member(live, "10.1.0.0/16", name="Kystsykehuset HF")
+    cli("ingest", "eve", str(eve), "--sensor", "oslo-1")
+    alert = str(cli.json("alerts", "list")[0]["id"])
+    acked = cli.json("alerts", "ack", alert, "--note", "Vakthavende ser på det")
+    assert (acked["action"], acked["status_after"]) == ("acknowledge", "acknowledged")
+    assert acked["actor"].startswith("cli:")
+    assert "acknowledged" in cli("alerts", "list", "--status", "acknowledged").stdout
+    cli("alerts", "ack", alert, code=4)  # already acknowledged: a conflict
+    cli("alerts", "close", alert, code=2)  # --reason is required
+    cli("alerts", "close", alert, "--reason", "bored", code=2)
+    assert "acknowledged -> closed (false_positive)" in (
+        cli("alerts", "close", alert, "--reason", "false_positive", "--note", "lab").stdout
+    )
+    cli("alerts", "comment", alert, "Testoppsett i laben")
+    reopened = cli.json("alerts", "reopen", alert)
+    assert reopened["status_after"] == "open"
+    cli("alerts", "reopen", alert, code=4)
+    cli("alerts", "ack", "999999", code=3)
+    shown = cli.json("alerts", "show", alert)
+    assert shown["status"] == "open"
+    assert [(h["action"], h["reason"], h["note"]) for h in shown["history"]] == [
+        ("acknowledge", None, "Vakthavende ser på det"),
+        ("close", "false_positive", "lab"),
+        ("comment", None, "Testoppsett i laben"),
+        ("reopen", None, ""),
+    ]
+    human = cli("alerts", "show", alert).stdout
+    assert "history" in human
+    assert "closed -> open" in human
+    trail = cli.json("audit", "list", "--action", "alert.close")
+    assert [e["entity_id"] for e in trail] == [alert]
 
 
 def test_quarantine_list_show_replay_and_discard(

@@ -3,52 +3,25 @@ database of the backend under test."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
+from support.cli import Cli, migrated_platform
 from support.factories import CERT_ADMIN, org_data
-from vardeild.app import build_platform
-from vardeild.cli.main import app
 from vardeild.members import service as members
 from vardeild.monitoring import sensors
 from vardeild.platform import Platform
-from vardeild.settings import Settings
-
-
-class Cli:
-    """Runs `vardeild ARGS` on the test's database and checks the exit code."""
-
-    def __init__(self, database_url: str, data_dir: Path) -> None:
-        self.env: dict[str, str | None] = {
-            "VARDEILD_DATABASE_URL": database_url,
-            "VARDEILD_DATA_DIR": str(data_dir),
-            "VARDEILD_CONFIG": None,
-            "COLUMNS": "200",
-        }
-
-    def __call__(self, *args: str, code: int = 0) -> Result:
-        result = CliRunner().invoke(app, list(args), env=self.env)
-        assert result.exit_code == code, (args, result.stdout, result.stderr, result.exception)
-        return result
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self(*args, "--json").stdout)
 
 
 @pytest.fixture
 def platform_(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
     """A migrated platform on a fresh database (the CLI commits for real)."""
-    built = build_platform(
-        Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), migrate=True
-    )
-    yield built
-    built.engine.dispose()
+    with migrated_platform(fresh_database_url, tmp_path / "data") as built:
+        yield built
 
 
 @pytest.fixture
