@@ -5,7 +5,7 @@
 - `memory`: the in-process implementation; `nats`: the NATS JetStream implementation.
 - `codec`: a `RawBatch` as a message payload, and back.
 - `worker`: the handler behind `vardeild worker` (decode, ingest through the pipeline).
-- `tailer`, `spool`, `shipper`: `vardeild sensor ship` (follow EVE, buffer on disk, publish).
+- `tailer`, `spool`, `shipper`: `vardeild sensors ship` (follow EVE, buffer on disk, publish).
 
 An adapter: it imports the monitoring domain's contract (`monitoring.ingest`), never the
 reverse. See docs/scale-out.md.

@@ -1,4 +1,4 @@
-"""`vardeild sensor ship`: tail EVE on a sensor box and publish it to the centre's stream.
+"""`vardeild sensors ship`: tail EVE on a sensor box and publish it to the centre's stream.
 
 Two tasks share the spool (bus.spool). The reader follows the file (bus.tailer), packs up to
 `max_records` lines into a message, and appends it to the spool with the reader's position;

@@ -1,6 +1,6 @@
 """The shipper's on-disk spool: messages packed but not yet acknowledged by the centre.
 
-Every message `vardeild sensor ship` packs is appended here before it is published, and stays
+Every message `vardeild sensors ship` packs is appended here before it is published, and stays
 until JetStream acknowledged it; so a message keeps its id and content across crashes and
 outages, and a resend de-duplicates. Each entry also carries the reader's position after it
 (`mark`, opaque here): the last entry's mark is where reading resumes.

@@ -22,6 +22,7 @@ from vardeild.cli import (
     members,
     monitoring,
     notify,
+    pgp,
     sensors,
     ship,
     system,
@@ -97,7 +98,10 @@ app.command("settings")(system.show_settings)
 monitoring.mount(app)
 app.command("worker")(worker.worker)
 app.add_typer(worker.dead_letters_app, name="dead-letters")
-app.add_typer(ship.app, name="sensor")
+# `sensors ship` runs on the sensor box; `sensor ship`, its first name, stays as a hidden alias.
+sensors.app.command("ship")(ship.ship)
+app.add_typer(ship.app, name="sensor", hidden=True)
+app.add_typer(pgp.app, name="pgp")
 app.add_typer(notify.app, name="notify")
 
 

@@ -1,5 +1,5 @@
 """The bus commands as an operator runs them: `vardeild dead-letters list|replay`, and
-`vardeild worker` / `vardeild sensor ship` when NATS cannot be reached."""
+`vardeild worker` / `vardeild sensors ship` when NATS cannot be reached."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The JetStream kill test: `vardeild sensor ship` puts a few hundred thousand EVE lines on the
+"""The JetStream kill test: `vardeild sensors ship` puts a few hundred thousand EVE lines on the
 stream while two `vardeild worker` processes store them; workers (and once the shipper) are
 SIGKILLed at seeded random moments and restarted. At the end every line is stored exactly once
 as an event, every alert counts what the lines say, nothing is left in the queue and nothing
@@ -155,7 +155,7 @@ def test_every_event_is_stored_exactly_once_through_kills(
     shipper = Child(
         "shipper",
         [
-            "sensor",
+            "sensors",
             "ship",
             str(eve),
             "--sensor",

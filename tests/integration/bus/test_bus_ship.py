@@ -1,4 +1,4 @@
-"""`vardeild sensor ship` against NATS: while the centre is unreachable (a closed port) lines
+"""`vardeild sensors ship` against NATS: while the centre is unreachable (a closed port) lines
 are buffered in the spool; pointed at the real server, the spool drains and the stream holds
 every line once; a shipper killed mid-way resends under the same ids, which JetStream drops."""
 
@@ -10,6 +10,8 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from support.nats import closed_port_url
 from vardeild.bus.codec import decode_batch
@@ -147,11 +149,23 @@ def test_a_killed_shipper_resends_under_the_same_ids(
     asyncio.run(run())
 
 
-def test_ship_cli_refuses_a_bad_sensor_name(tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", ["sensors", "sensor"])  # the name, and its first name
+def test_ship_cli_refuses_a_bad_sensor_name(tmp_path: Path, group: str) -> None:
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(
-        app, ["sensor", "ship", str(tmp_path / "eve.json"), "--sensor", "a.b", "--once"]
+        app, [group, "ship", str(tmp_path / "eve.json"), "--sensor", "a.b", "--once"]
     )
     assert result.exit_code == 2
     assert "use 1-64 letters" in result.stderr
+
+
+def test_the_first_name_of_sensors_ship_is_hidden() -> None:
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    root = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert " sensors " in root.stdout
+    assert " sensor " not in root.stdout
+    listed = runner.invoke(app, ["sensors", "--help"], env={"COLUMNS": "200"})
+    assert " ship " in listed.stdout
