@@ -256,6 +256,40 @@ class IndicatorMatcher:
             return sorted(set(found))
         return found
 
+    # -- screening: may a line match at all? ------------------------------------------------
+    # The EVE screen (monitoring/parsers/eve_screen.py) asks these for the observables of
+    # lines it would only count, and sends a line to the full parse and `match` when one says
+    # yes. So they may answer yes for nothing (the full path then finds no ids), never no for
+    # something `match` would find.
+
+    def hits_ip(self, ip: str) -> bool:
+        """Return whether an IP or network indicator holds the address (in the canonical form
+        the EVE parser writes): exactly whether `match` finds ids for it."""
+        found: list[int] = []
+        if ":" in ip:
+            self._ip6(ip, found)
+        else:
+            self._ip4(ip, found)
+        return bool(found)
+
+    def hits_name(self, name: str) -> bool:
+        """Return whether a domain, TLS SNI, HTTP host or URL indicator may match the name (a
+        DNS query, SNI or HTTP host without port, or the host of a URL) in any field."""
+        name = name.lower().rstrip(".")
+        if not name.isascii():
+            name = url_host_name(name)
+        if name[name.rfind(".", 0, name.rfind(".")) + 1 :] not in self._tails:
+            return False
+        if name in self._sni or name in self._http_hosts or name in self._url_hosts:
+            return True
+        found: list[int] = []
+        self._walk(name, found)
+        return bool(found)
+
+    def hits_digest(self, value: str) -> bool:
+        """Return whether a hash or TLS fingerprint indicator of any type equals the value."""
+        return value.lower() in self._digest_keys
+
     def _match_hashes(self, event: Observables, found: list[int]) -> None:
         """Add the ids of the MD5, SHA-1 and SHA-256 indicators equal to the event's hashes."""
         keys = self._digest_keys

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import msgspec
 
@@ -21,6 +21,7 @@ from vardeild.members.attribution import AttributionIndex
 from vardeild.monitoring.ingest import Feed, RawBatch, RawRecord
 from vardeild.monitoring.model import Event, EventKind, ParseError, SensorStats
 from vardeild.monitoring.parsers.eve import EveParser
+from vardeild.monitoring.parsers.eve_screen import EveScreen, Screening
 from vardeild.monitoring.parsers.shadowserver import ShadowserverParser
 from vardeild.monitoring.store import Outcome
 from vardeild.monitoring.suppression import Suppressor
@@ -52,9 +53,14 @@ class BatchProcessor:
     """Parses, attributes, matches and sorts the records of batches; holds one parser per
     sensor (EVE) and report type (Shadowserver), and nothing else between batches."""
 
-    def __init__(self, *, store_unattributed: bool) -> None:
-        """store_unattributed keeps events that touch no member (else they are only counted)."""
+    def __init__(self, *, store_unattributed: bool, screen: bool = True) -> None:
+        """store_unattributed keeps events that touch no member (else they are only counted);
+        screen counts the EVE protocol lines that need no full parse without one (see
+        parsers/eve_screen.py; False sends every line through the full parser)."""
         self._store_unattributed = store_unattributed
+        self._screening = screen
+        self._screen: EveScreen | None = None
+        self._screened_with: tuple[object, object] = (None, None)
         self._eve: dict[str | None, EveParser] = {}
         self._shadowserver: dict[str | None, ShadowserverParser] = {}
         self._encode = msgspec.json.Encoder().encode
@@ -74,7 +80,12 @@ class BatchProcessor:
         store_unattributed = self._store_unattributed
         protocol = EventKind.PROTOCOL
         batch_sensor = batch.sensor
-        for record, item in self._parsed(batch, now):
+        records = batch.records
+        if batch.feed is Feed.EVE and self._screening:
+            screen = self._screen_for(index, matcher)
+            if screen is not None:
+                records = screen.screen(records, batch_sensor, counts, seen)
+        for record, item in self._parsed(batch, records, now):
             if type(item) is str:
                 work.bad.append((record, item))
                 quarantined = (batch_sensor or "", Outcome.QUARANTINED)
@@ -152,14 +163,35 @@ class BatchProcessor:
             work.keep = list(unique.values())
         return work
 
-    def _parsed(self, batch: RawBatch, now: datetime) -> Iterator[tuple[RawRecord, Any]]:
-        """Yield each record with its Event or SensorStats, or the reason it is quarantined."""
+    def _screen_for(
+        self, index: AttributionIndex, matcher: IndicatorMatcher | None
+    ) -> EveScreen | None:
+        """Return the EVE screen for this index and matcher (it remembers their answers), or
+        None when the matcher cannot screen (then every line takes the full path)."""
+        if matcher is not None and not hasattr(matcher, "hits_name"):
+            return None
+        held_index, held_matcher = self._screened_with
+        if self._screen is None or held_index is not index or held_matcher is not matcher:
+            self._screen = EveScreen(
+                index.owner_of_ip,
+                cast("Screening | None", matcher),
+                store_unattributed=self._store_unattributed,
+                outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
+            )
+            self._screened_with = (index, matcher)
+        return self._screen
+
+    def _parsed(
+        self, batch: RawBatch, records: list[RawRecord], now: datetime
+    ) -> Iterator[tuple[RawRecord, Any]]:
+        """Yield each of the batch's records given with its Event or SensorStats, or the
+        reason it is quarantined."""
         if batch.feed is Feed.EVE:
             parser = self._eve.get(batch.sensor)
             if parser is None:
                 parser = self._eve[batch.sensor] = EveParser(sensor=batch.sensor)
             parse = parser.parse_line
-            for record in batch.records:
+            for record in records:
                 try:
                     yield record, parse(record.data, observed_at=now)
                 except ParseError as exc:

@@ -1,0 +1,427 @@
+"""A first look at EVE lines that settles, without harmonising them, the protocol records
+that are only counted.
+
+On a sensor's stream nine lines in ten are protocol records (flow, dns, http, tls, fileinfo,
+...) that touch no indicator: the pipeline stores them nowhere and only counts them, as
+"unmatched protocol" or, touching no member either, "unattributed". For those the full parser
+(eve.py) would build a whole `Event` (44 fields, extras, timestamps) to throw it away. The
+screen decodes only what decides the outcome — the event type, the timestamp, both addresses
+and ports, the sensor (`host`), and the observables an indicator can match: the HTTP host and
+URL, TLS/QUIC SNI and JA3/JA3S/JA4, the DNS query name, file hashes — attributes both
+addresses and asks the matcher whether anything *could* match. A line is counted here only
+when the full path would certainly have counted it the same way; every other line goes on to
+the full parser unchanged:
+- alert, anomaly, drop and stats records, mdns/llmnr (their names sit in another section),
+  and lines with a missing or empty event type;
+- lines that are not plain ASCII (UTF-8 validation, BOMs), hold a backslash (escapes: NUL,
+  surrogates), fail to decode with the screen's types, or carry an invalid timestamp,
+  address or port (the full parser names the problem precisely);
+- lines whose address, name, hash or fingerprint the matcher may hold (the screen's answers
+  are a superset: the full path decides exactly), an HTTP host with a port or URL syntax in
+  it, or a URL that is not a path;
+- every line of a batch when the matcher offers no screening (`hits_ip` and friends).
+
+What it does not do: validate members it does not read. A protocol line whose flow counter,
+user agent, TLS version or other unread member has the wrong JSON type is counted here where
+the full parser would quarantine it (docs/monitoring.md says so); JSON syntax, nesting depth
+and every member listed above are still checked, by msgspec, on every line.
+
+Answers about addresses and names are remembered per (attribution index, matcher) pair, in
+bounded memos that are cleared whole when full, so the screen's result never depends on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Final, Protocol
+
+import msgspec
+
+from vardeild.monitoring.ingest import RawRecord
+from vardeild.monitoring.model import ParseError
+from vardeild.monitoring.parsers.eve_types import address, parse_timestamp
+
+__all__ = ["EveScreen", "Screening"]
+
+# Event types the full parser must see: they become stored events or sensor stats, or their
+# observables live in a section the screen does not read.
+FULL_TYPES: Final = frozenset(("alert", "anomaly", "drop", "stats", "mdns", "llmnr"))
+MEMO_SIZE: Final = 1 << 17
+_FULL: Final[Any] = object()  # an address the full path must see (invalid, or matched)
+_MISSING: Final[Any] = object()
+
+
+class Screening(Protocol):
+    """What the screen asks of the indicator matcher (intel.matcher.IndicatorMatcher)."""
+
+    def hits_ip(self, ip: str) -> bool:
+        """Return whether an IP or network indicator holds the (canonical) address."""
+        ...
+
+    def hits_name(self, name: str) -> bool:
+        """Return whether a name indicator could match the name (False never misses)."""
+        ...
+
+    def hits_digest(self, value: str) -> bool:
+        """Return whether a hash or fingerprint indicator could equal the value."""
+        ...
+
+
+# The sections, with the same types as eve_types.py gives the members they share, so that a
+# value the full parser would refuse is refused here too (and the line goes to it).
+class _Query(msgspec.Struct, frozen=True, gc=False):
+    rrname: str | None = None
+
+
+class _Dns(msgspec.Struct, frozen=True, gc=False):
+    rrname: str | None = None
+    queries: list[_Query] | None = None
+    query: list[_Query] | None = None
+    answer: _Query | None = None
+
+
+class _Http(msgspec.Struct, frozen=True, gc=False):
+    hostname: str | None = None
+    http_port: int | None = None
+    url: str | None = None
+
+
+class _Fingerprint(msgspec.Struct, frozen=True, gc=False):
+    hash: str | None = None
+
+
+class _Tls(msgspec.Struct, frozen=True, gc=False):
+    sni: str | None = None
+    ja3: _Fingerprint | None = None
+    ja3s: _Fingerprint | None = None
+    ja4: str | None = None
+
+
+class _File(msgspec.Struct, frozen=True, gc=False):
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+
+
+# A port as eve.py takes it without help; a port in quotes ("80") fails the screen's decode,
+# and the full parser converts it.
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+
+
+class Glance(msgspec.Struct, gc=False):
+    """What the screen reads of a line, in the order Suricata writes the members."""
+
+    timestamp: str | None = None
+    event_type: str | None = None
+    src_ip: str | None = None
+    src_port: Port | None = None
+    dest_ip: str | None = None
+    dest_port: Port | None = None
+    http: _Http | None = None
+    tls: _Tls | None = None
+    dns: _Dns | None = None
+    fileinfo: _File | None = None
+    files: list[_File] | None = None
+    quic: _Tls | None = None
+    host: str | None = None
+
+
+_decode = msgspec.json.Decoder(Glance).decode
+# Characters that make an HTTP host's URL authority differ from the host itself.
+_URL_SYNTAX: Final = (":", "/", "@", "?", "#", "[")
+
+
+class EveScreen:
+    """Counts the EVE protocol lines that need no full parse; one per attribution index and
+    matcher (it remembers their answers)."""
+
+    def __init__(
+        self,
+        owner_of_ip: Callable[[str], int | None],
+        matcher: Screening | None,
+        *,
+        store_unattributed: bool,
+        outcomes: tuple[str, str],
+    ) -> None:
+        """owner_of_ip attributes a canonical address; outcomes are the names the pipeline
+        counts lines under: (touching no member, protocol records matching nothing)."""
+        self._owner_of_ip = owner_of_ip
+        self._matcher = matcher
+        self._store_unattributed = store_unattributed
+        self._unattributed, self._unmatched = outcomes
+        self._owners: dict[str, Any] = {}  # address as written -> owner, or _FULL
+        self._names: dict[str, bool] = {}  # name as written -> may an indicator match it
+        self._hosts: dict[str, bool] = {}  # the same for HTTP hosts (URL syntax: True)
+        self._digests: dict[str, bool] = {}  # the same for TLS fingerprints
+        self._seconds: set[str] = set()  # timestamps' seconds known to parse
+        self._zones: set[str] = set()  # and their UTC offsets
+
+    def screen(
+        self,
+        records: list[RawRecord],
+        sensor: str | None,
+        counts: dict[tuple[str, str], int],
+        seen: dict[str, int],
+    ) -> list[RawRecord]:
+        """Count the records only counted (adding to counts and seen as the full path would)
+        and return the others, in order, for the full parser."""
+        # Run for nine lines in ten: every name below is a local, and each test is ordered so
+        # that the common line (Suricata's layout, a memo hit) takes the fewest steps.
+        rest: list[RawRecord] = []
+        keep = rest.append
+        decode = _decode
+        owners = self._owners
+        owner_of = self._owner
+        names = self._names
+        name_hits = self._name_hits
+        hosts = self._hosts
+        host_hits = self._host_hits
+        seconds = self._seconds
+        zones = self._zones
+        screen_more = self._screen_more
+        digests = self._digests
+        digest_hits = self._digest_hits
+        digest = self._matcher.hits_digest if self._matcher is not None else _no_digest
+        screening = self._matcher is not None
+        count_unattributed = not self._store_unattributed
+        last: str | None = None  # the sensor of the lines tallied in alone/along
+        alone = along = 0  # lines touching no member / matching nothing, of sensor `last`
+        for record in records:
+            data = record[1]
+            if not data.isascii():
+                keep(record)
+                continue
+            try:
+                line = decode(data)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                keep(record)
+                continue
+            event_type = line.event_type
+            if not event_type or event_type in FULL_TYPES:
+                keep(record)
+                continue
+            stamp = line.timestamp
+            if stamp is None:
+                keep(record)
+                continue
+            # Suricata's layout: a second and an offset parsed before, then six digits.
+            if not (
+                len(stamp) == 31
+                and stamp[:19] in seconds
+                and stamp[26:] in zones
+                and stamp[19] == "."
+                and stamp[20:26].isdigit()
+            ) and not self._timestamp(stamp):
+                keep(record)
+                continue
+            ip = line.src_ip
+            source = None
+            if ip is not None:
+                source = owners.get(ip, _MISSING)
+                if source is _MISSING:
+                    source = owner_of(ip)
+                if source is _FULL:
+                    keep(record)
+                    continue
+            ip = line.dest_ip
+            target = None
+            if ip is not None:
+                target = owners.get(ip, _MISSING)
+                if target is _MISSING:
+                    target = owner_of(ip)
+                if target is _FULL:
+                    keep(record)
+                    continue
+            if screening:
+                http = line.http
+                if http is not None:
+                    url = http.url
+                    if url is not None and url[:1] != "/":
+                        keep(record)  # an absolute URL, CONNECT's or OPTIONS' target
+                        continue
+                    name = http.hostname
+                    if name:
+                        hit = hosts.get(name)
+                        if host_hits(name) if hit is None else hit:
+                            keep(record)
+                            continue
+                dns = line.dns
+                if dns is not None:
+                    name = dns.rrname
+                    if name:
+                        hit = names.get(name)
+                        if name_hits(name) if hit is None else hit:
+                            keep(record)
+                            continue
+                    if (dns.queries or dns.query or dns.answer is not None) and screen_more(line):
+                        keep(record)
+                        continue
+                tls = line.tls
+                if tls is not None:
+                    name = tls.sni
+                    if name:
+                        hit = names.get(name)
+                        if name_hits(name) if hit is None else hit:
+                            keep(record)
+                            continue
+                    # A client sends one of few fingerprints: remembered like names.
+                    fingerprint = tls.ja3
+                    name = None if fingerprint is None else fingerprint.hash
+                    if name and (digest_hits(name) if (hit := digests.get(name)) is None else hit):
+                        keep(record)
+                        continue
+                    fingerprint = tls.ja3s
+                    name = None if fingerprint is None else fingerprint.hash
+                    if name and (digest_hits(name) if (hit := digests.get(name)) is None else hit):
+                        keep(record)
+                        continue
+                    name = tls.ja4
+                    if name and (digest_hits(name) if (hit := digests.get(name)) is None else hit):
+                        keep(record)
+                        continue
+                info = line.fileinfo
+                if info is not None and (
+                    (info.md5 and digest(info.md5))
+                    or (info.sha1 and digest(info.sha1))
+                    or (info.sha256 and digest(info.sha256))
+                ):
+                    keep(record)
+                    continue
+                if (line.files or line.quic is not None) and screen_more(line):
+                    keep(record)
+                    continue
+            name = sensor or line.host
+            if name != last:
+                if alone or along:
+                    self._tally(last, alone, along, counts, seen)
+                    alone = along = 0
+                if name and "\x00" in name:
+                    keep(record)  # the full parser writes it with U+FFFD: let it
+                    last = None
+                    continue
+                last = name
+            if source is None and target is None and count_unattributed:
+                alone += 1
+            else:
+                along += 1
+        if alone or along:
+            self._tally(last, alone, along, counts, seen)
+        return rest
+
+    def _tally(
+        self,
+        sensor: str | None,
+        alone: int,
+        along: int,
+        counts: dict[tuple[str, str], int],
+        seen: dict[str, int],
+    ) -> None:
+        """Count lines of one sensor: alone touched no member, along matched nothing."""
+        if sensor:
+            seen[sensor] = seen.get(sensor, 0) + alone + along
+        for outcome, n in ((self._unattributed, alone), (self._unmatched, along)):
+            if n:
+                key = (sensor or "", outcome)
+                counts[key] = counts.get(key, 0) + n
+
+    def _screen_more(self, line: Glance) -> bool:
+        """Return whether an indicator may match the line's rarer observables: DNS v3 and
+        alert-style queries, TLS and QUIC fingerprints, QUIC SNI, file hashes."""
+        matcher = self._matcher
+        assert matcher is not None
+        names: list[str] = []
+        digests: list[str] = []
+        dns = line.dns
+        if dns is not None:
+            names += [query.rrname for query in dns.queries or () if query.rrname]
+            names += [query.rrname for query in dns.query or () if query.rrname]
+            if dns.answer is not None and dns.answer.rrname:
+                names.append(dns.answer.rrname)
+        for tls in (line.tls, line.quic):
+            if tls is not None:
+                if tls.sni:
+                    names.append(tls.sni)
+                for fingerprint in (tls.ja3, tls.ja3s):
+                    if fingerprint is not None and fingerprint.hash:
+                        digests.append(fingerprint.hash)
+                if tls.ja4:
+                    digests.append(tls.ja4)
+        files = [line.fileinfo] if line.fileinfo is not None else []
+        for info in files + (line.files or []):
+            digests += [value for value in (info.md5, info.sha1, info.sha256) if value]
+        return any(self._name_hits(name) for name in names) or any(
+            matcher.hits_digest(value) for value in digests
+        )
+
+    def _owner(self, written: str) -> Any:
+        """Return the owner of an address as written (None: nobody), or _FULL when the line
+        must go to the full parser (not an address, or an indicator holds it); remembered."""
+        owners = self._owners
+        if len(owners) >= MEMO_SIZE:
+            owners.clear()
+        try:
+            canonical = address(written, "ip")
+        except ParseError:
+            owners[written] = _FULL
+            return _FULL
+        if self._matcher is not None and self._matcher.hits_ip(canonical):
+            owners[written] = _FULL
+            return _FULL
+        owner = owners[written] = self._owner_of_ip(canonical)
+        return owner
+
+    def _name_hits(self, name: str) -> bool:
+        """Return whether an indicator may match the name as written; remembered. A name
+        with NUL in it always may: the full parser matches it with U+FFFD instead."""
+        names = self._names
+        if len(names) >= MEMO_SIZE:
+            names.clear()
+        assert self._matcher is not None
+        hit = names[name] = "\x00" in name or self._matcher.hits_name(name)
+        return hit
+
+    def _digest_hits(self, value: str) -> bool:
+        """Return whether a hash or fingerprint indicator equals the value; remembered."""
+        digests = self._digests
+        if len(digests) >= MEMO_SIZE:
+            digests.clear()
+        assert self._matcher is not None
+        hit = digests[value] = self._matcher.hits_digest(value)
+        return hit
+
+    def _host_hits(self, host: str) -> bool:
+        """Return whether an indicator may match an HTTP host as written, or its URL: a host
+        with a port or URL syntax in it always may (its URL's host is not the name, and the
+        matcher strips the port); remembered."""
+        hosts = self._hosts
+        if len(hosts) >= MEMO_SIZE:
+            hosts.clear()
+        assert self._matcher is not None
+        hit = hosts[host] = any(c in host for c in _URL_SYNTAX) or self._name_hits(host)
+        return hit
+
+    def _timestamp(self, stamp: str) -> bool:
+        """Return whether the timestamp parses as eve.py reads it. Of Suricata's own layout
+        (2024-01-02T03:04:05.123456+0100), remember the second and the offset once one parsed:
+        any six digits between them parse too, and in years 2-9998 no offset overflows."""
+        try:
+            parse_timestamp(stamp)
+        except ParseError:
+            return False
+        if (
+            len(stamp) == 31
+            and stamp[19] == "."
+            and stamp[26] in "+-"
+            and stamp[:4].isdigit()
+            and 1 < int(stamp[:4]) < 9999
+        ):
+            if len(self._seconds) >= MEMO_SIZE:
+                self._seconds.clear()
+            self._seconds.add(stamp[:19])
+            self._zones.add(stamp[26:])  # at most 2,880 offsets exist
+        return True
+
+
+def _no_digest(value: str) -> bool:
+    """Without a matcher nothing matches."""
+    return False
