@@ -168,46 +168,75 @@ def stored(platform: Platform) -> int:
         return count_events(session)
 
 
+Step = tuple[int, str, Callable[[], None] | None]
+
+
+class Script(threading.Event):
+    """The follower's stop event, which also drives the test: each time the follower has read
+    everything there is and idles, it checks what is stored and takes the test's next step on
+    the files. It runs in the follower's own thread, between two of its passes, so no step can
+    race the follower (a test that wrote from another thread and polled the database passed
+    or failed with the scheduler; see test_lines_written_just_before_a_rotation_are_kept)."""
+
+    def __init__(self, stored: Callable[[], int], steps: list[Step]) -> None:
+        super().__init__()
+        self.stored = stored
+        self.steps = steps
+        self.failures: list[str] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if not self.steps:
+            self.set()
+            return True
+        expected, what, action = self.steps.pop(0)
+        got = self.stored()
+        if got != expected:
+            self.failures.append(f"{what}: {got} events stored, {expected} expected")
+            self.set()
+        elif action is not None:
+            action()
+        return self.is_set()
+
+
 def test_follow_survives_rotation_and_truncation(live: Platform, tmp_path: Path) -> None:
     add_member(live, "10.1.0.0/16")
     eve = tmp_path / "eve.json"
     write(eve, lines(0, 3))
-    stop = threading.Event()
-    pipeline = make_pipeline(live)
-    totals: list[Totals] = []
-    reader = threading.Thread(
-        target=lambda: totals.append(
-            ingest_eve_files(
-                pipeline,
-                [eve],
-                checkpoint_of=lookup(live),
-                follow=True,
-                stop=stop,
-                batch_seconds=0.1,
-                poll_seconds=0.02,
-            )
-        )
-    )
-    reader.start()
-    try:
-        wait_for(lambda: stored(live) == 3, "the first lines")
-        write(eve, lines(10, 2), mode="ab")  # the file grows
-        wait_for(lambda: stored(live) == 5, "appended lines")
-        # Rotation: the last lines written to the old file, then a new file at the path.
+
+    def rotate() -> None:
+        # The last lines written to the old file, then a new file at the path.
         write(eve, lines(20, 1), mode="ab")
         eve.rename(tmp_path / "eve.json.1")
         write(eve, lines(30, 2))
-        wait_for(lambda: stored(live) == 8, "the rest of the old file and the new one")
+
+    def truncate() -> None:
         # Truncation (copytruncate): the same inode starts again, shorter.
         with eve.open("r+b") as handle:
             handle.truncate(0)
         write(eve, lines(40, 1), mode="ab")
-        wait_for(lambda: stored(live) == 9, "lines after truncation")
-    finally:
-        stop.set()
-        reader.join(timeout=20)
-    assert not reader.is_alive()
-    assert totals[0].events_duplicate == 0
+
+    script = Script(
+        lambda: stored(live),
+        [
+            (3, "the first lines", lambda: write(eve, lines(10, 2), mode="ab")),
+            (5, "appended lines", rotate),
+            (8, "the rest of the old file and the new one", truncate),
+            (9, "lines after truncation", None),
+        ],
+    )
+    # batch_seconds=0: whatever a pass reads is committed before the follower idles.
+    totals = ingest_eve_files(
+        make_pipeline(live),
+        [eve],
+        checkpoint_of=lookup(live),
+        follow=True,
+        stop=script,
+        batch_seconds=0,
+        poll_seconds=0,
+    )
+    assert script.failures == []
+    assert script.steps == []
+    assert totals.events_duplicate == 0
     new_inode = eve.stat()
     with live.session() as session:
         held = get_checkpoint(session, source_of(eve))
@@ -215,6 +244,46 @@ def test_follow_survives_rotation_and_truncation(live: Platform, tmp_path: Path)
         assert held.identity == f"{new_inode.st_dev}:{new_inode.st_ino}"
         assert held.position == new_inode.st_size
         assert counters(session) == {"stored": 9}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="monitoring/files.py: on rotation the follower switches to the new file without "
+    "reading the old one to its end again, so lines written to it between the follower's "
+    "last read and its rotation check are lost (why the old rotation test was flaky)",
+)
+def test_lines_written_just_before_a_rotation_are_kept(
+    live: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race, made certain: the writer appends a line and the file is rotated just after
+    the follower found the end of the old file and before it looks at the path again."""
+    add_member(live, "10.1.0.0/16")
+    eve = tmp_path / "eve.json"
+    write(eve, lines(0, 1))
+    real_stat = os.stat
+    rotated: list[bool] = []
+
+    def stat_after_rotation(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if path == eve and not rotated and stored(live) == 1:
+            rotated.append(True)
+            write(eve, lines(20, 1), mode="ab")  # the old file's last line
+            eve.rename(tmp_path / "eve.json.1")
+            write(eve, lines(30, 1))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("vardeild.monitoring.files.os.stat", stat_after_rotation)
+    script = Script(lambda: stored(live), [(3, "the old file's last line and the new file", None)])
+    ingest_eve_files(
+        make_pipeline(live),
+        [eve],
+        checkpoint_of=lookup(live),
+        follow=True,
+        stop=script,
+        batch_seconds=0,
+        poll_seconds=0,
+    )
+    assert rotated == [True]
+    assert script.failures == []
 
 
 def test_stopping_commits_what_was_read(live: Platform, tmp_path: Path) -> None:
