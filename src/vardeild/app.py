@@ -121,24 +121,9 @@ def background_tasks(platform: Platform) -> list[PeriodicTask]:
 
 def notify_config(settings: Settings) -> NotifyConfig:
     """Return what notices need from the settings."""
-    from zoneinfo import ZoneInfo
+    from vardeild.notify.config import config_from_settings
 
-    from vardeild.core.tlp import Tlp
-    from vardeild.notify.service import NotifyConfig
-
-    return NotifyConfig(
-        zone=ZoneInfo(settings.notify_timezone),
-        default_tlp=Tlp.parse(settings.notify_default_tlp),
-        public_url=settings.notify_public_url,
-        sender=settings.mail_from,
-        sender_name=settings.cert_name,
-        reply_to=settings.mail_reply_to or settings.mail_from,
-        retry_base_seconds=settings.notify_retry_base_seconds,
-        retry_max_seconds=settings.notify_retry_max_seconds,
-        max_attempts=settings.notify_max_attempts,
-        lease_seconds=settings.notify_lease_seconds,
-        alert_lookback=timedelta(hours=settings.notify_alert_lookback_hours),
-    )
+    return config_from_settings(settings)
 
 
 def build_outbox(

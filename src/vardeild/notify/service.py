@@ -551,14 +551,30 @@ def preview_notice(
 # --- acknowledging and retrying ------------------------------------------------------------
 
 
+def find_by_ack_token(session: Session, token: str) -> dict[str, Any]:
+    """Return the reference, title and acknowledgement time of the notice whose link carries
+    token; NotFound for an unknown token."""
+    row = _by_token(session, token)
+    return {
+        "reference": reference(row.id),
+        "title": row.title,
+        "acknowledged_at": row.acknowledged_at,
+    }
+
+
+def _by_token(session: Session, token: str) -> NoticeRow:
+    row = None
+    if token and len(token) <= 64:
+        row = session.scalar(select(NoticeRow).where(NoticeRow.ack_token == token))
+    if row is None:
+        raise NotFound("no notice has this acknowledgement link; copy the whole link")
+    return row
+
+
 def acknowledge_by_token(session: Session, token: str, *, now: datetime) -> dict[str, Any]:
     """Record that the notice whose link carries token was acknowledged (the first time
     counts); return its reference and time. NotFound for an unknown token."""
-    if not token or len(token) > 64:
-        raise NotFound("no notice has this acknowledgement link; copy the whole link")
-    row = session.scalar(select(NoticeRow).where(NoticeRow.ack_token == token))
-    if row is None:
-        raise NotFound("no notice has this acknowledgement link; copy the whole link")
+    row = _by_token(session, token)
     if row.acknowledged_at is None:
         row.acknowledged_at = now
         row.acknowledged_by = "link"
@@ -573,8 +589,11 @@ def acknowledge_by_token(session: Session, token: str, *, now: datetime) -> dict
 def acknowledge(
     session: Session, principal: Principal, notice_id: int, *, now: datetime
 ) -> dict[str, Any]:
-    """Record that principal's member acknowledged the notice; return the notice."""
+    """Record that principal's member acknowledged the notice; return the notice. Any member
+    user may; CERT staff only with the right to edit (acknowledging on a member's behalf)."""
     row = _notice_or_raise(session, principal, notice_id)
+    if principal.is_cert:
+        authorize(principal, Action.EDIT, row.member_id)
     if row.acknowledged_at is None:
         row.acknowledged_at = now
         row.acknowledged_by = principal.actor
@@ -617,14 +636,18 @@ def outbox_status(session: Session, principal: Principal, *, now: datetime) -> d
     """Return the outbox at a glance: deliveries by status, notices by status, the oldest
     delivery still waiting and the open key tasks."""
     authorize(principal, Action.LIST_ALL)
-    deliveries = dict(
-        session.execute(
+    deliveries: dict[str, int] = {
+        status: count
+        for status, count in session.execute(
             select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status)
-        ).tuples()
-    )
-    notices = dict(
-        session.execute(select(NoticeRow.status, func.count()).group_by(NoticeRow.status)).tuples()
-    )
+        )
+    }
+    notices: dict[str, int] = {
+        status: count
+        for status, count in session.execute(
+            select(NoticeRow.status, func.count()).group_by(NoticeRow.status)
+        )
+    }
     waiting = session.scalar(
         select(func.min(DeliveryRow.next_attempt_at)).where(
             DeliveryRow.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.DEFERRED.value])

@@ -16,6 +16,7 @@ from vardeild.web.routes import (
     ingest,
     lookup,
     me,
+    notices,
     organisation_items,
     organisations,
     pgp,
@@ -75,6 +76,8 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         alerts.router,
         sensors.router,
         pgp.router,
+        notices.router,
+        notices.policy_router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
     # These read their bodies themselves, each bounded by its own setting.
