@@ -10,8 +10,9 @@ For each worker count it makes a new PostgreSQL schema (migrated, 200 member org
 with a /24 each) and a new stream, publishes the whole input first, then starts the workers
 and times the drain: from the first acknowledged batch to an empty queue. Runs come in pairs,
 one worker then two, and each pair gives a ratio; it prints events/s, each worker's peak
-memory and how busy the workers, PostgreSQL and NATS kept the cores, then the medians and the
-median ratio (target: at least 1.7). It also samples what the workers' PostgreSQL backends are
+memory, how busy the workers, PostgreSQL and NATS kept the cores and how long the workers sat
+runnable waiting for a core (load from elsewhere on a shared machine shows there), then the
+medians and the median ratio (target: at least 1.7). It also samples what the workers' PostgreSQL backends are
 doing during the drain (pg_stat_activity, every 50 ms): running a statement, waiting for a row
 lock (and in which statement), for the commit's WAL flush, or idle while the worker's Python
 works — the shares say whether a worker waits for the database, and where two workers collide.
@@ -401,6 +402,7 @@ async def _time_drain(
     transport = await NatsTransport.connect(config)
     try:
         started: float | None = None
+        waited = 0.0
         before: dict[int, tuple[str, float]] = {}
         peaks = [0.0] * len(children)
         deadline = time.monotonic() + 3600
@@ -413,11 +415,14 @@ async def _time_drain(
                 peaks[index] = max(peaks[index], _peak_rss_mb(child.pid))
             if started is None and state.messages < total:
                 started, before = now, _cpu_snapshot()
+                waited = _runqueue_wait(children)
             if started is not None and sample is not None:
                 sample()
             if state.messages == 0 and state.ack_pending == 0:
                 assert started is not None
-                return now - started, peaks, _cpu_used(before, _cpu_snapshot(), children)
+                used = _cpu_used(before, _cpu_snapshot(), children)
+                used["workers waiting for a core"] = _runqueue_wait(children) - waited
+                return now - started, peaks, used
             await asyncio.sleep(0.05)
         raise RuntimeError("the workers did not drain the stream within an hour")
     finally:
@@ -439,6 +444,20 @@ def _cpu_snapshot() -> dict[int, tuple[str, float]]:
         fields = stat[stat.rindex(")") + 2 :].split()
         snapshot[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / ticks)
     return snapshot
+
+
+def _runqueue_wait(children: list[subprocess.Popen[bytes]]) -> float:
+    """Return the seconds the workers' threads have spent runnable but waiting for a core (the
+    scheduler's run queue; /proc/PID/task/*/schedstat): on a shared machine, the time the
+    load from elsewhere took from them."""
+    waited = 0
+    for child in children:
+        for task in Path(f"/proc/{child.pid}/task").glob("*/schedstat"):
+            try:
+                waited += int(task.read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return waited / 1e9
 
 
 def _cpu_used(
