@@ -25,6 +25,7 @@ Algorithm = Literal["ed25519", "rsa3072"]
 # Hash algorithm ids of RFC 4880 §9.4, as RFC 3156 names them in micalg.
 MICALG = {2: "pgp-sha1", 8: "pgp-sha256", 9: "pgp-sha384", 10: "pgp-sha512", 11: "pgp-sha224"}
 _DIGEST = "SHA256"
+AGENT_S2K_COUNT = 1_048_576  # iterations of the passphrase's S2K (see _configure_agent)
 
 _KEY_PARAMETERS: dict[str, str] = {
     "ed25519": (
@@ -111,6 +112,7 @@ class CertKey:
         """Return the GPG bound to the CERT's home (made mode 0700 if absent)."""
         if self._gpg is None:
             self._gpg = open_home(self.home, gpg_binary=self.gpg_binary)
+            _configure_agent(self.home)
         return self._gpg
 
     def exists(self) -> bool:
@@ -315,6 +317,26 @@ def ensure_demo_key(settings: Settings, *, email: str = "cert@vardeild.example")
             algorithm=settings.pgp_key_algorithm,
             valid_days=settings.pgp_key_valid_days,
         )
+
+
+def _configure_agent(home: Path) -> None:
+    """Give a new CERT home a gpg-agent.conf with a moderate S2K count (an operator's own
+    file is left alone).
+
+    gpg-agent derives the key from the passphrase anew for every signature, with an iteration
+    count it calibrates to take some 100-300 ms; at that rate a busy CERT could sign only a few
+    notices a second. 2^20 iterations take about a millisecond: the passphrase still guards the
+    key file and its backups, and whoever can read the home can read the passphrase in the
+    settings too. Applies to keys generated or imported after the file exists.
+    """
+    conf = home / "gpg-agent.conf"
+    if not conf.exists():
+        conf.write_text(
+            "# Written by Vardeild: see vardeild.mail.cert_key._configure_agent.\n"
+            f"s2k-count {AGENT_S2K_COUNT}\n",
+            encoding="utf-8",
+        )
+        conf.chmod(0o600)
 
 
 def _missing(home: Path) -> str:

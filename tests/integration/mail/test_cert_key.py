@@ -22,6 +22,8 @@ def test_generate_makes_a_private_home_and_an_ed25519_key() -> None:
         info = key.generate(name="HelseCERT", email="Cert@HelseCERT.example", valid_days=90)
         key.stop_agent()
         assert (root / "gnupg").stat().st_mode & 0o777 == 0o700
+        # A moderate S2K count, so that the agent does not spend ~0.3 s per signature.
+        assert "s2k-count 1048576" in (root / "gnupg" / "gpg-agent.conf").read_text()
         assert info.algorithm == "ed25519"
         assert info.user_ids == ("HelseCERT <Cert@HelseCERT.example>",)
         assert info.emails == ("cert@helsecert.example",)
