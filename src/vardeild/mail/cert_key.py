@@ -86,6 +86,7 @@ class CertKey:
         self.passphrase = passphrase or None
         self.gpg_binary = gpg_binary
         self._gpg: gnupg.GPG | None = None
+        self._info: tuple[tuple[int, int], CertKeyInfo] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CertKey:
@@ -155,8 +156,25 @@ class CertKey:
         return _info(public[0], self.home)
 
     def fingerprint(self) -> str:
-        """Return the fingerprint of the key in use; raises CertKeyMissing without one."""
-        return self.info().fingerprint
+        """Return the fingerprint of the key in use; raises CertKeyMissing without one.
+
+        Remembered until the keyring files change: every signature needs it, and asking gpg
+        costs two processes.
+        """
+        stamp = self._keyring_stamp()
+        if stamp is None:
+            return self.info().fingerprint
+        if self._info is None or self._info[0] != stamp:
+            self._info = (stamp, self.info())
+        return self._info[1].fingerprint
+
+    def _keyring_stamp(self) -> tuple[int, int] | None:
+        try:
+            public = (self.home / "pubring.kbx").stat().st_mtime_ns
+            secret = (self.home / "private-keys-v1.d").stat().st_mtime_ns
+        except OSError:
+            return None
+        return (public, secret)
 
     def generate(
         self,
