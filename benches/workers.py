@@ -10,11 +10,12 @@ For each worker count it makes a new PostgreSQL schema (migrated, 200 member org
 with a /24 each) and a new stream, publishes the whole input first, then starts the workers
 and times the drain: from the first acknowledged batch to an empty queue. Runs come in pairs,
 one worker then two, and each pair gives a ratio; it prints events/s, each worker's peak
-memory, how busy the workers, PostgreSQL and NATS kept the cores and how long the workers sat
-runnable waiting for a core (load from elsewhere on a shared machine shows there), then the
-medians and the median ratio (target: at least 1.7). It also samples what the workers' PostgreSQL backends are
-doing during the drain (pg_stat_activity, every 50 ms): running a statement, waiting for a row
-lock (and in which statement), for the commit's WAL flush, or idle while the worker's Python
+memory, how busy the workers, PostgreSQL and NATS kept the cores, the workers' CPU time per
+1,000 events, how long the workers sat runnable waiting for a core (load from elsewhere on a
+shared machine shows there), then the medians and the median ratio (target: at least 1.7). It
+also samples what the workers' PostgreSQL backends are doing during the drain
+(pg_stat_activity, every 50 ms): running a statement, waiting for a row lock (and in which
+statement), for the commit's WAL flush, or idle while the worker's Python
 works — the shares say whether a worker waits for the database, and where two workers collide.
 
 PostgreSQL, not SQLite: SQLite takes one writer at a time, so a second worker there only
@@ -564,6 +565,9 @@ def main() -> None:
                 f"events stored, {result.quarantined} quarantined; peak RSS per worker "
                 f"{', '.join(f'{mb:.0f}' for mb in result.peak_rss_mb)} MB; cores busy: {busy})"
             )
+            # Less sensitive to load from elsewhere than the rate: the workers' own CPU time.
+            per_k = 1000 * result.cpu_seconds["workers"] / result.events
+            print(f"    workers' CPU per 1,000 events: {1000 * per_k:.0f} ms")
             print(_describe_backends(result.backends))
         print(f"  ratio 2/1: {two.rate / one.rate:.2f}")
     one_rate = statistics.median(one.rate for one, _ in pairs)
