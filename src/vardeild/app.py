@@ -93,6 +93,7 @@ def build_pipeline(
         config=PipelineConfig(
             alert_window=timedelta(minutes=settings.alert_window_minutes),
             store_unattributed=settings.store_unattributed_events,
+            write_behind=True,  # platform.session: a pooled connection per thread
         ),
         indicators=IndicatorSource(
             load=lambda session, now: intel.load_matcher(session, now=now),

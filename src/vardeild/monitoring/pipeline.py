@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,10 +73,24 @@ class PipelineConfig:
     alert_window: timedelta = timedelta(minutes=60)
     store_unattributed: bool = False
     attempts: int = 5  # tries at a batch that meets a concurrent writer or a busy database
+    # Let `write_behind` overlap a batch's write with the next one's parsing. Needs a session
+    # factory whose sessions may run on another thread, each on its own connection (an
+    # engine's pool, as Platform.session has; not a test's one shared connection).
+    write_behind: bool = False
 
 
 class _Skipped(Exception):
     """The batch key was committed before."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch processed in memory, waiting for its write transaction."""
+
+    batch: RawBatch
+    work: Work
+    now: datetime
+    critical: frozenset[int]
 
 
 def tune_gc() -> None:
@@ -147,6 +162,11 @@ class Pipeline:
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def write_behind(self) -> WriteBehind | None:
+        """Return a write-behind front for a reader that sends batches one after another (the
+        file readers), or None if the config does not allow one."""
+        return WriteBehind(self) if self._config.write_behind else None
+
     def replay(self, quarantine_id: int) -> IngestResult:
         """Parse a held quarantine record again with the current parser: on success its event
         is ingested and the record marked replayed; on failure it stays held with the new
@@ -174,17 +194,57 @@ class Pipeline:
 
     def _ingest_in(self, session: Session, batch: RawBatch, replaying: int | None) -> IngestResult:
         now = self._clock.now()
-        # Writes first: on SQLite the first write takes the database's write lock, so the ids
-        # allocated below cannot be taken by another writer before the commit.
+        self._claim(session, batch, now)
+        index, critical, matcher = self._indexes(session, now)
+        suppressor = load_suppressor(session, now=now)
+        work = self._batches.process(batch, now, index, matcher, suppressor)
+        return self._write(session, _Prepared(batch, work, now, critical), replaying)
+
+    def _claim(self, session: Session, batch: RawBatch, now: datetime) -> None:
+        """The batch's first writes: its key (raise _Skipped if committed before) and its
+        checkpoint. On SQLite the first write takes the database's write lock, so the ids
+        allocated later cannot be taken by another writer before the commit."""
         if batch.batch_key is not None and not store.claim_batch_key(
             session, source=batch.source, batch_key=batch.batch_key, at=now
         ):
             raise _Skipped
         if batch.checkpoint is not None:
             store.save_checkpoint(session, batch.checkpoint, at=now)
-        index, critical, matcher = self._indexes(session, now)
-        suppressor = load_suppressor(session, now=now)
-        work = self._batches.process(batch, now, index, matcher, suppressor)
+
+    def _prepare(self, batch: RawBatch) -> _Prepared:
+        """Process a batch in memory, with the indexes read in a short transaction of its
+        own (write-behind: the batch's write transaction runs later, on the writer)."""
+        now = self._clock.now()
+        with self._session_factory() as session:
+            index, critical, matcher = self._indexes(session, now)
+            suppressor = load_suppressor(session, now=now)
+        return _Prepared(
+            batch, self._batches.process(batch, now, index, matcher, suppressor), now, critical
+        )
+
+    def _write_prepared(self, prepared: _Prepared) -> IngestResult:
+        """Write a prepared batch in its own transaction (retried as `_run` does; the work
+        is kept, its counts restored before each try)."""
+        counts = dict(prepared.work.counts)
+        batch = prepared.batch
+        for attempt in range(1, self._config.attempts + 1):
+            prepared.work.counts = dict(counts)
+            try:
+                with self._session_factory() as session:
+                    self._claim(session, batch, prepared.now)
+                    return self._write(session, prepared, None)
+            except _Skipped:
+                return IngestResult(records=len(batch.records), skipped_batch=True)
+            except (store.ConcurrentWrite, IntegrityError, OperationalError):
+                if attempt == self._config.attempts:
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _write(self, session: Session, prepared: _Prepared, replaying: int | None) -> IngestResult:
+        """Write a processed batch: events, alerts, quarantine, counters, hits, sightings and
+        the sensor hooks, in session's transaction (the key and checkpoint are claimed)."""
+        batch, work, now, critical = prepared.batch, prepared.work, prepared.now, prepared.critical
         result = IngestResult(records=len(batch.records))
         self._store_events(session, work, result, now=now, critical=critical)
         result.quarantined = len(work.bad)
@@ -295,3 +355,55 @@ def _critical_members(session: Session) -> frozenset[int]:
         limit=2**31 - 1,
     )
     return frozenset(org["id"] for org in organisations)
+
+
+class WriteBehind:
+    """Overlaps writing batch N with processing batch N+1, keeping the order of commits.
+
+        behind = pipeline.write_behind()
+        try:
+            for batch in batches:
+                done.extend(behind.ingest(batch))  # results of batches committed since
+        finally:
+            done.extend(behind.finish())  # waits for the last commit
+
+    What runs where: the caller's thread parses, attributes, matches and builds the rows of
+    each batch (reading the indexes in a short transaction of its own), exactly as `ingest`
+    does; one writer thread then writes that batch in its own transaction: key, checkpoint,
+    events, alerts, counters, commit. Only the writer's database work overlaps the next
+    batch's parsing: the drivers release the GIL while SQLite or the PostgreSQL server works
+    and while the commit waits for the disk; the Python around it (rows to driver values,
+    folding into alerts) still shares the one core with the parsing.
+
+    Guarantees kept: at most one batch is being written at a time, and batch N+1 is handed to
+    the writer only after batch N committed, so commits happen in reading order, each with its
+    own checkpoint: a kill at any moment leaves the last committed checkpoint naming exactly
+    what was stored, and the reader resumes after it. If a write fails, no later batch is
+    written, and the error is raised to the caller by the next `ingest` or `finish`.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vardeild-writer")
+        self._pending: Future[IngestResult] | None = None
+
+    def ingest(self, batch: RawBatch) -> list[IngestResult]:
+        """Process batch here, wait for the write in flight, hand batch's write to the
+        writer; return the result of the write that finished (none for the first batch).
+        Raises what that write raised."""
+        prepared = self._pipeline._prepare(batch)
+        done = self._collect()
+        self._pending = self._writer.submit(self._pipeline._write_prepared, prepared)
+        return done
+
+    def finish(self) -> list[IngestResult]:
+        """Wait for the write in flight, stop the writer, and return that write's result
+        (raise its error). Call it once, also when reading stopped early or failed."""
+        try:
+            return self._collect()
+        finally:
+            self._writer.shutdown(wait=True)
+
+    def _collect(self) -> list[IngestResult]:
+        pending, self._pending = self._pending, None
+        return [] if pending is None else [pending.result()]

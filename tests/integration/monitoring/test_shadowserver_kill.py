@@ -1,0 +1,136 @@
+"""Kill -9 at any moment, restart, and every report row is stored exactly once — with the
+pipeline's write-behind on, as `vardeild ingest shadowserver` runs it (a writer thread commits
+batch N, with its checkpoint, while batch N+1 is parsed).
+
+`vardeild ingest shadowserver FILE` runs as a subprocess over an Accessible-SMB report of
+150,000 rows, two thirds of them on members' networks; the test SIGKILLs it at random (seeded)
+moments, restarts it each time, and in the end compares the database with the truth computed
+from the file: one event per member row, alert counts per key as the rows say, and every row
+counted exactly once (stored or unattributed; no duplicates), which only holds if each
+batch's checkpoint was committed with its data and in reading order.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from support.pipeline import T0, add_member, alerts, count_events, counters
+from vardeild.app import build_platform
+from vardeild.monitoring.alerts import alert_key
+from vardeild.monitoring.tables import EventRow
+from vardeild.platform import Platform
+from vardeild.settings import Settings
+
+ROWS = 150_000
+KILLS = 6
+HEADER = (
+    "timestamp,ip,port,hostname,tag,asn,geo,region,city,naics,sic,smb_implant,arch,key,"
+    "smbv1_support,smb_major_number,smb_minor_number,smb_revision,smb_version_string"
+)
+IDENTIFIER = "accessible-smb"
+
+
+def generate(path: Path, rng: random.Random) -> tuple[Counter[tuple[int, int]], int]:
+    """Write the report; return the true alert counts per (member index, window start) and
+    how many rows touch no member."""
+    truth: Counter[tuple[int, int]] = Counter()
+    outside = 0
+    with path.open("w", encoding="ascii", newline="") as handle:
+        handle.write(HEADER + "\n")
+        for n in range(ROWS):
+            at = T0 + timedelta(seconds=n)
+            place = n % 3  # 0 and 1: a member's network; 2: nobody's
+            ip = f"{(198, 198, 100)[place]}.{(18, 19, 64)[place]}.{n // 250 % 250}.{1 + n % 250}"
+            version = rng.choice(("N,2,1,0,SMB 2.1", "Y,1,0,0,SMB 1.0"))
+            handle.write(
+                f"{at:%Y-%m-%d %H:%M:%S},{ip},445,host-{n}.example.net,smb,64512,NO,Region,City,"
+                f"0,0,N,,,{version}\n"
+            )
+            if place == 2:
+                outside += 1
+            else:
+                window = int((at - T0).total_seconds()) // 3600 * 3600 + int(T0.timestamp())
+                truth[(place, window)] += 1
+    return truth, outside
+
+
+@pytest.fixture
+def database(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
+    platform = build_platform(
+        Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), migrate=True
+    )
+    yield platform
+    platform.engine.dispose()
+
+
+def stored(platform: Platform) -> int:
+    with platform.session() as session:
+        return count_events(session)
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_report_loses_and_duplicates_nothing(
+    database: Platform, fresh_database_url: str, tmp_path: Path
+) -> None:
+    rng = random.Random(20261128)
+    members = [add_member(database, "198.18.0.0/16"), add_member(database, "198.19.0.0/16")]
+    report = tmp_path / "report.csv"
+    truth, outside = generate(report, rng)
+    env = {
+        **os.environ,
+        "VARDEILD_DATABASE_URL": fresh_database_url,
+        "VARDEILD_DATA_DIR": str(tmp_path / "data"),
+    }
+    env.pop("VARDEILD_CONFIG", None)
+    command = [
+        *(sys.executable, "-m", "vardeild.cli.main", "ingest", "shadowserver"),
+        *(str(report), "--json"),
+    ]
+    interrupted = 0
+    for _ in range(KILLS):
+        before = stored(database)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        # Wait for the first commit of this run, then kill at a random moment after it.
+        deadline = time.monotonic() + 60
+        while stored(database) == before and process.poll() is None:
+            assert time.monotonic() < deadline, "the reader committed nothing in 60 s"
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 1.0))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            interrupted += 1
+        process.wait(timeout=60)
+        assert process.returncode in (0, -signal.SIGKILL), process.stderr.read().decode()[-2000:]
+        if process.stderr is not None:
+            process.stderr.close()
+    assert interrupted >= KILLS // 2, "too few kills landed mid-file to prove anything"
+    final = subprocess.run(command, env=env, capture_output=True, timeout=600, check=False)
+    assert final.returncode == 0, final.stderr.decode()[-2000:]
+
+    inside = ROWS - outside
+    with database.session() as session:
+        assert count_events(session) == inside
+        distinct = session.scalar(select(func.count(func.distinct(EventRow.fingerprint))))
+        assert distinct == inside
+        # Every row counted once: nothing read twice, nothing skipped.
+        assert counters(session) == {"stored": inside, "unattributed": outside}
+        found = {a.alert_key: a.count for a in alerts(session)}
+    expected = {
+        alert_key(members[member], IDENTIFIER, "", window): count
+        for (member, window), count in truth.items()
+    }
+    assert found == expected

@@ -1,0 +1,121 @@
+"""Pipeline.write_behind: batches written on a writer thread while the next is processed,
+committed in order with their checkpoints, and nothing written after a failed write.
+
+These need sessions that may run on another thread with their own connection, so they run on
+a fresh database through a real engine, not on the test's one rolled-back connection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from support.pipeline import T0, add_member, count_events, eve_batch, eve_line
+from vardeild.app import build_platform
+from vardeild.core.clock import FixedClock
+from vardeild.monitoring.ingest import Checkpoint, IngestResult, RawBatch
+from vardeild.monitoring.pipeline import Pipeline, PipelineConfig
+from vardeild.monitoring.store import get_checkpoint
+from vardeild.monitoring.tables import EventRow
+from vardeild.platform import Platform
+from vardeild.settings import Settings
+
+SOURCE = "file:/var/log/eve.json"
+
+
+@pytest.fixture
+def database(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
+    platform = build_platform(
+        Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), migrate=True
+    )
+    add_member(platform, "10.1.0.0/16")
+    yield platform
+    platform.engine.dispose()
+
+
+def batch(n: int, *, sensor: str = "sensor-1") -> RawBatch:
+    """Batch n: 100 alerts for the member, its checkpoint after them."""
+    lines = [eve_line(src=f"203.0.113.{n}", src_port=1000 + i) for i in range(100)]
+    raw = eve_batch(lines, source=SOURCE, sensor=sensor)
+    return dataclasses.replace(raw, checkpoint=Checkpoint(SOURCE, "dev:1", 1000 * n))
+
+
+def checkpoint(platform: Platform) -> int | None:
+    with platform.session() as session:
+        held = get_checkpoint(session, SOURCE)
+    return None if held is None else held.position
+
+
+def test_every_batch_is_committed_in_order_with_its_checkpoint(database: Platform) -> None:
+    pipeline = Pipeline(
+        database.session, clock=database.clock, config=PipelineConfig(write_behind=True)
+    )
+    behind = pipeline.write_behind()
+    assert behind is not None
+    results: list[IngestResult] = []
+    for n in range(1, 6):
+        done = behind.ingest(batch(n))
+        # At most one batch is in flight: each call returns the one before it.
+        assert len(done) == (0 if n == 1 else 1)
+        results.extend(done)
+    results.extend(behind.finish())
+    assert [r.events_stored for r in results] == [100] * 5
+    with database.session() as session:
+        assert count_events(session) == 500
+    assert checkpoint(database) == 5000
+
+    # The same batches again: every event is a duplicate, nothing stored twice.
+    again = pipeline.write_behind()
+    assert again is not None
+    repeated = again.ingest(batch(1)) + again.finish()
+    assert repeated[0].events_stored == 0
+    assert repeated[0].events_duplicate == 100
+
+
+def test_a_failed_write_stops_every_later_one(database: Platform) -> None:
+    def seen(session: Session, name: str, count: int, at: datetime) -> None:
+        if name == "broken":
+            raise RuntimeError("the sensor hook failed")
+
+    pipeline = Pipeline(
+        database.session,
+        clock=database.clock,
+        config=PipelineConfig(write_behind=True),
+        on_sensor_seen=seen,
+    )
+    behind = pipeline.write_behind()
+    assert behind is not None
+    assert behind.ingest(batch(1)) == []
+    assert len(behind.ingest(batch(2, sensor="broken"))) == 1  # batch 1 committed
+    with pytest.raises(RuntimeError, match="the sensor hook failed"):
+        behind.ingest(batch(3))  # processed, but not written: batch 2 failed before it
+    assert behind.finish() == []
+    with database.session() as session:
+        assert count_events(session) == 100
+    assert checkpoint(database) == 1000  # the reader resumes after batch 1
+
+
+def test_write_behind_is_off_unless_configured(database: Platform) -> None:
+    assert Pipeline(database.session, clock=database.clock).write_behind() is None
+
+
+def test_times_are_stored_as_the_orm_reads_them(database: Platform) -> None:
+    received = datetime(2026, 11, 28, 12, 0, 1, 123456, tzinfo=UTC)
+    pipeline = Pipeline(
+        database.session, clock=FixedClock(received), config=PipelineConfig(write_behind=True)
+    )
+    behind = pipeline.write_behind()
+    assert behind is not None
+    behind.ingest(batch(1))
+    behind.finish()
+    with database.session() as session:
+        row = session.scalars(select(EventRow).order_by(EventRow.id)).first()
+        assert row is not None
+        assert row.time_source == T0
+        assert row.time_observation == received
