@@ -151,6 +151,7 @@ def _context(
                 "title": header_text(item.title),
                 "systems": list(item.content.get("systems", [])),
                 "taxonomy": item.content.get("details", {}).get("taxonomy", ""),
+                "action": header_text(str(item.content.get("details", {}).get("action") or "")),
             }
             for item in view.items
         ],
