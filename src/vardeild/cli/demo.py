@@ -35,6 +35,7 @@ from vardeild.cli.demo_feed import (
 )
 from vardeild.cli.output import say, stdout
 from vardeild.cli.system import HostOption, PortOption, run_server
+from vardeild.mail.cert_key import ensure_demo_key
 from vardeild.members.demo import DEMO_EXAMPLES, demo_constituency
 from vardeild.members.registry_io import RegistryFormat, apply_import
 from vardeild.members.service import delete_organisation, find_organisation_id
@@ -219,6 +220,8 @@ def demo(
     say(f"Database: {cli.database_label}")
     token = ensure_demo_token(platform, principal)
     say(f"CERT API token (cert_analyst): {token}")
+    cert_key = ensure_demo_key(cli.settings, email=cli.settings.mail_from)
+    say(f"CERT OpenPGP key: {cert_key.fingerprint} (vardeild pgp show)")
     host_, port_ = host or cli.settings.host, port or cli.settings.port
     _try_this(token, cli.settings.data_dir, host_, port_, serve)
     if serve:

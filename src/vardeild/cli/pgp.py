@@ -37,7 +37,11 @@ def _reported() -> Iterator[None]:
 
 def _key(ctx: typer.Context) -> CertKey:
     with _reported():
-        return CertKey.from_settings(cli_context(ctx).settings)
+        key = CertKey.from_settings(cli_context(ctx).settings)
+    # gpg starts an agent for the home; a one-off command must not leave it running (a
+    # server using the same home starts its own again when it next signs).
+    ctx.call_on_close(key.stop_agent)
+    return key
 
 
 def info_dict(info: CertKeyInfo) -> dict[str, Any]:

@@ -335,6 +335,10 @@ def ensure_demo_key(settings: Settings, *, email: str = "cert@vardeild.example")
             algorithm=settings.pgp_key_algorithm,
             valid_days=settings.pgp_key_valid_days,
         )
+    finally:
+        # Listing secret keys and generating start an agent; signing starts one again when
+        # needed, so none outlives a `vardeild demo --no-serve`.
+        key.stop_agent()
 
 
 def _configure_agent(home: Path) -> None:
