@@ -1,0 +1,82 @@
+"""A contact's key that stopped being usable after it was registered (expired), under both
+policies: without require-encryption the contact gets a signed notice and the CERT a task;
+with it, only the portal note. Nothing is lost either way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from support.notify import Inbox, add_member, parse, verify
+from support.pgp_keys import TestKey, key_home, make_key
+from vardeild.access.model import SYSTEM
+from vardeild.core.clock import FixedClock
+from vardeild.monitoring.model import Severity
+from vardeild.notify import service
+from vardeild.notify.model import NoticeKind
+from vardeild.notify.outbox import Outbox
+from vardeild.notify.service import NotifyConfig
+from vardeild.notify.tables import NotifyTaskRow
+from vardeild.platform import Platform
+
+
+@pytest.fixture(scope="module")
+def short_lived() -> Iterator[TestKey]:
+    """A good key that expires in two days."""
+    with key_home() as home:
+        yield make_key(home, "kortvarig@medlem.example", name="Kort Varig", expire="2d")
+
+
+@pytest.mark.parametrize("required", [False, True], ids=["optional", "required"])
+def test_an_expired_key_is_not_used_and_the_cert_is_told(
+    platform: Platform,
+    config: NotifyConfig,
+    outbox: Outbox,
+    inbox: tuple[Inbox, int],
+    short_lived: TestKey,
+    verifier: Path,
+    clock: FixedClock,
+    required: bool,
+) -> None:
+    member = add_member(
+        platform,
+        [
+            {
+                "name": "Kort Varig",
+                "email": short_lived.email,
+                "roles": ["security"],
+                "pgp_key": short_lived.public,
+            }
+        ],
+    )
+    clock.advance(timedelta(days=3))
+    with platform.session() as session:
+        service.set_policy(
+            session, SYSTEM, member, {"require_encryption": required}, now=clock.now()
+        )
+        service.queue_notice(
+            session,
+            SYSTEM,
+            member_id=member,
+            kind=NoticeKind.MESSAGE,
+            title="Hemmelig innhold",
+            severity=Severity.HIGH,
+            content={"details": {"text": "Detaljer som ikke skal ut i klartekst"}},
+            source_key=f"expired:{required}",
+            config=config,
+            now=clock.now(),
+        )
+    report = outbox.send_due()
+    assert report.by_protection == {("portal_note" if required else "signed"): 1}
+    [raw] = inbox[0].raw_to(short_lived.email)
+    assert parse(raw).get_content_type() == "multipart/signed"
+    assert "GOODSIG" in verify(verifier, raw)
+    assert ("Detaljer som ikke skal" in raw.decode("utf-8", "replace")) is not required
+    with platform.session() as session:
+        [task] = session.scalars(select(NotifyTaskRow).where(NotifyTaskRow.member_id == member))
+    assert "expired" in task.detail
+    assert task.contact_email == short_lived.email
