@@ -45,10 +45,25 @@ __all__ = ["EveScreen", "Screening"]
 
 # Event types the full parser must see: they become stored events or sensor stats, or their
 # observables live in a section the screen does not read.
-FULL_TYPES: Final = frozenset(("alert", "anomaly", "drop", "stats", "mdns", "llmnr"))
+# A missing, null or empty event type too (the full parser names the problem).
+FULL_TYPES: Final = frozenset(("alert", "anomaly", "drop", "stats", "mdns", "llmnr", "", None))
 MEMO_SIZE: Final = 1 << 17
 _FULL: Final[Any] = object()  # an address the full path must see (invalid, or matched)
-_MISSING: Final[Any] = object()
+
+
+class _Memo(dict[str, Any]):
+    """Answers remembered by key, computed by `answer` on a miss; cleared whole when full.
+    A dict subclass so that a hit is one C-level subscript."""
+
+    def __init__(self, answer: Callable[[str], Any]) -> None:
+        super().__init__()
+        self._answer = answer
+
+    def __missing__(self, key: str) -> Any:
+        if len(self) >= MEMO_SIZE:
+            self.clear()
+        value = self[key] = self._answer(key)
+        return value
 
 
 class Screening(Protocol):
@@ -149,10 +164,10 @@ class EveScreen:
         self._matcher = matcher
         self._store_unattributed = store_unattributed
         self._unattributed, self._unmatched = outcomes
-        self._owners: dict[str, Any] = {}  # address as written -> owner, or _FULL
-        self._names: dict[str, bool] = {}  # name as written -> may an indicator match it
-        self._hosts: dict[str, bool] = {}  # the same for HTTP hosts (URL syntax: True)
-        self._digests: dict[str, bool] = {}  # the same for TLS fingerprints
+        self._owners = _Memo(self._owner)  # address as written -> owner, or _FULL
+        self._names = _Memo(self._name_hits)  # name as written -> may an indicator match it
+        self._hosts = _Memo(self._host_hits)  # the same for HTTP hosts (URL syntax: True)
+        self._digests = _Memo(self._digest_hits)  # the same for TLS fingerprints
         self._seconds: set[str] = set()  # timestamps' seconds known to parse
         self._zones: set[str] = set()  # and their UTC offsets
 
@@ -171,16 +186,12 @@ class EveScreen:
         keep = rest.append
         decode = _decode
         owners = self._owners
-        owner_of = self._owner
         names = self._names
-        name_hits = self._name_hits
         hosts = self._hosts
-        host_hits = self._host_hits
         seconds = self._seconds
         zones = self._zones
         screen_more = self._screen_more
         digests = self._digests
-        digest_hits = self._digest_hits
         digest = self._matcher.hits_digest if self._matcher is not None else _no_digest
         screening = self._matcher is not None
         count_unattributed = not self._store_unattributed
@@ -197,7 +208,7 @@ class EveScreen:
                 keep(record)
                 continue
             event_type = line.event_type
-            if not event_type or event_type in FULL_TYPES:
+            if event_type in FULL_TYPES:
                 keep(record)
                 continue
             stamp = line.timestamp
@@ -217,18 +228,14 @@ class EveScreen:
             ip = line.src_ip
             source = None
             if ip is not None:
-                source = owners.get(ip, _MISSING)
-                if source is _MISSING:
-                    source = owner_of(ip)
+                source = owners[ip]
                 if source is _FULL:
                     keep(record)
                     continue
             ip = line.dest_ip
             target = None
             if ip is not None:
-                target = owners.get(ip, _MISSING)
-                if target is _MISSING:
-                    target = owner_of(ip)
+                target = owners[ip]
                 if target is _FULL:
                     keep(record)
                     continue
@@ -240,43 +247,37 @@ class EveScreen:
                         keep(record)  # an absolute URL, CONNECT's or OPTIONS' target
                         continue
                     name = http.hostname
-                    if name:
-                        hit = hosts.get(name)
-                        if host_hits(name) if hit is None else hit:
-                            keep(record)
-                            continue
+                    if name and hosts[name]:
+                        keep(record)
+                        continue
                 dns = line.dns
                 if dns is not None:
                     name = dns.rrname
-                    if name:
-                        hit = names.get(name)
-                        if name_hits(name) if hit is None else hit:
-                            keep(record)
-                            continue
+                    if name and names[name]:
+                        keep(record)
+                        continue
                     if (dns.queries or dns.query or dns.answer is not None) and screen_more(line):
                         keep(record)
                         continue
                 tls = line.tls
                 if tls is not None:
                     name = tls.sni
-                    if name:
-                        hit = names.get(name)
-                        if name_hits(name) if hit is None else hit:
-                            keep(record)
-                            continue
+                    if name and names[name]:
+                        keep(record)
+                        continue
                     # A client sends one of few fingerprints: remembered like names.
                     fingerprint = tls.ja3
                     name = None if fingerprint is None else fingerprint.hash
-                    if name and (digest_hits(name) if (hit := digests.get(name)) is None else hit):
+                    if name and digests[name]:
                         keep(record)
                         continue
                     fingerprint = tls.ja3s
                     name = None if fingerprint is None else fingerprint.hash
-                    if name and (digest_hits(name) if (hit := digests.get(name)) is None else hit):
+                    if name and digests[name]:
                         keep(record)
                         continue
                     name = tls.ja4
-                    if name and (digest_hits(name) if (hit := digests.get(name)) is None else hit):
+                    if name and digests[name]:
                         keep(record)
                         continue
                 info = line.fileinfo
@@ -349,56 +350,37 @@ class EveScreen:
         files = [line.fileinfo] if line.fileinfo is not None else []
         for info in files + (line.files or []):
             digests += [value for value in (info.md5, info.sha1, info.sha256) if value]
-        return any(self._name_hits(name) for name in names) or any(
+        return any(self._names[name] for name in names) or any(
             matcher.hits_digest(value) for value in digests
         )
 
     def _owner(self, written: str) -> Any:
         """Return the owner of an address as written (None: nobody), or _FULL when the line
         must go to the full parser (not an address, or an indicator holds it); remembered."""
-        owners = self._owners
-        if len(owners) >= MEMO_SIZE:
-            owners.clear()
         try:
             canonical = address(written, "ip")
         except ParseError:
-            owners[written] = _FULL
             return _FULL
         if self._matcher is not None and self._matcher.hits_ip(canonical):
-            owners[written] = _FULL
             return _FULL
-        owner = owners[written] = self._owner_of_ip(canonical)
-        return owner
+        return self._owner_of_ip(canonical)
 
     def _name_hits(self, name: str) -> bool:
         """Return whether an indicator may match the name as written; remembered. A name
         with NUL in it always may: the full parser matches it with U+FFFD instead."""
-        names = self._names
-        if len(names) >= MEMO_SIZE:
-            names.clear()
         assert self._matcher is not None
-        hit = names[name] = "\x00" in name or self._matcher.hits_name(name)
-        return hit
+        return "\x00" in name or self._matcher.hits_name(name)
 
     def _digest_hits(self, value: str) -> bool:
         """Return whether a hash or fingerprint indicator equals the value; remembered."""
-        digests = self._digests
-        if len(digests) >= MEMO_SIZE:
-            digests.clear()
         assert self._matcher is not None
-        hit = digests[value] = self._matcher.hits_digest(value)
-        return hit
+        return self._matcher.hits_digest(value)
 
     def _host_hits(self, host: str) -> bool:
         """Return whether an indicator may match an HTTP host as written, or its URL: a host
         with a port or URL syntax in it always may (its URL's host is not the name, and the
         matcher strips the port); remembered."""
-        hosts = self._hosts
-        if len(hosts) >= MEMO_SIZE:
-            hosts.clear()
-        assert self._matcher is not None
-        hit = hosts[host] = any(c in host for c in _URL_SYNTAX) or self._name_hits(host)
-        return hit
+        return any(c in host for c in _URL_SYNTAX) or bool(self._names[host])
 
     def _timestamp(self, stamp: str) -> bool:
         """Return whether the timestamp parses as eve.py reads it. Of Suricata's own layout
