@@ -219,3 +219,20 @@ def _check_content(entity: email.message.Message) -> None:
     }
     assert attachments["hendelser-æøå.csv"] == CSV
     assert attachments["hendelser.json"] == b'{"events": []}'
+
+
+def test_an_8bit_body_is_made_7bit_before_signing(pgp: PgpMime, verifier: Path) -> None:
+    message = EmailMessage()
+    message["Subject"] = SUBJECT
+    message.set_content(BODY, cte="8bit")
+    message.add_attachment("rå;tekst\n", subtype="csv", cte="8bit", filename="rå.csv")
+    raw = wire(pgp.protect(message, recipient_keys=[]))
+    data, signature = signed_part(raw)
+    assert all(byte < 128 for byte in data)
+    assert "VALIDSIG" in verify(verifier, data, signature)
+    entity = email.message_from_bytes(raw, policy=email.policy.default).get_payload()[0]
+    text, attachment = entity.iter_parts()
+    assert text.get_content().replace("\r\n", "\n") == BODY
+    assert attachment.get_filename() == "rå.csv"
+    assert attachment.get_content().replace("\r\n", "\n") == "rå;tekst\n"
+    assert str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"]) == SUBJECT
