@@ -16,7 +16,7 @@ from vardeild.cli.output import JsonOption, print_json, print_table, say, when
 from vardeild.core.tlp import Tlp
 from vardeild.members.model import Language
 from vardeild.monitoring.model import Severity
-from vardeild.notify import service
+from vardeild.notify import digests, records, service, tasks
 from vardeild.notify.from_alerts import notice_alerts
 from vardeild.notify.model import NoticeKind, NoticeStatus
 from vardeild.platform import Platform
@@ -35,7 +35,7 @@ def _one_pass(platform: Platform, *, alerts: bool, limit: int | None) -> dict[st
     with platform.session() as session:
         if alerts:
             made = notice_alerts(session, config=config, now=now)
-        released = service.release_due(session, config=config, now=now)
+        released = digests.release_due(session, config=config, now=now)
     report = build_outbox(platform).send_due(limit=limit)
     return {
         "notices_made": len(made),
@@ -145,7 +145,7 @@ def notify_list(
     cli = cli_context(ctx)
     with cli.platform().session() as session:
         member_id = resolve_organisation(session, member) if member else None
-        items, total = service.list_notices(
+        items, total = records.list_notices(
             session, cli.principal, member_id=member_id, status=status, limit=EVERYTHING
         )
     if as_json:
@@ -185,9 +185,9 @@ def notify_status(
     platform = cli.platform()
     with platform.session() as session:
         if notice_id is None:
-            data = service.outbox_status(session, cli.principal, now=platform.clock.now())
+            data = records.outbox_status(session, cli.principal, now=platform.clock.now())
         else:
-            data = service.get_notice_or_raise(session, cli.principal, notice_id)
+            data = records.get_notice_or_raise(session, cli.principal, notice_id)
     if as_json:
         print_json(data)
         return
@@ -226,7 +226,7 @@ def notify_retry(ctx: typer.Context, notice_id: IdArgument) -> None:
     cli = cli_context(ctx)
     platform = cli.platform()
     with platform.session() as session:
-        notice = service.retry_notice(
+        notice = records.retry_notice(
             session,
             cli.principal,
             notice_id,
@@ -253,7 +253,7 @@ def notify_preview(
     cli = cli_context(ctx)
     platform = cli.platform()
     with platform.session() as session:
-        rendered = service.preview_notice(
+        rendered = records.preview_notice(
             session,
             cli.principal,
             notice_id,
@@ -323,12 +323,12 @@ def notify_tasks(
     platform = cli.platform()
     with platform.session() as session:
         if close is not None:
-            service.close_task(session, cli.principal, close, now=platform.clock.now())
+            tasks.close_task(session, cli.principal, close, now=platform.clock.now())
             say(f"task {close} closed")
             return
-        tasks = service.list_tasks(session, cli.principal, include_closed=include_closed)
+        listed = tasks.list_tasks(session, cli.principal, include_closed=include_closed)
     if as_json:
-        print_json(tasks)
+        print_json(listed)
         return
     print_table(
         None,
@@ -342,6 +342,6 @@ def notify_tasks(
                 when(t["created_at"]),
                 t["detail"],
             )
-            for t in tasks
+            for t in listed
         ),
     )

@@ -83,6 +83,9 @@ def _notice_alert(
         config=config,
         now=now,
     )
+    if not created:
+        # Another pass queued this state first; it wrote the mark in the same transaction.
+        return None
     if mark is None:
         session.add(
             AlertMarkRow(
@@ -92,7 +95,7 @@ def _notice_alert(
     else:
         mark.count, mark.severity, mark.notice_id = alert["count"], severity, notice.id
     session.flush()
-    return notice.id if created else None
+    return notice.id
 
 
 def alert_content(alert: dict[str, Any]) -> dict[str, Any]:

@@ -34,16 +34,11 @@ from vardeild.notify.model import (
     retry_delay,
 )
 from vardeild.notify.ports import MailTransport, MessageProtector, is_key_unusable
+from vardeild.notify.records import notice_view
 from vardeild.notify.rendering import render_notice
-from vardeild.notify.service import (
-    NotifyConfig,
-    get_policy,
-    log,
-    notice_view,
-    raise_key_task,
-    update_notice_status,
-)
+from vardeild.notify.service import NotifyConfig, get_policy, log, update_notice_status
 from vardeild.notify.tables import DeliveryRow, NoticeRow
+from vardeild.notify.tasks import raise_key_task
 
 Sessions = Callable[[], AbstractContextManager[Session]]
 KeyInspector = Callable[[str], KeyInfo]

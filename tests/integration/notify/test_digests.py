@@ -17,7 +17,7 @@ from vardeild.mail.cert_key import CertKey
 from vardeild.mail.maildir import MaildirTransport
 from vardeild.mail.pgpmime import PgpMime
 from vardeild.monitoring.model import Severity
-from vardeild.notify import service
+from vardeild.notify import digests, service
 from vardeild.notify.model import NoticeKind, NoticeStatus
 from vardeild.notify.service import NotifyConfig
 from vardeild.notify.tables import NoticeRow
@@ -59,11 +59,11 @@ def test_beyond_the_cap_notices_roll_into_one_digest_never_dropped(
         assert [rows[i].status for i in ids] == ["queued"] * 2 + ["pending"] * 3
         assert all(rows[i].into_digest for i in ids[2:])
         # Not yet due: nothing happens.
-        assert service.release_due(session, config=config, now=clock.now())["digests"] == 0
+        assert digests.release_due(session, config=config, now=clock.now())["digests"] == 0
     clock.advance(timedelta(hours=1))
     with platform.session() as session:
-        counts = service.release_due(session, config=config, now=clock.now())
-        again = service.release_due(session, config=config, now=clock.now())
+        counts = digests.release_due(session, config=config, now=clock.now())
+        again = digests.release_due(session, config=config, now=clock.now())
     assert (counts["digests"], counts["digested"]) == (1, 3)
     assert again["digests"] == 0
     with platform.session() as session:

@@ -14,7 +14,7 @@ from support.pgp_keys import TestKey
 from support.pipeline import eve_batch, eve_line, make_pipeline
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
-from vardeild.notify import service
+from vardeild.notify import records, service
 from vardeild.notify.from_alerts import notice_alerts
 from vardeild.notify.outbox import Outbox
 from vardeild.notify.service import NotifyConfig
@@ -97,7 +97,7 @@ def test_a_notice_arrives_signed_and_encrypted_to_the_contact_with_a_key(
     assert "WHAT HAPPENED" in body_text(parse(plain).get_payload()[0])
 
     with platform.session() as session:
-        detail = service.get_notice_or_raise(session, SYSTEM, made[0])
+        detail = records.get_notice_or_raise(session, SYSTEM, made[0])
     assert detail["status"] == "sent"
     assert {d["status"] for d in detail["deliveries"]} == {"sent"}
     assert member == detail["organisation_id"]
@@ -179,7 +179,7 @@ def test_a_server_that_is_down_defers_with_backoff_and_loses_nothing(
     assert outbox.send_due().sent == 1
     assert len(inbox[0].raw_to("ola.down@medlem.example")) == 1
     with platform.session() as session:
-        detail = service.get_notice_or_raise(session, SYSTEM, notice_id)
+        detail = records.get_notice_or_raise(session, SYSTEM, notice_id)
     steps = [entry["status"] for entry in detail["log"]]
     assert steps.count("deferred") == 2
     assert steps[-1] == "sent"
@@ -206,11 +206,11 @@ def test_a_rejected_recipient_fails_with_the_servers_answer_and_can_be_retried(
     [notice_id] = _notice(platform, config, clock)
     assert outbox.send_due().failed == 1
     with platform.session() as session:
-        detail = service.get_notice_or_raise(session, SYSTEM, notice_id)
+        detail = records.get_notice_or_raise(session, SYSTEM, notice_id)
         assert detail["status"] == "failed"
         assert "550" in detail["deliveries"][0]["last_answer"]
         del received.reject["borte@medlem.example"]
-        service.retry_notice(session, SYSTEM, notice_id, config=config, now=clock.now())
+        records.retry_notice(session, SYSTEM, notice_id, config=config, now=clock.now())
     assert outbox.send_due().sent == 1
     assert len(received.raw_to("borte@medlem.example")) == 1
 

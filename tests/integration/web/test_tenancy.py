@@ -39,6 +39,7 @@ from vardeild.monitoring import sensors
 from vardeild.monitoring.alert_actions import alert_history
 from vardeild.monitoring.alerts import get_alert_or_raise
 from vardeild.monitoring.model import Severity
+from vardeild.notify import records as notify_records
 from vardeild.notify import service as notify_service
 from vardeild.notify.config import config_from_settings as notify_config
 from vardeild.notify.model import NoticeKind
@@ -535,7 +536,7 @@ def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
             ],
             "alert": get_alert_or_raise(session, CERT_ADMIN, w.b_alert),
             "alert_history": alert_history(session, CERT_ADMIN, w.b_alert),
-            "notices": notify_service.get_notice_or_raise(session, CERT_ADMIN, w.b_notice),
+            "notices": notify_records.get_notice_or_raise(session, CERT_ADMIN, w.b_notice),
             "policy": notify_service.read_policy(session, CERT_ADMIN, w.b),
             "audit_b": list_entries(session, filters=AuditFilter(organisation_id=w.b), limit=1)[1],
             "audit_all": list_entries(session, filters=AuditFilter(), limit=1)[1],

@@ -20,7 +20,7 @@ from vardeild.core.errors import ValidationFailed
 from vardeild.core.tlp import Tlp
 from vardeild.members.model import Language
 from vardeild.monitoring.model import Severity
-from vardeild.notify import service
+from vardeild.notify import records, service, tasks
 from vardeild.notify.config import config_from_settings as notify_config
 from vardeild.notify.model import NoticeKind, NoticeStatus
 from vardeild.web.deps import ID_MAX, PageDep, PlatformDep, PrincipalDep, SessionDep
@@ -134,7 +134,7 @@ def list_notices_route(
     status: NoticeStatus | None = None,
 ) -> dict[str, Any]:
     """Notices, newest first; a member token sees its own organisation's only."""
-    items, total = service.list_notices(
+    items, total = records.list_notices(
         session,
         principal,
         member_id=organisation_id,
@@ -175,13 +175,13 @@ def send_notice(
         config=notify_config(platform.settings),
         now=now,
     )
-    return service.notice_dict(row)
+    return records.notice_dict(row)
 
 
 @router.get("/status", summary="The outbox at a glance")
 def outbox_status(session: SessionDep, principal: PrincipalDep, platform: PlatformDep) -> Any:
     """Deliveries and notices by status, the next attempt and open key tasks (CERT only)."""
-    return service.outbox_status(session, principal, now=platform.clock.now())
+    return records.outbox_status(session, principal, now=platform.clock.now())
 
 
 @router.get("/tasks", summary="Tasks to fix contacts' keys")
@@ -189,7 +189,7 @@ def list_tasks(
     session: SessionDep, principal: PrincipalDep, include_closed: bool = False
 ) -> list[dict[str, Any]]:
     """The CERT's tasks raised when a notice could not be encrypted to a contact (CERT only)."""
-    return service.list_tasks(session, principal, include_closed=include_closed)
+    return tasks.list_tasks(session, principal, include_closed=include_closed)
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse, summary="Acknowledgement page")
@@ -197,7 +197,7 @@ def acknowledgement_page(token: AckToken, session: SessionDep) -> HTMLResponse:
     """A page with one button that acknowledges the notice (no sign-in: the token is the
     authority). Following the link changes nothing by itself, so mail scanners that open
     links do not acknowledge for the member."""
-    notice = service.find_by_ack_token(session, token)
+    notice = records.find_by_ack_token(session, token)
     reference = html.escape(notice["reference"])
     title = html.escape(notice["title"])
     done = notice["acknowledged_at"]
@@ -218,13 +218,13 @@ def acknowledgement_page(token: AckToken, session: SessionDep) -> HTMLResponse:
 @router.post("/ack/{token}", response_model=AckOut, summary="Acknowledge by link")
 def acknowledge_by_link(token: AckToken, session: SessionDep, platform: PlatformDep) -> Any:
     """Record the acknowledgement (the first one counts); 404 for an unknown token."""
-    return service.acknowledge_by_token(session, token, now=platform.clock.now())
+    return records.acknowledge_by_token(session, token, now=platform.clock.now())
 
 
 @router.get("/{notice_id}", response_model=NoticeDetailOut, summary="Read a notice")
 def get_notice(notice_id: NoticeId, session: SessionDep, principal: PrincipalDep) -> Any:
     """The notice with its content, deliveries and delivery log."""
-    return service.get_notice_or_raise(session, principal, notice_id)
+    return records.get_notice_or_raise(session, principal, notice_id)
 
 
 @router.get("/{notice_id}/preview", response_model=PreviewOut, summary="Preview a notice")
@@ -237,7 +237,7 @@ def preview_notice(
     portal_note: bool = False,
 ) -> dict[str, Any]:
     """The notice as a recipient reads it: subject, body, attachments' names and sizes."""
-    rendered = service.preview_notice(
+    rendered = records.preview_notice(
         session,
         principal,
         notice_id,
@@ -260,7 +260,7 @@ def acknowledge(
     notice_id: NoticeId, session: SessionDep, principal: PrincipalDep, platform: PlatformDep
 ) -> Any:
     """Record that the member acknowledged the notice (the first time counts)."""
-    return service.acknowledge(session, principal, notice_id, now=platform.clock.now())
+    return records.acknowledge(session, principal, notice_id, now=platform.clock.now())
 
 
 @router.post("/{notice_id}/retry", response_model=NoticeOut, summary="Retry failed deliveries")
@@ -268,7 +268,7 @@ def retry(
     notice_id: NoticeId, session: SessionDep, principal: PrincipalDep, platform: PlatformDep
 ) -> Any:
     """Queue the notice's failed deliveries again (CERT only); 409 if none failed."""
-    return service.retry_notice(
+    return records.retry_notice(
         session,
         principal,
         notice_id,
