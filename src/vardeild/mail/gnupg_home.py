@@ -37,12 +37,17 @@ def open_home(home: Path, *, gpg_binary: str = "gpg") -> gnupg.GPG:
 
 @contextlib.contextmanager
 def throwaway_home(*, gpg_binary: str = "gpg") -> Iterator[gnupg.GPG]:
-    """Yield a GPG on a new empty home that is removed, with any agent it started, on exit."""
+    """Yield a GPG on a new empty home, for public keys only, removed on exit.
+
+    gpg runs there with --no-autostart: importing and encrypting to public keys need no agent,
+    and starting one (a daemon, for every message) would cost more than the encryption.
+    """
     home = Path(tempfile.mkdtemp(prefix="vd-gpg-", dir="/tmp"))
     try:
-        yield _gpg(home, gpg_binary)
+        yield _gpg(home, gpg_binary, options=["--no-autostart"])
     finally:
-        stop_agent(home, gpg_binary=gpg_binary)
+        if any(home.glob("S.gpg-agent*")):
+            stop_agent(home, gpg_binary=gpg_binary)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -62,11 +67,11 @@ def stop_agent(home: Path, *, gpg_binary: str = "gpg") -> None:
         )
 
 
-def _gpg(home: Path, gpg_binary: str) -> gnupg.GPG:
+def _gpg(home: Path, gpg_binary: str, *, options: list[str] | None = None) -> gnupg.GPG:
     # The C locale keeps gpg's diagnostics in English, as the messages quote them.
     env = {"LC_ALL": "C", "LANGUAGE": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     try:
-        gpg = gnupg.GPG(gpgbinary=gpg_binary, gnupghome=str(home), env=env)
+        gpg = gnupg.GPG(gpgbinary=gpg_binary, gnupghome=str(home), env=env, options=options)
     except (OSError, ValueError, RuntimeError) as exc:
         raise GnuPGUnavailable(
             f"GnuPG ({gpg_binary}) could not be run ({exc}); install the gnupg package or set "
