@@ -198,7 +198,7 @@ class EveScreen:
         last: str | None = None  # the sensor of the lines tallied in alone/along
         alone = along = 0  # lines touching no member / matching nothing, of sensor `last`
         for record in records:
-            data = record[1]
+            data = record.data
             if not data.isascii():
                 keep(record)
                 continue
