@@ -276,7 +276,7 @@ class CertKey:
             [fingerprint],
             secret=True,
             armor=True,
-            passphrase=self.passphrase or "",
+            passphrase=self.passphrase,
             expect_passphrase=self.passphrase is not None,
         )
         if not exported:
@@ -310,7 +310,7 @@ class CertKey:
         result = self.gpg.sign(
             data,
             keyid=fingerprint,
-            passphrase=self.passphrase or "",
+            passphrase=self.passphrase,
             detach=detach,
             clearsign=clearsign,
             extra_args=["--digest-algo", _DIGEST],

@@ -125,3 +125,33 @@ def test_rsa3072_when_asked() -> None:
         info = key.generate(name="CERT", email="cert@x.example", algorithm="rsa3072")
         key.stop_agent()
         assert info.algorithm == "rsa3072"
+
+
+def test_a_key_without_passphrase_signs_every_line(tmp_path: Path) -> None:
+    # python-gnupg reads the passphrase from the data's first line when given "" for one.
+    with key_home() as root:
+        key = CertKey(root / "gnupg")
+        key.generate(name="CERT", email="cert@x.example")
+        data = b"Content-Type: text/plain\r\n\r\nfirst line\r\nsecond line\r\n"
+        signature, _ = key.sign_detached(data)
+        (tmp_path / "data").write_bytes(data)
+        (tmp_path / "data.asc").write_text(signature, encoding="ascii")
+        status = gpg(
+            root / "gnupg",
+            "--status-fd",
+            "1",
+            "--verify",
+            str(tmp_path / "data.asc"),
+            str(tmp_path / "data"),
+        ).decode()
+        assert f"VALIDSIG {key.fingerprint()}" in status
+        signed = key.clearsign("# first line\nContact: mailto:cert@x.example\n")
+        assert "\n# first line\nContact: mailto:cert@x.example\n-----BEGIN PGP SIGNATURE" in signed
+        protected = CertKey(root / "gnupg-with-passphrase", passphrase="x")
+        protected.generate(name="CERT", email="cert@x.example")
+        protected.stop_agent()
+        without = CertKey(root / "gnupg-with-passphrase")
+        with pytest.raises(CertKeyError, match="VARDEILD_PGP_PASSPHRASE"):
+            without.sign_detached(data)
+        key.stop_agent()
+        without.stop_agent()
