@@ -95,7 +95,7 @@ def test_wkd_policy_files_are_there_and_empty(client: TestClient, with_key: Cert
 
 
 def test_security_txt_is_clear_signed_and_verifies(
-    client: TestClient, with_key: CertKey, member_home: Path
+    client: TestClient, with_key: CertKey, member_home: Path, platform: Platform
 ) -> None:
     answer = client.get("/.well-known/security.txt")
     assert answer.status_code == 200
@@ -107,6 +107,7 @@ def test_security_txt_is_clear_signed_and_verifies(
         status = gpg(member_home, "--status-fd", "1", "--verify", str(signed)).decode()
         content = gpg(member_home, "--decrypt", str(signed)).decode()
     assert f"VALIDSIG {with_key.fingerprint()}" in status
+    assert content.startswith(f"# {platform.settings.cert_name}: sikkerhetskontakt / security")
     fields = [line for line in content.splitlines() if line and not line.startswith("#")]
     base = "https://vardeild.helsecert.example"
     assert fields == [
