@@ -309,11 +309,16 @@ def run_once(args: argparse.Namespace, workers: int, lines: list[bytes]) -> Resu
             for _ in range(workers)
         ]
         backends: Counter[str] = Counter()
+        backend_pids: set[int] = set()
         try:
             with admin.connect() as watch:
                 seconds, peaks, cpu = asyncio.run(
                     _time_drain(
-                        config, len(messages), children, lambda: _sample(watch, schema, backends)
+                        config,
+                        len(messages),
+                        children,
+                        lambda: _sample(watch, schema, backends, backend_pids),
+                        backend_pids,
                     )
                 )
         finally:
@@ -366,17 +371,18 @@ async def _publish(config: NatsConfig, messages: list[OutMessage]) -> None:
         await transport.close()
 
 
-def _sample(connection: Any, application: str, into: Counter[str]) -> None:
-    """Count what each worker backend is doing now (one sample each)."""
+def _sample(connection: Any, application: str, into: Counter[str], pids: set[int]) -> None:
+    """Count what each worker backend is doing now (one sample each); note their pids."""
     rows = connection.execute(
         text(
-            "SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity "
+            "SELECT pid, state, wait_event_type, wait_event, query FROM pg_stat_activity "
             "WHERE application_name = :app"
         ),
         {"app": application},
     ).all()
     connection.rollback()
-    for state, wait_type, wait_event, query in rows:
+    for pid, state, wait_type, wait_event, query in rows:
+        pids.add(pid)
         statement = " ".join((query or "").split())[:48]
         if state == "idle":
             into["idle between transactions (worker busy or waiting for NATS)"] += 1
@@ -397,6 +403,7 @@ async def _time_drain(
     total: int,
     children: list[subprocess.Popen[bytes]],
     sample: Any = None,
+    backend_pids: set[int] | None = None,
 ) -> tuple[float, list[float], dict[str, float]]:
     """Return the seconds from the first acknowledged batch to an empty queue, each worker's
     peak memory, and the CPU seconds used meanwhile."""
@@ -421,7 +428,7 @@ async def _time_drain(
                 sample()
             if state.messages == 0 and state.ack_pending == 0:
                 assert started is not None
-                used = _cpu_used(before, _cpu_snapshot(), children)
+                used = _cpu_used(before, _cpu_snapshot(), children, backend_pids or set())
                 used["workers waiting for a core"] = _runqueue_wait(children) - waited
                 return now - started, peaks, used
             await asyncio.sleep(0.05)
@@ -465,11 +472,13 @@ def _cpu_used(
     before: dict[int, tuple[str, float]],
     after: dict[int, tuple[str, float]],
     children: list[subprocess.Popen[bytes]],
+    backend_pids: set[int],
 ) -> dict[str, float]:
-    """Return the CPU seconds the workers, PostgreSQL (every backend, other users' too) and
-    the NATS server used between the snapshots (processes alive in both)."""
+    """Return the CPU seconds the workers, PostgreSQL (every process, other users' too), the
+    workers' own PostgreSQL backends (backend_pids) and the NATS server used between the
+    snapshots (processes alive in both)."""
     workers = {child.pid for child in children}
-    used = {"workers": 0.0, "postgres": 0.0, "nats-server": 0.0}
+    used = {"workers": 0.0, "postgres": 0.0, "their backends": 0.0, "nats-server": 0.0}
     for pid, (name, seconds) in after.items():
         if pid not in before:
             continue
@@ -478,6 +487,8 @@ def _cpu_used(
             used["workers"] += delta
         elif name in used:
             used[name] += delta
+        if pid in backend_pids:
+            used["their backends"] += delta
     return used
 
 
@@ -566,8 +577,11 @@ def main() -> None:
                 f"{', '.join(f'{mb:.0f}' for mb in result.peak_rss_mb)} MB; cores busy: {busy})"
             )
             # Less sensitive to load from elsewhere than the rate: the workers' own CPU time.
-            per_k = 1000 * result.cpu_seconds["workers"] / result.events
-            print(f"    workers' CPU per 1,000 events: {1000 * per_k:.0f} ms")
+            cpu = result.cpu_seconds
+            print(
+                f"    CPU per 1,000 events: workers {1e6 * cpu['workers'] / result.events:.0f} ms,"
+                f" their backends {1e6 * cpu['their backends'] / result.events:.0f} ms"
+            )
             print(_describe_backends(result.backends))
         print(f"  ratio 2/1: {two.rate / one.rate:.2f}")
     one_rate = statistics.median(one.rate for one, _ in pairs)
