@@ -6,11 +6,13 @@ next group fetched while one is handled). The same loop runs over JetStream
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 from collections.abc import Sequence
 
 import pytest
 
+from vardeild.bus.codec import encode_batch
 from vardeild.bus.memory import MemoryTransport
 from vardeild.bus.transport import (
     NotStarted,
@@ -20,6 +22,8 @@ from vardeild.bus.transport import (
     consume,
     consume_groups,
 )
+from vardeild.bus.worker import run_worker
+from vardeild.monitoring.ingest import Feed, IngestResult, RawBatch, RawRecord
 
 
 def _messages(n: int, prefix: str = "m") -> list[OutMessage]:
@@ -315,3 +319,53 @@ async def _noop(message: Received) -> None:
 
 async def _none(messages: Sequence[Received]) -> list[BaseException | None]:
     return [None] * len(messages)
+
+
+def test_a_worker_asked_to_stop_finishes_its_group_and_hands_back_the_next() -> None:
+    # The worker keeps the next group fetched and decoded while one is stored; on stop the
+    # stored group is finished and acked, the waiting one handed back at once, unstored.
+    stored: list[list[str]] = []
+
+    class SlowSink:
+        def __init__(self, started: threading.Event, release: threading.Event) -> None:
+            self.started, self.release = started, release
+
+        def ingest(self, batch: RawBatch) -> IngestResult:
+            return self.ingest_many([batch])[0]
+
+        def ingest_many(self, batches: Sequence[RawBatch]) -> list[IngestResult]:
+            self.started.set()
+            self.release.wait(5)
+            stored.append([batch.batch_key or "" for batch in batches])
+            return [IngestResult(records=len(batch.records)) for batch in batches]
+
+    class Counting(MemoryTransport):
+        fetched = 0
+
+        async def fetch(self, max_messages: int, timeout: float) -> list[Received]:
+            taken = await super().fetch(max_messages, timeout)
+            self.fetched += len(taken)
+            return taken
+
+    async def run() -> None:
+        bus = Counting()
+        payload = encode_batch(
+            RawBatch(source="t", feed=Feed.EVE, records=[RawRecord(0, b'{"event_type":"x"}')])
+        )
+        await bus.publish([OutMessage("events.s1", f"m{i}", payload) for i in range(4)])
+        stop = asyncio.Event()
+        started, release = threading.Event(), threading.Event()
+        sink = SlowSink(started, release)
+        task = asyncio.create_task(run_worker(bus, lambda: sink, stop=stop, batch=2))
+        await asyncio.to_thread(started.wait, 5)
+        await _until(lambda: bus.fetched == 4)  # the next group is in hand, decoded, waiting
+        stop.set()
+        release.set()
+        stats, settled = await asyncio.wait_for(task, 5)
+        assert stored == [["bus:m0", "bus:m1"]]
+        assert (settled.acked, settled.handed_back) == (2, 2)
+        assert stats.groups == 1
+        again = await bus.fetch(10, 0.1)
+        assert sorted(m.msg_id for m in again) == ["m2", "m3"]  # at once, not after ack wait
+
+    asyncio.run(run())
