@@ -7,7 +7,7 @@ happens here and nowhere else.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -110,14 +110,25 @@ def build_pipeline(
 
 def background_tasks(platform: Platform) -> list[PeriodicTask]:
     """Return what a serving process runs beside the web app, not yet started: the check for
-    silent sensors every sensor_check_interval_seconds (none when that is 0)."""
+    silent sensors every sensor_check_interval_seconds (none when that is 0), and with
+    notify_in_serve the notify pass every notify_interval_seconds."""
     from vardeild.monitoring.background import PeriodicTask, silence_check
 
+    tasks: list[PeriodicTask] = []
     interval = platform.settings.sensor_check_interval_seconds
-    if interval <= 0:
-        return []
-    check = silence_check(platform.session, platform.clock)
-    return [PeriodicTask("sensor silence check", check, interval)]
+    if interval > 0:
+        check = silence_check(platform.session, platform.clock)
+        tasks.append(PeriodicTask("sensor silence check", check, interval))
+    if platform.settings.notify_in_serve:
+        outbox = build_outbox(platform)
+        tasks.append(
+            PeriodicTask(
+                "notify pass",
+                lambda: run_notify_pass(platform, outbox=outbox),
+                platform.settings.notify_interval_seconds,
+            )
+        )
+    return tasks
 
 
 def notify_config(settings: Settings) -> NotifyConfig:
@@ -162,3 +173,33 @@ def build_outbox(
         config=notify_config(settings),
         clock=platform.clock,
     )
+
+
+def run_notify_pass(
+    platform: Platform,
+    *,
+    alerts: bool = True,
+    limit: int | None = None,
+    outbox: Outbox | None = None,
+) -> dict[str, Any]:
+    """Run one notify pass and return what it did: notices of new and grown alerts (unless
+    alerts is False), held notices and digests released, the outbox sent (at most limit)."""
+    from vardeild.notify.digests import release_due
+    from vardeild.notify.from_alerts import notice_alerts
+
+    config = notify_config(platform.settings)
+    made: list[int] = []
+    now = platform.clock.now()
+    with platform.session() as session:
+        if alerts:
+            made = notice_alerts(session, config=config, now=now)
+        released = release_due(session, config=config, now=now)
+    report = (outbox or build_outbox(platform)).send_due(limit=limit)
+    return {
+        "notices_made": len(made),
+        **released,
+        "sent": report.sent,
+        "deferred": report.deferred,
+        "failed": report.failed,
+        "by_protection": report.by_protection,
+    }

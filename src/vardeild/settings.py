@@ -340,7 +340,16 @@ class Settings(BaseSettings):
         description="Alerts last seen within this many hours are checked for new notices.",
     )
     notify_interval_seconds: float = Field(
-        default=60.0, gt=0, description="Pause between passes of `vardeild notify run --loop`."
+        default=60.0,
+        gt=0,
+        description="Pause between passes of `vardeild notify run --loop` and notify_in_serve.",
+    )
+    notify_in_serve: bool = Field(
+        default=False,
+        description=(
+            "Run the notify pass inside `vardeild serve` every notify_interval_seconds, so that "
+            "no cron job or `vardeild notify run --loop` is needed (safe beside them)."
+        ),
     )
 
     @field_validator("database_url")

@@ -9,42 +9,21 @@ from typing import Annotated, Any
 
 import typer
 
-from vardeild.app import build_outbox, notify_config
+from vardeild.app import notify_config, run_notify_pass
 from vardeild.cli.context import cli_context, resolve_organisation
 from vardeild.cli.monitoring.records import EVERYTHING, IdArgument, print_facts
 from vardeild.cli.output import JsonOption, print_json, print_table, say, when
 from vardeild.core.tlp import Tlp
 from vardeild.members.model import Language
 from vardeild.monitoring.model import Severity
-from vardeild.notify import digests, records, service, tasks
-from vardeild.notify.from_alerts import notice_alerts
+from vardeild.notify import records, service, tasks
 from vardeild.notify.model import NoticeKind, NoticeStatus
-from vardeild.platform import Platform
 
 app = typer.Typer(
     name="notify",
     help="Notices to members: run, send, preview, status, retry.",
     no_args_is_help=True,
 )
-
-
-def _one_pass(platform: Platform, *, alerts: bool, limit: int | None) -> dict[str, Any]:
-    config = notify_config(platform.settings)
-    made: list[int] = []
-    now = platform.clock.now()
-    with platform.session() as session:
-        if alerts:
-            made = notice_alerts(session, config=config, now=now)
-        released = digests.release_due(session, config=config, now=now)
-    report = build_outbox(platform).send_due(limit=limit)
-    return {
-        "notices_made": len(made),
-        **released,
-        "sent": report.sent,
-        "deferred": report.deferred,
-        "failed": report.failed,
-        "by_protection": report.by_protection,
-    }
 
 
 def _say_pass(result: dict[str, Any], as_json: bool) -> None:
@@ -71,7 +50,7 @@ def notify_run(
     cli = cli_context(ctx)
     platform = cli.platform()
     while True:
-        _say_pass(_one_pass(platform, alerts=True, limit=None), as_json)
+        _say_pass(run_notify_pass(platform), as_json)
         if not loop:
             return
         try:
@@ -90,7 +69,7 @@ def notify_send(
 ) -> None:
     """Release due notices and digests and send the outbox (no new notices from alerts)."""
     platform = cli_context(ctx).platform()
-    _say_pass(_one_pass(platform, alerts=False, limit=limit), as_json)
+    _say_pass(run_notify_pass(platform, alerts=False, limit=limit), as_json)
 
 
 @app.command("message")
