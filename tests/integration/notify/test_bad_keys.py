@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from support.notify import Inbox, add_member, parse, verify
-from support.pgp_keys import TestKey, key_home, make_key
+from support.pgp_keys import TestKey, damage, key_home, make_key
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
+from vardeild.members.tables import ContactRow
 from vardeild.monitoring.model import Severity
-from vardeild.notify import service
+from vardeild.notify import records, service
 from vardeild.notify.model import NoticeKind
 from vardeild.notify.outbox import Outbox
 from vardeild.notify.service import NotifyConfig
@@ -80,3 +81,82 @@ def test_an_expired_key_is_not_used_and_the_cert_is_told(
         [task] = session.scalars(select(NotifyTaskRow).where(NotifyTaskRow.member_id == member))
     assert "expired" in task.detail
     assert task.contact_email == short_lived.email
+
+
+def _queue(platform: Platform, config: NotifyConfig, member: int, key: str) -> int:
+    with platform.session() as session:
+        row, _ = service.queue_notice(
+            session,
+            SYSTEM,
+            member_id=member,
+            kind=NoticeKind.MESSAGE,
+            title="Hemmelig innhold",
+            severity=Severity.HIGH,
+            content={"details": {"text": "Detaljer"}},
+            source_key=key,
+            config=config,
+            now=platform.clock.now(),
+        )
+        return row.id
+
+
+def test_a_key_damaged_in_the_database_is_refused_by_name_and_tasked(
+    platform: Platform,
+    config: NotifyConfig,
+    outbox: Outbox,
+    inbox: tuple[Inbox, int],
+    contact_key: TestKey,
+) -> None:
+    member = add_member(
+        platform,
+        [
+            {
+                "name": "Ola",
+                "email": contact_key.email,
+                "roles": ["security"],
+                "pgp_key": contact_key.public,
+            }
+        ],
+    )
+    with platform.session() as session:  # what the registry would refuse, stored anyway
+        contact = session.scalars(
+            select(ContactRow).where(ContactRow.organisation_id == member)
+        ).one()
+        contact.pgp_key = damage(contact.pgp_key)
+    _queue(platform, config, member, "damaged")
+    assert outbox.send_due().by_protection == {"signed": 1}
+    assert len(inbox[0].raw_to(contact_key.email)) == 1
+    with platform.session() as session:
+        [task] = session.scalars(select(NotifyTaskRow).where(NotifyTaskRow.member_id == member))
+    assert task.contact_email == contact_key.email
+    assert task.open_key == "open"
+
+
+def test_an_address_with_header_injection_fails_alone_and_names_the_contact(
+    platform: Platform, config: NotifyConfig, outbox: Outbox, inbox: tuple[Inbox, int]
+) -> None:
+    member = add_member(
+        platform,
+        [
+            {"name": "God", "email": "god@medlem.example", "roles": ["security"]},
+            {"name": "Ond", "email": "ond@medlem.example", "roles": ["security"]},
+        ],
+    )
+    with platform.session() as session:
+        bad = session.scalars(
+            select(ContactRow).where(ContactRow.email == "ond@medlem.example")
+        ).one()
+        bad.email = "ond@medlem.example\r\nBcc: alle@example.org"
+    notice_id = _queue(platform, config, member, "injection")
+    assert outbox.send_due().sent == 1
+    received = inbox[0]
+    assert len(received.raw_to("god@medlem.example")) == 1
+    assert received.raw_to("alle@example.org") == []
+    assert len(received.messages) == 1
+    with platform.session() as session:
+        detail = records.get_notice_or_raise(session, SYSTEM, notice_id)
+    failed = [d for d in detail["deliveries"] if d["status"] == "failed"]
+    assert len(failed) == 1
+    assert "not a plain e-mail address" in failed[0]["last_answer"]
+    assert "correct the contact in the member registry" in failed[0]["last_answer"]
+    assert detail["status"] == "failed"
