@@ -294,6 +294,10 @@ def _follow(
                 eve.reopen(truncated=True)
                 idle = False
             elif change == "rotated":
+                # Read the old file to its end again: the writer may have appended lines
+                # between the read above and the rename.
+                while eve.read(batch_records):
+                    flush(eve)
                 # The writer may still finish its last line in the old file before it reopens;
                 # give it a moment, then take what is there and move on to the new file.
                 waited = grace.setdefault(eve.source, time.monotonic())

@@ -246,12 +246,6 @@ def test_follow_survives_rotation_and_truncation(live: Platform, tmp_path: Path)
         assert counters(session) == {"stored": 9}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monitoring/files.py: on rotation the follower switches to the new file without "
-    "reading the old one to its end again, so lines written to it between the follower's "
-    "last read and its rotation check are lost (why the old rotation test was flaky)",
-)
 def test_lines_written_just_before_a_rotation_are_kept(
     live: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
