@@ -70,12 +70,27 @@ def line(kind: str = "flow", /, **members: Any) -> bytes:
     return json.dumps(record, separators=(",", ":")).replace("\\\\", "\\").encode()
 
 
-FLOW = {"pkts_toserver": 3, "pkts_toclient": 2, "bytes_toserver": 300, "bytes_toclient": 200,
-        "start": TS, "end": TS, "age": 1, "state": "closed", "reason": "timeout",
-        "alerted": False}  # fmt: skip
-ALERT = {"action": "allowed", "gid": 1, "signature_id": 2010935, "rev": 3,
-         "signature": "ET POLICY Suspicious inbound", "category": "Potentially Bad Traffic",
-         "severity": 2}  # fmt: skip
+FLOW = {
+    "pkts_toserver": 3,
+    "pkts_toclient": 2,
+    "bytes_toserver": 300,
+    "bytes_toclient": 200,
+    "start": TS,
+    "end": TS,
+    "age": 1,
+    "state": "closed",
+    "reason": "timeout",
+    "alerted": False,
+}
+ALERT = {
+    "action": "allowed",
+    "gid": 1,
+    "signature_id": 2010935,
+    "rev": 3,
+    "signature": "ET POLICY Suspicious inbound",
+    "category": "Potentially Bad Traffic",
+    "severity": 2,
+}
 
 LINES: list[bytes] = [
     # flow: member to outside, outside to outside (unattributed), IPv6, expanded IPv6, mapped
@@ -92,20 +107,50 @@ LINES: list[bytes] = [
     line("flow", src_ip="203.0.113.10", dest_ip="10.0.0.1"),  # same /24, not listed
     # a tunnel: the outer addresses nested, the inner ones on top
     line("flow", tunnel={"src_ip": "203.0.113.9", "dest_ip": "10.0.0.1", "depth": 1}),
-    line("dns", tunnel={"src_ip": "192.0.2.1", "dest_ip": "10.0.0.1", "depth": 1},
-         dns={"type": "query", "rrname": "www.evil.example", "rrtype": "A"}),  # fmt: skip
+    line(
+        "dns",
+        tunnel={"src_ip": "192.0.2.1", "dest_ip": "10.0.0.1", "depth": 1},
+        dns={"type": "query", "rrname": "www.evil.example", "rrtype": "A"},
+    ),
     # dns v1 query/answer, v2 answer with answers and grouped, v3 request/response
     line("dns", dns={"type": "query", "id": 1, "rrname": "example.org", "rrtype": "A"}),
-    line("dns", dns={"type": "answer", "rrname": "Deep.Sub.Evil.Example.", "rrtype": "A",
-                     "rdata": "192.0.2.7", "ttl": 60}),  # fmt: skip
-    line("dns", dns={"version": 2, "type": "answer", "rrname": "benign.example.net",
-                     "answers": [{"rrname": "benign.example.net", "rrtype": "A",
-                                  "rdata": "192.0.2.8"}],
-                     "grouped": {"A": ["192.0.2.8"]}}),  # fmt: skip
-    line("dns", dns={"version": 3, "type": "request", "queries": [{"rrname": "evil.example",
-                     "rrtype": "A"}]}),  # fmt: skip
-    line("dns", dns={"version": 3, "type": "response", "queries": [{"rrname": "fine.example",
-                     "rrtype": "A"}], "answers": [{"rrname": "fine.example", "rdata": "1.2.3.4"}]}),  # fmt: skip
+    line(
+        "dns",
+        dns={
+            "type": "answer",
+            "rrname": "Deep.Sub.Evil.Example.",
+            "rrtype": "A",
+            "rdata": "192.0.2.7",
+            "ttl": 60,
+        },
+    ),
+    line(
+        "dns",
+        dns={
+            "version": 2,
+            "type": "answer",
+            "rrname": "benign.example.net",
+            "answers": [{"rrname": "benign.example.net", "rrtype": "A", "rdata": "192.0.2.8"}],
+            "grouped": {"A": ["192.0.2.8"]},
+        },
+    ),
+    line(
+        "dns",
+        dns={
+            "version": 3,
+            "type": "request",
+            "queries": [{"rrname": "evil.example", "rrtype": "A"}],
+        },
+    ),
+    line(
+        "dns",
+        dns={
+            "version": 3,
+            "type": "response",
+            "queries": [{"rrname": "fine.example", "rrtype": "A"}],
+            "answers": [{"rrname": "fine.example", "rdata": "1.2.3.4"}],
+        },
+    ),
     line("dns", dns={"query": [{"rrname": "x.evil.example", "rrtype": "A"}]}),
     line("dns", dns={"answer": {"rrname": "evil.example", "rrtype": "A"}}),
     line("dns", dns={"type": "query", "rrname": "notevil.example"}),  # not under evil.example
@@ -120,19 +165,28 @@ LINES: list[bytes] = [
     line("http", http={"hostname": "host-only.example", "url": "/"}),
     line("http", http={"hostname": "host-only.example:8080", "url": "/"}),
     line("http", http={"hostname": "plain.example", "url": "http://proxy.example/direct"}),
-    line("http", http={"hostname": "plain.example", "url": "plain.example:443",
-                       "http_method": "CONNECT"}),  # fmt: skip
+    line(
+        "http",
+        http={"hostname": "plain.example", "url": "plain.example:443", "http_method": "CONNECT"},
+    ),
     line("http", http={"hostname": "files.example", "url": "\\/payload.exe"}),
     line("http", http={"hostname": "FILES.EXAMPLE.", "url": "/payload.exe", "http_port": 80}),
     line("http", http={"hostname": "files.example", "url": "/payload.exe", "http_port": 8080}),
-    line("http", http={"hostname": "benign.example", "url": "/index.html",
-                       "http_user_agent": "curl/8"}),  # fmt: skip
+    line(
+        "http",
+        http={"hostname": "benign.example", "url": "/index.html", "http_user_agent": "curl/8"},
+    ),
     line("http2", http={"hostname": "evil.example", "url": "/"}, http2={"stream_id": 1}),
     # tls and quic: SNI (domain, sni-only), fingerprints, none
     line("tls", tls={"sni": "api.evil.example", "version": "TLS 1.3"}),
     line("tls", tls={"sni": "sni-only.example", "ja3": {"hash": "0" * 32}}),
-    line("tls", tls={"sni": "fine.example", "ja3": {"hash": "E7D705A3286E19EA42F587B344EE6865",
-                                                    "string": "771,..."}}),  # fmt: skip
+    line(
+        "tls",
+        tls={
+            "sni": "fine.example",
+            "ja3": {"hash": "E7D705A3286E19EA42F587B344EE6865", "string": "771,..."},
+        },
+    ),
     line("tls", tls={"sni": "fine.example", "ja3s": {"hash": "f4febc55ea12b31ae17cfb7e614afda8"}}),
     line("tls", tls={"sni": "fine.example", "ja4": "t13d1516h2_8daaf6152771_02713d6af862"}),
     line("tls", tls={"sni": "fine.example", "ja3": {"hash": "1" * 32}, "ja4": "t13d_other"}),
@@ -206,7 +260,7 @@ LINES: list[bytes] = [
     line("flow", host=5),
     # escapes in strings
     line("http", http={"hostname": "ev\\u0069l.example", "url": "/"}),
-    line("http", http={"hostname": "fine.example", "url": "/a\\\"b", "http_user_agent": "\\t"}),
+    line("http", http={"hostname": "fine.example", "url": '/a\\"b', "http_user_agent": "\\t"}),
     line("flow", in_iface="eth\\ud800"),
     # malformed lines
     b'{"timestamp":"' + TS.encode() + b'","event_type":"flow"',
@@ -215,7 +269,11 @@ LINES: list[bytes] = [
     b'{"timestamp":"' + TS.encode() + b'","event_type":"flow","src_ip":"10.0.0.\xff"}',
     b'{"timestamp":"' + TS.encode() + b'","event_type":"flow","x":"\xff"}',
     b"\xef\xbb\xbf" + line("flow"),
-    b'{"event_type":"flow","timestamp":"' + TS.encode() + b'","deep":' + b"[" * 2000 + b"]" * 2000
+    b'{"event_type":"flow","timestamp":"'
+    + TS.encode()
+    + b'","deep":'
+    + b"[" * 2000
+    + b"]" * 2000
     + b"}",
     b"[1,2]",
     b"   ",
