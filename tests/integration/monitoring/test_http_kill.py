@@ -259,6 +259,7 @@ def test_every_event_is_stored_exactly_once_through_kills(
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VARDEILD_")}
     env.update(VARDEILD_DATABASE_URL=fresh_database_url, VARDEILD_DATA_DIR=str(settings.data_dir))
+    env["VARDEILD_INGEST_RATE_PER_SECOND"] = "0"  # kills are under test here, not rate limits
     server = Server(port=free_port(), env=env, log=tmp_path / "serve.log")
     # Most kills land at a random moment of a request's life; two land after a batch was
     # committed and before its answer was read, the case the batch keys are there for.
