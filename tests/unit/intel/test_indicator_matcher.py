@@ -417,3 +417,36 @@ def test_the_matcher_agrees_with_a_brute_force_oracle(seed: int) -> None:
     # The universe is small on purpose: a good share of events must hit, or the test proves
     # little about hits.
     assert 100 < hits < 900
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_screening_answers_never_miss_a_match(seed: int) -> None:
+    """hits_ip is exact; hits_name and hits_digest may say yes for nothing but never no where
+    match finds ids (the EVE screen counts a line without a full parse on their no)."""
+    rng = random.Random(seed)
+    universe = Universe(rng)
+    entries = [(i, *universe.indicator()) for i in range(1, 151)]
+    m = IndicatorMatcher.build(entries)
+    said = {"ip": 0, "name": 0, "digest": 0}
+    for _ in range(1000):
+        ip = universe.ip_text()
+        assert m.hits_ip(ip) == bool(m.match(event(source_ip=ip))), ip
+        said["ip"] += m.hits_ip(ip)
+        name = universe.name_text()
+        host = name.rstrip(".")
+        path = rng.choice(PATHS)
+        for seen in (
+            event(dns_query=name),
+            event(tls_sni=name),
+            event(http_host=host),
+            event(http_host=host, destination_url=f"http://{host.lower()}{path or '/'}"),
+        ):
+            if m.match(seen):
+                assert m.hits_name(name), seen
+        said["name"] += m.hits_name(name)
+        for field, kind in HASH_FIELDS.items():
+            value = universe.hash_text(kind) if kind is not T.JA4 else rng.choice(universe.ja4s)
+            if m.match(event(**{field: value})):
+                assert m.hits_digest(value), (field, value)
+            said["digest"] += m.hits_digest(value)
+    assert all(said.values())  # each answered yes sometimes, so the checks above ran
