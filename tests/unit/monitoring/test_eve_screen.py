@@ -240,6 +240,10 @@ LINES: list[bytes] = [
     line("flow", timestamp=""),
     line("flow", timestamp=20240301),
     line("flow", timestamp="0001-01-01T00:30:00.000000+0100"),
+    line("flow", timestamp="2024-03-01T00:00:00.0000000+0100"),
+    line("flow", timestamp="2024-03-01T00:00:00.000000+01000"),
+    line("flow", timestamp="2024-03-01T00:00:00.000000+010"),
+    line("flow", timestamp="2024-03-01T00:00:00.000000+01:00"),
     # wrong types and values in members the screen reads
     line("flow", src_port="80"),
     line("flow", src_port="http"),

@@ -215,10 +215,10 @@ class EveScreen:
             if stamp is None:
                 keep(record)
                 continue
-            # Suricata's layout: a second and an offset parsed before, then six digits.
+            # Suricata's layout: a second and an offset parsed before, then six digits. (Every
+            # zone is five characters, so a zone found at 26 makes the length 31.)
             if not (
-                len(stamp) == 31
-                and stamp[:19] in seconds
+                stamp[:19] in seconds
                 and stamp[26:] in zones
                 and stamp[19] == "."
                 and stamp[20:26].isdigit()
