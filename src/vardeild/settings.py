@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     nats_url: str = Field(
         default="nats://127.0.0.1:4222",
         description=(
-            "NATS server(s) of the scale-out path (`vardeild worker`, `vardeild sensor ship`); "
+            "NATS server(s) of the scale-out path (`vardeild worker`, `vardeild sensors ship`); "
             "several as a comma-separated list, tls:// for TLS."
         ),
     )
@@ -250,7 +250,7 @@ class Settings(BaseSettings):
         default=1024**3,
         ge=1024**2,
         description=(
-            "Largest on-disk spool of `vardeild sensor ship`; when full it stops reading and "
+            "Largest on-disk spool of `vardeild sensors ship`; when full it stops reading and "
             "says so, never dropping a line."
         ),
     )

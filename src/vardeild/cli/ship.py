@@ -1,4 +1,4 @@
-"""`vardeild sensor ship`: run on a sensor box, ship its EVE to the centre over NATS JetStream."""
+"""`vardeild sensors ship`: run on a sensor box, ship its EVE to the centre over NATS JetStream."""
 
 from __future__ import annotations
 
