@@ -30,6 +30,7 @@ from vardeild.monitoring.tables import AlertRow, EventRow
 ALERT_SAMPLES = 10  # event ids kept per alert: enough to show the pattern, bounded in size
 ALERT_INDICATORS = 100  # matched indicator ids kept per alert
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CRITICAL = int(Severity.CRITICAL)
 
 
 class AlertStatus(StrEnum):
@@ -110,8 +111,12 @@ def fold_event(
     """Fold a newly stored event into the drafts of every member it touches; return the draft
     its `alert_id` names (the destination member's, else the source member's)."""
     at = event.time_source or event.time_observation
-    window = int((at - _EPOCH).total_seconds()) // window_seconds * window_seconds
-    identifier = grouping_identifier(event)
+    window = int(at.timestamp()) // window_seconds * window_seconds
+    matched = event.matched_indicators
+    if matched and event.kind is EventKind.PROTOCOL:
+        identifier = f"indicator:{min(matched)}"  # as grouping_identifier, inlined: per event
+    else:
+        identifier = event.classification_identifier or event.classification_type
     # The destination side first: for a sensor's alert that is the member under attack. An
     # event inside one member (both sides its own) makes one alert, not two.
     target, origin = event.destination_member, event.source_member
@@ -122,6 +127,7 @@ def fold_event(
         sides = ((target, event.source_ip),)
     else:
         sides = ((target, event.source_ip), (origin, event.destination_ip))
+    base = int(event.severity) + (1 if matched else 0)  # raised_severity, inlined
     chosen: AlertDraft | None = None
     for member, external in sides:
         party = external or ""
@@ -135,17 +141,13 @@ def fold_event(
             draft.first_seen = at
         if at > draft.last_seen:
             draft.last_seen = at
-        severity = raised_severity(
-            int(event.severity),
-            matched=bool(event.matched_indicators),
-            critical_member=member in critical_members,
-        )
+        severity = base + 1 if member in critical_members else base
         if severity > draft.severity:
-            draft.severity = severity
+            draft.severity = severity if severity < _CRITICAL else _CRITICAL
         if len(draft.samples) < ALERT_SAMPLES:
             draft.samples.append(event_id)
-        if event.matched_indicators:
-            draft.indicators.update(event.matched_indicators)
+        if matched:
+            draft.indicators.update(matched)
         if chosen is None:
             chosen = draft
     return chosen

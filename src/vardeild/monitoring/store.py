@@ -104,12 +104,7 @@ def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[
     if _dialect(session) == "postgresql":
         query = "SELECT fingerprint FROM events WHERE fingerprint = ANY(:values)"
         return {fingerprint for (fingerprint,) in store_pg.select_any(session, query, fingerprints)}
-    found: set[str] = set()
-    column = EVENTS.c.fingerprint
-    for start in range(0, len(fingerprints), _IN_CHUNK):
-        chunk = fingerprints[start : start + _IN_CHUNK]
-        found.update(session.scalars(select(column).where(column.in_(chunk))))
-    return found
+    return store_sqlite.existing_fingerprints(session, fingerprints)
 
 
 def allocate_event_ids(session: Session, count: int) -> list[int]:
