@@ -166,7 +166,8 @@ class Sender:
                         status, answer = request(
                             self.port, "POST", INGEST, body=body, headers=headers
                         )
-                    except OSError:  # refused, reset or cut off by a kill
+                    # Refused, reset or cut off by a kill (mid-answer: IncompleteRead).
+                    except (OSError, http.client.HTTPException):
                         self.failures += 1
                         time.sleep(0.02)
                         continue
