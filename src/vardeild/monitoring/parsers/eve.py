@@ -112,7 +112,8 @@ Speed (benches/eve_parse.py): msgspec decodes into the typed Structs of eve_type
 declare only the members read; rarer sections stay msgspec.Raw and are decoded when their event
 type needs them. Event attributes are assigned one by one (a constructor call with every
 keyword costs twice as much), and three memos skip repeated work: canonical addresses, UTC
-offsets, and the meaning of each alert section by its bytes.
+offsets, and the meaning of each alert section by its bytes. In the pipeline most protocol
+lines never get here: eve_screen.py counts those that touch no indicator without a full parse.
 """
 
 from __future__ import annotations
