@@ -6,15 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.core.errors import Conflict, NotFound
-from vardeild.notify.tables import (
-    NotifyTaskRow,
-)
-
-# --- the CERT's tasks ----------------------------------------------------------------------
+from vardeild.notify.tables import NotifyTaskRow
 
 
 def raise_key_task(
@@ -39,17 +36,24 @@ def raise_key_task(
     if open_task is not None:
         open_task.detail = detail
         return
-    session.add(
-        NotifyTaskRow(
-            member_id=member_id,
-            contact_email=contact_email,
-            kind="fix_key",
-            detail=detail,
-            notice_id=notice_id,
-            open_key="open",
-            created_at=now,
-        )
-    )
+    try:
+        with session.begin_nested():
+            session.add(
+                NotifyTaskRow(
+                    member_id=member_id,
+                    contact_email=contact_email,
+                    kind="fix_key",
+                    detail=detail,
+                    notice_id=notice_id,
+                    open_key="open",
+                    created_at=now,
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        # Another sender opened the same task first; one open task per contact is enough,
+        # and the delivery being recorded must not fail over it.
+        return
 
 
 def list_tasks(
