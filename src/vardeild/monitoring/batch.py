@@ -204,13 +204,23 @@ class BatchProcessor:
         yield from self._parsed_reports(batch, now)
 
     def _parsed_reports(self, batch: RawBatch, now: datetime) -> Iterator[tuple[RawRecord, Any]]:
-        """Shadowserver: each record is a header line and one row. Records sharing a header are
-        parsed as one document (one outcome per row, in order); otherwise one by one."""
+        """Shadowserver: each record is a header line and one row. Plain rows go through the
+        parser's compiled fast path; otherwise records sharing a header are parsed as one
+        document (one outcome per row, in order), else one by one."""
         parser = self._shadowserver.get(batch.report_type)
         if parser is None:
             parser = self._shadowserver[batch.report_type] = ShadowserverParser(batch.report_type)
         filename = batch.filename or ""
         records = batch.records
+        try:  # plain rows, the common case, all at once; else the general path below
+            events = parser.parse_records(
+                [r.data for r in records], filename=filename, observed_at=now
+            )
+        except Exception:
+            events = None
+        if events is not None:
+            yield from zip(records, events, strict=True)
+            return
         header, _, _ = records[0].data.partition(b"\n") if records else (b"", b"", b"")
         if len(records) > 1 and all(r.data.startswith(header + b"\n") for r in records):
             document = header + b"\n" + b"".join(_row_of(r.data, len(header)) for r in records)

@@ -67,6 +67,7 @@ from typing import Any, BinaryIO, Final
 from msgspec.structs import replace
 
 from vardeild.monitoring.model import Event, EventKind, ParseError, Severity
+from vardeild.monitoring.parsers.shadowserver_compiled import RowsFunction, compile_rows
 from vardeild.monitoring.parsers.shadowserver_reports import (
     GENERIC,
     REPORTS,
@@ -396,6 +397,9 @@ class ShadowserverParser:
     ) -> None:
         self.report_type = report_type.strip().lower() if report_type else None
         self.max_record_bytes = max_record_bytes
+        # The fast path's compiled plans, by (header line, file name), and its parsed times.
+        self._compiled: dict[tuple[str, str], tuple[_Plan, RowsFunction] | None] = {}
+        self._times: dict[str, datetime] = {}
         if csv.field_size_limit() < max_record_bytes:
             csv.field_size_limit(max_record_bytes)
 
@@ -419,6 +423,81 @@ class ShadowserverParser:
     ) -> list[tuple[int, Event | ParseError]]:
         """Return every row's outcome for a report held in memory (tests, small uploads)."""
         return list(self.iter_file(io.BytesIO(data), filename=filename, observed_at=observed_at))
+
+    def parse_records(
+        self, records: Sequence[bytes], *, filename: str, observed_at: datetime
+    ) -> list[Event] | None:
+        """Return the events of records that each hold the same header line and one row (as
+        the report readers make them), or None when the general path must parse them: some
+        record is not plain (a quoted newline or open quote, a carriage return inside a line,
+        NUL, bytes that are not UTF-8, a blank or over-long row), the header is not a usable
+        one, or a row would not become an event. The events are exactly the ones `iter_file`
+        gives for those rows."""
+        if not records or max(map(len, records)) > self.max_record_bytes:
+            return None
+        if not records[-1].endswith(b"\n"):  # the last line of a file may lack its newline
+            records = [*records[:-1], records[-1] + b"\n"]
+        document = b"".join(records)
+        if b"\x00" in document:
+            return None
+        try:
+            text = document.decode()
+        except UnicodeDecodeError:
+            return None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                return None
+        lines = text.split("\n")
+        header, rows = lines[0], lines[1::2]
+        if len(lines) != 2 * len(records) + 1 or lines[0::2].count(header) != len(records):
+            return None  # a record of several lines, or not all the same header
+        if "" in rows:
+            return None
+        compiled = self._compiled_for(header, filename, observed_at)
+        if compiled is None:
+            return None
+        plan, rows_of = compiled
+        if '"' in text:  # one csv.reader over the lines, which must give one row each
+            try:
+                cells = list(csv.reader(rows))
+            except csv.Error:
+                return None
+            if len(cells) != len(rows):
+                return None  # a quote left open joined lines: the general path says where
+        else:
+            cells = [line.split(",") for line in rows]
+        if observed_at.tzinfo is None:
+            observed_at = observed_at.replace(tzinfo=UTC)
+        template = replace(plan.template, time_observation=observed_at.astimezone(UTC))
+        if len(self._times) > 4096:
+            self._times.clear()
+        return rows_of(cells, rows, template, self._times)
+
+    def _compiled_for(
+        self, header: str, filename: str, observed_at: datetime
+    ) -> tuple[_Plan, RowsFunction] | None:
+        """Return the plan and compiled rows function for a plain header line, or None when
+        the fast path cannot take the file."""
+        key = (header, filename)
+        if key in self._compiled:
+            return self._compiled[key]
+        try:
+            names = [name.strip() for name in next(csv.reader([header.removeprefix("\ufeff")]))]
+        except (csv.Error, StopIteration):
+            names = []
+        compiled: tuple[_Plan, RowsFunction] | None = None
+        if names and _header_problem(names) is None:
+            report, _ = self.identify(filename, names)
+            if report is not None:
+                plan = _make_plan(report, names, known=True, observed_at=observed_at)
+                function = compile_rows(plan, _KEEP)
+                if function is not None:
+                    compiled = (plan, function)
+        if len(self._compiled) > 64:
+            self._compiled.clear()
+        self._compiled[key] = compiled
+        return compiled
 
     def iter_file(
         self, stream: BinaryIO, *, filename: str, observed_at: datetime

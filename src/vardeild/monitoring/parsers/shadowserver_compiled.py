@@ -1,0 +1,168 @@
+"""The Shadowserver parser's fast path: a batch of plain rows turned into events by a function
+compiled once per column plan, with the plan's cell indexes, fields and converters written
+into its code.
+
+    rows = compile_rows(plan, keep)              # once per header
+    events = rows(cells, lines, template, times) # list of Event, or None: the general path
+
+It only takes rows that the general path (`ShadowserverParser.iter_file`) would turn into
+events without any of its special cases, and gives exactly the same events for them: every
+line one row, given split into its cells (the caller has checked that csv read one row from
+each line, that there is no carriage return, NUL or over-long line, and that the text is
+UTF-8), every cell either empty or one its field's inline test accepts or
+its converter converts. At the first row it cannot take (a wrong cell count, a cell that does
+not convert, an empty timestamp) it returns None and the caller parses the whole batch the
+general way, which names the row and the reason. Timestamps are parsed once per distinct text
+(`times`, a cache the caller keeps and clears).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from socket import AF_INET, inet_pton
+from typing import TYPE_CHECKING, Any
+
+from msgspec.structs import replace
+
+if TYPE_CHECKING:
+    from vardeild.monitoring.model import Event
+    from vardeild.monitoring.parsers.shadowserver import _Plan
+
+RowsFunction = Callable[
+    [list[list[str]], list[str], "Event", dict[str, datetime]], "list[Event] | None"
+]
+
+# Inline fast paths of the plan's steps (shadowserver._FAST_PATHS): 1 time, 2 IP, 3 port,
+# 4 AS number, 5 host name; 0 calls the converter. A test the inline code does not pass falls
+# to the converter, as in the general path; a converter's ValueError gives up the batch.
+_CELL = {
+    1: """\
+        if {v}:
+            {o} = times.get({v})
+            if {o} is None:
+                try:
+                    {o} = times[{v}] = fromiso({v} + "+00:00") if len({v}) == 19 else None
+                except ValueError:
+                    {o} = None
+                if {o} is None:
+                    try:
+                        {o} = times[{v}] = convert_{n}({v}, row)
+                    except ValueError:
+                        return None
+""",
+    2: """\
+        if {v}:
+            try:
+                pton(inet, {v})
+                {o} = {v}
+            except (OSError, ValueError):
+                try:
+                    {o} = convert_{n}({v}, row)
+                except ValueError:
+                    return None
+                if {o} is keep:
+                    kept[{column}] = {v}
+                    {o} = default_{n}
+""",
+    3: """\
+        if {v}:
+            if {v}.isdecimal() and int({v}) <= 65535:
+                {o} = int({v})
+            else:
+                try:
+                    {o} = convert_{n}({v}, row)
+                except ValueError:
+                    return None
+""",
+    4: """\
+        if {v}:
+            if {v}.isdecimal() and int({v}) < 1 << 32:
+                {o} = int({v}) or default_{n}
+            else:
+                try:
+                    {o} = convert_{n}({v}, row)
+                except ValueError:
+                    return None
+                if {o} is None:
+                    {o} = default_{n}
+""",
+    5: """\
+        if {v}:
+            if {v}[-1].isalpha() and {v}[0].isalnum():
+                {o} = {v}.lower()
+            else:
+                try:
+                    {o} = convert_{n}({v}, row)
+                except ValueError:
+                    return None
+                if {o} is keep:
+                    kept[{column}] = {v}
+                    {o} = default_{n}
+""",
+    0: """\
+        if {v}:
+            try:
+                {o} = convert_{n}({v}, row)
+            except ValueError:
+                return None
+            if {o} is keep:
+                kept[{column}] = {v}
+                {o} = default_{n}
+            elif {o} is None:
+                {o} = default_{n}
+""",
+}
+
+
+def compile_rows(plan: _Plan, keep: object) -> RowsFunction | None:
+    """Return the plan's compiled rows function, or None when the plan is one the fast path
+    does not take (an unknown report, which is lenient; two columns giving one field). `keep`
+    is the converters' answer for a cell kept in extra only."""
+    fields = [field for _, _, field, _, _ in plan.steps]
+    if plan.lenient or len(set(fields)) != len(fields) or "time_source" not in fields:
+        return None
+    if not all(field.isidentifier() for field in fields):
+        return None
+    namespace: dict[str, Any] = {
+        "fromiso": datetime.fromisoformat,
+        "pton": inet_pton,
+        "inet": AF_INET,
+        "keep": keep,
+        "make": replace,
+    }
+    body: list[str] = []
+    outputs: list[str] = []
+    for n, (index, column, field, fast, convert) in enumerate(plan.steps):
+        namespace[f"convert_{n}"] = convert
+        namespace[f"default_{n}"] = getattr(plan.template, field)
+        cell, out = f"v{n}", f"o{n}"
+        body.append(f"        {cell} = row[{index}]\n        {out} = default_{n}\n")
+        body.append(_CELL[fast].format(v=cell, o=out, n=n, column=repr(column)))
+        if field == "time_source":
+            body.append(f"        if {out} is None:\n            return None\n")
+        outputs.append(f"{field}={out}")
+    extra = "".join(
+        f"        if row[{i}]:\n            extra[{column!r}] = row[{i}]\n"
+        for column, i in plan.extra
+    )
+    source = f"""\
+def rows(cells, lines, template, times):
+    events = []
+    append = events.append
+    for row, line in zip(cells, lines):
+        if len(row) != {plan.width}:
+            return None
+        kept = {{}}
+{"".join(body)}        extra = {{}}
+{extra}        if kept:
+            extra.update(kept)
+        append(make(template, {", ".join(outputs)}, extra=extra, matched_indicators=[], raw=line))
+    return events
+"""
+    # The source holds only the plan's integers, identifiers and repr()'d column names (checked
+    # header names); values reach it through the namespace, never as text.
+    code = compile(source, f"<shadowserver rows: {plan.template.feed_code}>", "exec")
+    exec(code, namespace)  # noqa: S102
+    function: RowsFunction = namespace["rows"]
+    return function
