@@ -54,17 +54,17 @@ def test_fast_path_events_equal_the_general_paths_over_the_corpus(corpus: Path) 
                 io.BytesIO(document), filename=path.name, observed_at=OBSERVED
             )
         ]
-        if fast is None:  # only rows the general path quarantines, or not plain, may decline
-            assert not all(isinstance(o, Event) for o in general) or any(
-                b'"' in r or b"\r" in r for r in records
-            ), path.name
+        # The corpus's rows are plain (no quoted newline, no carriage return): the fast path
+        # declines exactly the files with a row the general path quarantines.
+        if fast is None:
+            assert not all(isinstance(o, Event) for o in general), path.name
             continue
         taken += 1
         assert [msgspec.json.encode(e) for e in fast] == [
             msgspec.json.encode(e) for e in general
         ], path.name
         assert stored(fast) == stored(general), path.name  # type: ignore[arg-type]
-    assert taken >= len(paths) * 2 // 3, f"the fast path took only {taken} of {len(paths)}"
+    assert taken >= len(paths) - 5, f"the fast path took only {taken} of {len(paths)}"
 
 
 def test_a_batch_goes_the_same_way_through_the_processor_on_either_path(corpus: Path) -> None:

@@ -39,17 +39,18 @@ RowsFunction = Callable[
 _CELL = {
     1: """\
         if {v}:
-            {o} = times.get({v})
-            if {o} is None:
+            t = times.get({v})
+            if t is None:
                 try:
-                    {o} = times[{v}] = fromiso({v} + "+00:00") if len({v}) == 19 else None
+                    t = times[{v}] = fromiso({v} + "+00:00") if len({v}) == 19 else None
                 except ValueError:
-                    {o} = None
-                if {o} is None:
+                    t = None
+                if t is None:
                     try:
-                        {o} = times[{v}] = convert_{n}({v}, row)
+                        t = times[{v}] = convert_{n}({v}, row)
                     except ValueError:
                         return None
+            {o} = t
 """,
     2: """\
         if {v}:
@@ -58,12 +59,13 @@ _CELL = {
                 {o} = {v}
             except (OSError, ValueError):
                 try:
-                    {o} = convert_{n}({v}, row)
+                    r = convert_{n}({v}, row)
                 except ValueError:
                     return None
-                if {o} is keep:
+                if r is keep:
                     kept[{column}] = {v}
-                    {o} = default_{n}
+                elif r is not None:
+                    {o} = r
 """,
     3: """\
         if {v}:
@@ -71,21 +73,28 @@ _CELL = {
                 {o} = int({v})
             else:
                 try:
-                    {o} = convert_{n}({v}, row)
+                    r = convert_{n}({v}, row)
                 except ValueError:
                     return None
+                if r is keep:
+                    kept[{column}] = {v}
+                elif r is not None:
+                    {o} = r
 """,
     4: """\
         if {v}:
             if {v}.isdecimal() and int({v}) < 1 << 32:
-                {o} = int({v}) or default_{n}
+                if int({v}):  # 0 is Shadowserver's "unknown"
+                    {o} = int({v})
             else:
                 try:
-                    {o} = convert_{n}({v}, row)
+                    r = convert_{n}({v}, row)
                 except ValueError:
                     return None
-                if {o} is None:
-                    {o} = default_{n}
+                if r is keep:
+                    kept[{column}] = {v}
+                elif r is not None:
+                    {o} = r
 """,
     5: """\
         if {v}:
@@ -93,34 +102,34 @@ _CELL = {
                 {o} = {v}.lower()
             else:
                 try:
-                    {o} = convert_{n}({v}, row)
+                    r = convert_{n}({v}, row)
                 except ValueError:
                     return None
-                if {o} is keep:
+                if r is keep:
                     kept[{column}] = {v}
-                    {o} = default_{n}
+                elif r is not None:
+                    {o} = r
 """,
     0: """\
         if {v}:
             try:
-                {o} = convert_{n}({v}, row)
+                r = convert_{n}({v}, row)
             except ValueError:
                 return None
-            if {o} is keep:
+            if r is keep:
                 kept[{column}] = {v}
-                {o} = default_{n}
-            elif {o} is None:
-                {o} = default_{n}
+            elif r is not None:
+                {o} = r
 """,
 }
 
 
 def compile_rows(plan: _Plan, keep: object) -> RowsFunction | None:
     """Return the plan's compiled rows function, or None when the plan is one the fast path
-    does not take (an unknown report, which is lenient; two columns giving one field). `keep`
+    does not take (an unknown report, which is lenient). `keep`
     is the converters' answer for a cell kept in extra only."""
     fields = [field for _, _, field, _, _ in plan.steps]
-    if plan.lenient or len(set(fields)) != len(fields) or "time_source" not in fields:
+    if plan.lenient or "time_source" not in fields:
         return None
     if not all(field.isidentifier() for field in fields):
         return None
@@ -132,16 +141,19 @@ def compile_rows(plan: _Plan, keep: object) -> RowsFunction | None:
         "make": replace,
     }
     body: list[str] = []
-    outputs: list[str] = []
+    outputs: dict[str, str] = {}  # field -> its variable; a later column's value wins
     for n, (index, column, field, fast, convert) in enumerate(plan.steps):
         namespace[f"convert_{n}"] = convert
-        namespace[f"default_{n}"] = getattr(plan.template, field)
-        cell, out = f"v{n}", f"o{n}"
-        body.append(f"        {cell} = row[{index}]\n        {out} = default_{n}\n")
+        cell = f"v{n}"
+        out = outputs.get(field)
+        if out is None:
+            out = outputs[field] = f"o{n}"
+            namespace[f"default_{n}"] = getattr(plan.template, field)
+            body.append(f"        {out} = default_{n}\n")
+        body.append(f"        {cell} = row[{index}]\n")
         body.append(_CELL[fast].format(v=cell, o=out, n=n, column=repr(column)))
-        if field == "time_source":
-            body.append(f"        if {out} is None:\n            return None\n")
-        outputs.append(f"{field}={out}")
+    body.append(f"        if {outputs['time_source']} is None:\n            return None\n")
+    keywords = ", ".join(f"{field}={out}" for field, out in outputs.items())
     extra = "".join(
         f"        if row[{i}]:\n            extra[{column!r}] = row[{i}]\n"
         for column, i in plan.extra
@@ -157,7 +169,7 @@ def rows(cells, lines, template, times):
 {"".join(body)}        extra = {{}}
 {extra}        if kept:
             extra.update(kept)
-        append(make(template, {", ".join(outputs)}, extra=extra, matched_indicators=[], raw=line))
+        append(make(template, {keywords}, extra=extra, matched_indicators=[], raw=line))
     return events
 """
     # The source holds only the plan's integers, identifiers and repr()'d column names (checked
