@@ -255,9 +255,9 @@ class BatchProcessor:
         """Return the event's row for the events table (setting its fingerprint), or the reason
         it cannot be stored."""
         raw = event.raw
-        sensor = event.sensor or ""
-        event.fingerprint = blake2b(
-            f"{event.feed_name}\x1f{sensor}\x1f{raw}".encode("utf-8", "surrogatepass"),
+        sensor = event.sensor
+        event.fingerprint = fingerprint = blake2b(
+            f"{event.feed_name}\x1f{sensor or ''}\x1f{raw}".encode("utf-8", "surrogatepass"),
             digest_size=16,
         ).hexdigest()
         event.raw = ""  # raw has its own column; data is the harmonised event without it
@@ -267,14 +267,24 @@ class BatchProcessor:
             return {}, f"the event cannot be stored: {exc}"
         finally:
             event.raw = raw
-        problem = _unstorable(event, raw)
-        if problem is not None:
-            return {}, problem
+        source_port, destination_port = event.source_port, event.destination_port
+        # The full checks only when something is suspect: JSON writes NUL as \u0000, and data
+        # holds every text column but raw (enum values and ports are checked apart).
+        if (
+            "\\u0000" in data
+            or "\x00" in raw
+            or not raw.isascii()
+            or (source_port is not None and not 0 <= source_port <= 65535)
+            or (destination_port is not None and not 0 <= destination_port <= 65535)
+        ):
+            problem = _unstorable(event, raw)
+            if problem is not None:
+                return {}, problem
         return {
-            "fingerprint": event.fingerprint,
+            "fingerprint": fingerprint,
             "time_source": event.time_source,
             "time_observation": event.time_observation,
-            "kind": event.kind.value,
+            "kind": _KIND_VALUES[event.kind],
             "feed_name": event.feed_name,
             "feed_code": event.feed_code,
             "classification_taxonomy": event.classification_taxonomy,
@@ -282,15 +292,18 @@ class BatchProcessor:
             "classification_identifier": event.classification_identifier,
             "severity": int(event.severity),
             "source_ip": event.source_ip,
-            "source_port": event.source_port,
+            "source_port": source_port,
             "destination_ip": event.destination_ip,
-            "destination_port": event.destination_port,
+            "destination_port": destination_port,
             "source_member_id": event.source_member,
             "destination_member_id": event.destination_member,
-            "sensor": event.sensor,
+            "sensor": sensor,
             "data": data,
             "raw": raw,
         }, None
+
+
+_KIND_VALUES = {kind: kind.value for kind in EventKind}  # .value is slow on an enum member
 
 
 def _owner_by_name(index: AttributionIndex, fqdn: str | None, asn: int | None) -> int | None:
