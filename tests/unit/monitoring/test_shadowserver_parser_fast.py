@@ -92,6 +92,7 @@ GOOD = b'"2024-05-01 10:00:00","192.0.2.1","tcp",23,,"telnet",64500,"NO","ok"\n'
         (HEADER, [GOOD, b'"2024-05-01 10:00:00","192.0.2.1","tcp",23,,"t",1,"NO","\xe6"\n'], None),
         (HEADER, [GOOD, b'"2024-05-01 10:00:00","192.0.2.1","tcp",23,,"t",1,"NO","a\rb"\n'], None),
         (HEADER, [GOOD, b"\n"], None),  # a blank row
+        (HEADER, [b'"2024-05-01 10:00:00","192.0.2.1","tcp",23,,"t",1,"NO","open\n', GOOD], None),
         (HEADER, [GOOD], "2024-05-01-scan_nothing_we_know-no.csv"),  # unknown: lenient
         (b'"ip","port"\n', [b'"192.0.2.1",23\n'], None),  # no timestamp column
     ],

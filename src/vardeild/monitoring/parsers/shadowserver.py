@@ -61,6 +61,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from ipaddress import IPv6Address, ip_network
+from operator import methodcaller
 from socket import AF_INET, inet_pton
 from typing import Any, BinaryIO, Final
 
@@ -85,6 +86,7 @@ _DATED_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})-([^-]+)(?:-.*)?")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SEVERITIES = {s.name.lower(): s for s in Severity}
+_SPLIT_CELLS: Final = methodcaller("split", ",")
 _KEEP: Final[Any] = object()  # a converter's answer: no harmonised value, keep the cell in extra
 
 
@@ -458,21 +460,19 @@ class ShadowserverParser:
         if compiled is None:
             return None
         plan, rows_of = compiled
-        if '"' in text:  # one csv.reader over the lines, which must give one row each
-            try:
-                cells = list(csv.reader(rows))
-            except csv.Error:
-                return None
-            if len(cells) != len(rows):
-                return None  # a quote left open joined lines: the general path says where
-        else:
-            cells = [line.split(",") for line in rows]
         if observed_at.tzinfo is None:
             observed_at = observed_at.replace(tzinfo=UTC)
         template = replace(plan.template, time_observation=observed_at.astimezone(UTC))
         if len(self._times) > 4096:
             self._times.clear()
-        return rows_of(cells, rows, template, self._times)
+        # One csv.reader over the lines (split at commas when nothing is quoted), read as the
+        # rows are made. It must give one row per line: a quote left open joins lines, and
+        # the rows function's strict zip then raises ValueError (the general path says where).
+        cells = csv.reader(rows) if '"' in text else map(_SPLIT_CELLS, rows)
+        try:
+            return rows_of(cells, rows, template, self._times)
+        except (csv.Error, ValueError):
+            return None
 
     def _compiled_for(
         self, header: str, filename: str, observed_at: datetime

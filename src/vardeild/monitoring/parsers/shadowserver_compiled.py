@@ -7,18 +7,19 @@ into its code.
 
 It only takes rows that the general path (`ShadowserverParser.iter_file`) would turn into
 events without any of its special cases, and gives exactly the same events for them: every
-line one row, given split into its cells (the caller has checked that csv read one row from
-each line, that there is no carriage return, NUL or over-long line, and that the text is
-UTF-8), every cell either empty or one its field's inline test accepts or
-its converter converts. At the first row it cannot take (a wrong cell count, a cell that does
-not convert, an empty timestamp) it returns None and the caller parses the whole batch the
-general way, which names the row and the reason. Timestamps are parsed once per distinct text
+line one row, given split into its cells as the rows are made (a reader that gives fewer
+rows than lines makes the strict zip raise ValueError; the caller has checked that there is
+no carriage return, NUL or over-long line, and that the text is UTF-8), every cell either
+empty or one its field's inline test accepts or its converter converts. At the first row it
+cannot take (a wrong cell count, a cell that does not convert, an empty timestamp) it returns
+None and the caller parses the whole batch the general way, which names the row and the
+reason. Timestamps are parsed once per distinct text
 (`times`, a cache the caller keeps and clears).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from socket import AF_INET, inet_pton
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from vardeild.monitoring.parsers.shadowserver import _Plan
 
 RowsFunction = Callable[
-    [list[list[str]], list[str], "Event", dict[str, datetime]], "list[Event] | None"
+    [Iterator[list[str]], list[str], "Event", dict[str, datetime]], "list[Event] | None"
 ]
 
 # Inline fast paths of the plan's steps (shadowserver._FAST_PATHS): 1 time, 2 IP, 3 port,
@@ -162,7 +163,7 @@ def compile_rows(plan: _Plan, keep: object) -> RowsFunction | None:
 def rows(cells, lines, template, times):
     events = []
     append = events.append
-    for row, line in zip(cells, lines):
+    for row, line in zip(cells, lines, strict=True):
         if len(row) != {plan.width}:
             return None
         kept = {{}}
