@@ -93,6 +93,42 @@ class _Prepared:
     critical: frozenset[int]
 
 
+class _Group:
+    """What the batches of one transaction write together at its end (see `_flush`)."""
+
+    def __init__(self) -> None:
+        self.now: datetime | None = None  # the latest batch's time
+        self.drafts: dict[tuple[int, str, str, int], AlertDraft] = {}
+        self.rows: list[tuple[AlertDraft | None, dict[str, Any]]] = []
+        self.fingerprints: set[str] = set()  # events stored by the group's earlier batches
+        self.last_id = 0  # the largest event id the group allocated
+        self.touched: list[tuple[IngestResult, list[AlertDraft]]] = []
+        self.counters: dict[tuple[datetime, str], dict[tuple[str, str], int]] = {}
+        self.hits: dict[int, int] = {}
+        self.sightings: dict[int, tuple[int, datetime]] = {}
+        self.seen: dict[tuple[str, datetime], tuple[int, datetime]] = {}
+
+    def add_counts(self, now: datetime, feed: str, counts: Mapping[tuple[str, str], int]) -> None:
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        into = self.counters.setdefault((hour, feed), {})
+        for key, n in counts.items():
+            into[key] = into.get(key, 0) + n
+
+    def add_tallies(self, work: Work, now: datetime) -> None:
+        self.now = now if self.now is None else max(self.now, now)
+        for rule, n in work.hits.items():
+            self.hits[rule] = self.hits.get(rule, 0) + n
+        for indicator, (n, last) in work.sightings.items():
+            before = self.sightings.get(indicator)
+            self.sightings[indicator] = (
+                (n, last) if before is None else (before[0] + n, max(before[1], last))
+            )
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        for name, n in work.seen.items():
+            held = self.seen.get((name, hour))
+            self.seen[(name, hour)] = (n, now) if held is None else (held[0] + n, max(held[1], now))
+
+
 def tune_gc() -> None:
     """Make the collector run rarely: a pipeline allocates millions of short-lived objects and
     no cycles among them, and collections cost it 40 % (../shared/LIMITS.md)."""
@@ -140,21 +176,35 @@ class Pipeline:
         one's result, in order. For the JetStream workers, whose messages are small: a commit
         per message would leave a worker mostly waiting for the disk. Each batch keeps its own
         key, so one delivered before is skipped alone; if the transaction fails, none of them
-        was taken in and none may be acknowledged."""
+        was taken in and none may be acknowledged.
+
+        The batches are processed in memory first (outside the write transaction), and the
+        rows every batch touches in common (alerts, hourly counters, rule hits, sightings,
+        sensors) are written once for the group, in key order, at its end: two workers then
+        lock those rows in one order, for the shortest time, instead of taking turns on them
+        for a whole transaction each."""
         if not batches:
             return []
+        prepared = [self._prepare(batch) for batch in batches]
+        counts = [dict(p.work.counts) for p in prepared]
         for attempt in range(1, self._config.attempts + 1):
+            for each, before in zip(prepared, counts, strict=True):
+                each.work.counts = dict(before)  # a failed try added to them
             try:
                 with self._session_factory() as session:
+                    group = _Group()
                     results: list[IngestResult] = []
-                    for batch in batches:
+                    for each in prepared:
                         try:
-                            results.append(self._ingest_in(session, batch, None))
+                            self._claim(session, each.batch, each.now)
                         except _Skipped:
                             # Nothing of this batch was written: the key is its first write.
                             results.append(
-                                IngestResult(records=len(batch.records), skipped_batch=True)
+                                IngestResult(records=len(each.batch.records), skipped_batch=True)
                             )
+                            continue
+                        results.append(self._add(session, each, None, group))
+                    self._flush(session, group)
                     return results
             except (store.ConcurrentWrite, IntegrityError, OperationalError):
                 if attempt == self._config.attempts:
@@ -244,57 +294,41 @@ class Pipeline:
     def _write(self, session: Session, prepared: _Prepared, replaying: int | None) -> IngestResult:
         """Write a processed batch: events, alerts, quarantine, counters, hits, sightings and
         the sensor hooks, in session's transaction (the key and checkpoint are claimed)."""
-        batch, work, now, critical = prepared.batch, prepared.work, prepared.now, prepared.critical
-        result = IngestResult(records=len(batch.records))
-        self._store_events(session, work, result, now=now, critical=critical)
-        result.quarantined = len(work.bad)
-        result.sensor_stats = len(work.stats)
-        if replaying is None:
-            store.insert_quarantine(session, quarantine.rows_for(batch, work.bad, received_at=now))
-            hour = now.replace(minute=0, second=0, microsecond=0)
-            store.add_counters(session, work.counts, hour=hour, feed=batch.feed.value)
-        else:
-            quarantine.settle(session, replaying, work.bad[0][1] if work.bad else None, at=now)
-        store.add_rule_hits(session, work.hits, at=now)
-        if work.sightings and self._indicators is not None:
-            self._indicators.record_sightings(
-                session, {i: (n, last) for i, (n, last) in work.sightings.items()}
-            )
-        if self._on_sensor_stats is not None:
-            for stats in work.stats:
-                self._on_sensor_stats(session, stats)
-        if self._on_sensor_seen is not None:
-            for name, count in sorted(work.seen.items()):
-                self._on_sensor_seen(session, name, count, now)
+        group = _Group()
+        result = self._add(session, prepared, replaying, group)
+        self._flush(session, group)
         return result
 
-    def _store_events(
-        self,
-        session: Session,
-        work: Work,
-        result: IngestResult,
-        *,
-        now: datetime,
-        critical: frozenset[int],
-    ) -> None:
+    def _add(
+        self, session: Session, prepared: _Prepared, replaying: int | None, group: _Group
+    ) -> IngestResult:
+        """Write what is the batch's alone (its quarantine rows; its stats), allocate its
+        events' ids, and leave to `_flush` what it shares with the group's other batches."""
+        batch, work, now = prepared.batch, prepared.work, prepared.now
+        result = IngestResult(records=len(batch.records))
         fingerprints = [event.fingerprint for event, _ in work.keep]
         existing = store.existing_fingerprints(session, fingerprints) if fingerprints else set()
+        existing.update(f for f in fingerprints if f in group.fingerprints)
         new = [(event, row) for event, row in work.keep if event.fingerprint not in existing]
         ids = store.allocate_event_ids(session, len(new))
-        drafts: dict[tuple[int, str, str, int], AlertDraft] = {}
-        chosen: list[AlertDraft | None] = []
-        window = self._window
+        if ids and ids[0] <= group.last_id:
+            # SQLite allocates after the largest stored id, and the group's earlier batches'
+            # events are not stored yet (PostgreSQL's sequence never comes back here).
+            ids = list(range(group.last_id + 1, group.last_id + 1 + len(ids)))
+        if ids:
+            group.last_id = ids[-1]
+        window, critical, drafts = self._window, prepared.critical, group.drafts
+        # An event folds into an alert per member it touches; a draft this batch grew or made
+        # is one of its alerts.
+        before = {key: draft.count for key, draft in drafts.items()}
         for (event, row), event_id in zip(new, ids, strict=True):
             row["id"] = event_id
-            chosen.append(
-                fold_event(
-                    drafts, event, event_id, window_seconds=window, critical_members=critical
-                )
+            group.fingerprints.add(event.fingerprint)
+            draft = fold_event(
+                drafts, event, event_id, window_seconds=window, critical_members=critical
             )
-        store.upsert_alerts(session, drafts.values(), now=now)
-        for (_, row), draft in zip(new, chosen, strict=True):
-            row["alert_id"] = draft.alert_id if draft is not None else None
-        store.insert_events(session, [row for _, row in new])
+            group.rows.append((draft, row))
+        touched = [d for key, d in drafts.items() if before.get(key) != d.count]
         counts = work.counts
         for event, _ in work.keep:
             kept = Outcome.DUPLICATE if event.fingerprint in existing else Outcome.STORED
@@ -308,8 +342,43 @@ class Pipeline:
         result.events_unattributed = totals.get(Outcome.UNATTRIBUTED, 0)
         result.events_suppressed = totals.get(Outcome.SUPPRESSED, 0)
         result.events_unmatched_protocol = totals.get(Outcome.UNMATCHED_PROTOCOL, 0)
-        result.alerts_touched = len(drafts)
-        result.alert_ids = sorted({draft.alert_id for draft in drafts.values()})
+        result.quarantined = len(work.bad)
+        result.sensor_stats = len(work.stats)
+        group.touched.append((result, touched))
+        if replaying is None:
+            store.insert_quarantine(session, quarantine.rows_for(batch, work.bad, received_at=now))
+            group.add_counts(now, batch.feed.value, work.counts)
+        else:
+            quarantine.settle(session, replaying, work.bad[0][1] if work.bad else None, at=now)
+        group.add_tallies(work, now)
+        if self._on_sensor_stats is not None:
+            for stats in work.stats:
+                self._on_sensor_stats(session, stats)
+        return result
+
+    def _flush(self, session: Session, group: _Group) -> None:
+        """Write what the group's batches share, once and in key order: alerts (then the
+        events that point at them), hourly counters, rule hits, sightings, sensors seen."""
+        now = group.now
+        if now is None:
+            return  # every batch was skipped
+        store.upsert_alerts(session, group.drafts.values(), now=now)
+        for draft, row in group.rows:
+            row["alert_id"] = draft.alert_id if draft is not None else None
+        store.insert_events(session, [row for _, row in group.rows])
+        for result, touched in group.touched:
+            result.alert_ids = sorted({draft.alert_id for draft in touched})
+            result.alerts_touched = len(result.alert_ids)
+        for (hour, feed), counts in sorted(group.counters.items()):
+            store.add_counters(session, counts, hour=hour, feed=feed)
+        store.add_rule_hits(session, group.hits, at=now)
+        if group.sightings and self._indicators is not None:
+            self._indicators.record_sightings(
+                session, {i: (n, last) for i, (n, last) in sorted(group.sightings.items())}
+            )
+        if self._on_sensor_seen is not None:
+            for (name, _), (count, at) in sorted(group.seen.items()):
+                self._on_sensor_seen(session, name, count, at)
 
     # --- in memory: parse, attribute, match, decide ------------------------------------------
 

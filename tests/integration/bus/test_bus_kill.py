@@ -170,7 +170,7 @@ def test_every_event_is_stored_exactly_once_through_kills(
         tmp_path / "shipper.log",
     )
     victims = [rng.randrange(len(workers)) for _ in range(WORKER_KILLS)]
-    pauses = [rng.uniform(0.1, 1.2) for _ in range(WORKER_KILLS)]
+    pauses = [rng.uniform(0.05, 0.5) for _ in range(WORKER_KILLS)]
     started = time.monotonic()
     try:
         for worker in workers:

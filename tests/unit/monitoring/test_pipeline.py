@@ -228,6 +228,9 @@ def test_several_batches_commit_together_each_with_its_own_key(platform: Platfor
         (1, 1, 0),
         (0, 0, 0),
     ]
+    # Both batches grew the one alert, written once for the group.
+    assert results[1].alert_ids == results[2].alert_ids != []
+    assert [r.alerts_touched for r in results] == [0, 1, 1, 0]
     with platform.session() as session:
         assert count_events(session) == 3
         assert alerts(session)[0].count == 3
