@@ -27,8 +27,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from itertools import accumulate, repeat
-from operator import add
+from itertools import accumulate, chain, repeat
+from operator import add, and_
 from pathlib import Path
 from typing import BinaryIO
 
@@ -331,19 +331,35 @@ def content_identity(path: Path) -> str:
 def csv_records(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
     """Yield (line number where it starts, bytes) for each CSV record of a stream: physical
     lines joined while a quoted field is open (quotes counted; "" inside a field is two)."""
+    for block in csv_record_blocks(stream):
+        yield from block
+
+
+def csv_record_blocks(stream: BinaryIO) -> Iterator[list[tuple[int, bytes]]]:
+    """Yield `csv_records`'s records in lists, one per block of lines read (~1 MiB): a block
+    whose every line holds an even number of quotes is its lines as they are, sorted in C."""
     pending: list[bytes] = []
-    quotes = size = start = 0
-    for number, line in enumerate(stream, start=1):
-        if not pending:
-            start = number
-        pending.append(line)
-        quotes += line.count(b'"')
-        size += len(line)
-        if quotes % 2 == 0 or size > MAX_RECORD_BYTES:
-            yield start, b"".join(pending)
-            pending, quotes, size = [], 0, 0
+    quotes = size = start = number = 0
+    while block := stream.readlines(_CHUNK):
+        if not pending and 1 not in map(and_, map(bytes.count, block, repeat(b'"')), repeat(1)):
+            yield list(zip(range(number + 1, number + 1 + len(block)), block, strict=True))
+            number += len(block)
+            continue
+        records: list[tuple[int, bytes]] = []
+        for line in block:
+            number += 1
+            if not pending:
+                start = number
+            pending.append(line)
+            quotes += line.count(b'"')
+            size += len(line)
+            if quotes % 2 == 0 or size > MAX_RECORD_BYTES:
+                records.append((start, b"".join(pending)))
+                pending, quotes, size = [], 0, 0
+        if records:
+            yield records
     if pending:
-        yield start, b"".join(pending)
+        yield [(start, b"".join(pending))]
 
 
 def ingest_shadowserver_files(
@@ -392,10 +408,13 @@ def _ingest_report(
     held = checkpoint_of(source)
     done = held.position if held is not None and held.identity == identity else 0
     records: list[RawRecord] = []
-    size, since, last = 0, time.monotonic(), done
+    since, last = time.monotonic(), done
 
     def flush(position: int) -> None:
-        nonlocal records, size, since
+        nonlocal records, since
+        # The rows' bytes, for the totals: each record is the header and one row (or, for a
+        # file without a header, its one record is the header).
+        size = sum(map(len, [r.data for r in records])) - len(header) * len(records)
         batch = RawBatch(
             source=source,
             feed=Feed.SHADOWSERVER,
@@ -410,17 +429,19 @@ def _ingest_report(
             sizes.append(size)
             for result in behind.ingest(batch):
                 totals.add(result, size=sizes.pop(0))
-        records, size, since = [], 0, time.monotonic()
+        records, since = [], time.monotonic()
         if on_batch is not None:
             on_batch(totals)
 
     opener = getattr(sink, "write_behind", None)  # Pipeline.write_behind, where enabled
     behind = opener() if opener is not None else None
     sizes: list[int] = []
+    header = b""
     try:
         with path.open("rb") as stream:
-            rows = csv_records(stream)
-            header = next(rows, (1, b""))[1]
+            blocks = csv_record_blocks(stream)
+            first = next(blocks, [(1, b"")])
+            header = first[0][1]
             if header and not header.endswith(b"\n"):
                 header += b"\n"
             if not header.strip():
@@ -428,16 +449,26 @@ def _ingest_report(
                     records.append(RawRecord(position=1, data=header))
                     flush(1)
                 return
-            for line, row in rows:
-                if line <= done or not row.strip():
-                    continue
-                records.append(RawRecord(position=line, data=header + row))
-                size += len(row)
-                last = line
-                if len(records) >= batch_records or time.monotonic() - since >= batch_seconds:
+            for block in chain([first[1:]], blocks):
+                # What the checkpoint covers and blank rows are left out; the rest, batched.
+                records += [
+                    RawRecord(line, header + row)
+                    for line, row in block
+                    if line > done and row.strip()
+                ]
+                while len(records) >= batch_records:
+                    records, rest = records[:batch_records], records[batch_records:]
+                    last = records[-1].position
                     flush(last)
+                    records = rest
                     if stop.is_set():
                         return
+                if records:
+                    last = records[-1].position
+                    if time.monotonic() - since >= batch_seconds:
+                        flush(last)
+                        if stop.is_set():
+                            return
             if records or held is None or held.identity != identity:
                 flush(last)
     finally:
