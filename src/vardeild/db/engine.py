@@ -38,4 +38,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at the start, waiting up to the busy timeout for it. A
+    # deferred transaction that reads and then writes while another connection committed a
+    # write meanwhile fails at once with "database is locked" (WAL cannot upgrade a stale
+    # snapshot, and waiting would not help), which is what the serving process's threads (web
+    # requests, the demo feed, the notify pass) did to each other. The price: on SQLite one
+    # transaction runs at a time; PostgreSQL is the database for concurrency.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
