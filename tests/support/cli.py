@@ -21,20 +21,21 @@ from vardeild.settings import Settings
 @dataclass
 class Cli:
     """Runs `vardeild ARGS` on one database and data directory and checks the exit code;
-    `json` parses what `--json` prints."""
+    `json` parses what `--json` prints. `env` is the environment the CLI runs with (no
+    settings file, wide tables); a test may add to it."""
 
     database_url: str
     data_dir: Path
     runner: CliRunner = field(default_factory=CliRunner)
+    env: dict[str, str | None] = field(default_factory=dict)
 
-    @property
-    def env(self) -> dict[str, str | None]:
-        """Return the environment the CLI runs with: no settings file, wide tables."""
-        return {
+    def __post_init__(self) -> None:
+        self.env = {
             "VARDEILD_DATABASE_URL": self.database_url,
             "VARDEILD_DATA_DIR": str(self.data_dir),
             "VARDEILD_CONFIG": None,
             "COLUMNS": "200",  # wide enough that tables do not fold names
+            **self.env,
         }
 
     def __call__(self, *args: str, code: int = 0, input: str | None = None) -> Result:
@@ -52,6 +53,10 @@ class Cli:
     def json(self, *args: str) -> Any:
         """Return the parsed JSON that `vardeild ARGS --json` prints."""
         return json.loads(self(*args, "--json").stdout)
+
+    def platform(self) -> Platform:
+        """Return a platform on the same database, to check what the CLI stored."""
+        return build_platform(Settings(database_url=self.database_url, data_dir=self.data_dir))
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -49,6 +49,7 @@ from vardeild.monitoring.model import SensorStats
 from vardeild.monitoring.store import Outcome
 from vardeild.monitoring.suppression import load_suppressor
 
+T = TypeVar("T")
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 SensorStatsHook = Callable[[Session, SensorStats], None]
 SensorSeenHook = Callable[[Session, str, int, datetime], None]
@@ -129,6 +130,10 @@ class _Group:
             self.seen[(name, hour)] = (n, now) if held is None else (held[0] + n, max(held[1], now))
 
 
+def _skipped(batch: RawBatch) -> IngestResult:
+    return IngestResult(records=len(batch.records), skipped_batch=True)
+
+
 def tune_gc() -> None:
     """Make the collector run rarely: a pipeline allocates millions of short-lived objects and
     no cycles among them, and collections cost it 40 % (../shared/LIMITS.md)."""
@@ -185,32 +190,7 @@ class Pipeline:
         for a whole transaction each."""
         if not batches:
             return []
-        prepared = [self._prepare(batch) for batch in batches]
-        counts = [dict(p.work.counts) for p in prepared]
-        for attempt in range(1, self._config.attempts + 1):
-            for each, before in zip(prepared, counts, strict=True):
-                each.work.counts = dict(before)  # a failed try added to them
-            try:
-                with self._session_factory() as session:
-                    group = _Group()
-                    results: list[IngestResult] = []
-                    for each in prepared:
-                        try:
-                            self._claim(session, each.batch, each.now)
-                        except _Skipped:
-                            # Nothing of this batch was written: the key is its first write.
-                            results.append(
-                                IngestResult(records=len(each.batch.records), skipped_batch=True)
-                            )
-                            continue
-                        results.append(self._add(session, each, None, group))
-                    self._flush(session, group)
-                    return results
-            except (store.ConcurrentWrite, IntegrityError, OperationalError):
-                if attempt == self._config.attempts:
-                    raise
-                time.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._write_group(self._prepare_all(batches))
 
     def write_behind(self) -> WriteBehind | None:
         """Return a write-behind front for a reader that sends batches one after another (the
@@ -226,18 +206,23 @@ class Pipeline:
         return self._run(batch, replaying=quarantine_id)
 
     def _run(self, batch: RawBatch, *, replaying: int | None) -> IngestResult:
-        for attempt in range(1, self._config.attempts + 1):
+        try:
+            return self._retrying(lambda session: self._ingest_in(session, batch, replaying))
+        except _Skipped:
+            return _skipped(batch)
+
+    def _retrying(self, attempt: Callable[[Session], T]) -> T:
+        """Run attempt in a transaction, again (up to the configured attempts) when it meets a
+        concurrent writer: another worker stored the same events first, or SQLite was busy.
+        All of the try was rolled back, and the next one sees what the other committed."""
+        for n in range(1, self._config.attempts + 1):
             try:
                 with self._session_factory() as session:
-                    return self._ingest_in(session, batch, replaying)
-            except _Skipped:
-                return IngestResult(records=len(batch.records), skipped_batch=True)
+                    return attempt(session)
             except (store.ConcurrentWrite, IntegrityError, OperationalError):
-                # Another worker stored the same events first, or SQLite was busy: all of this
-                # batch was rolled back, and the next try sees what the other one committed.
-                if attempt == self._config.attempts:
+                if n == self._config.attempts:
                     raise
-                time.sleep(0.05 * attempt)
+                time.sleep(0.05 * n)
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- one batch, in one transaction -------------------------------------------------------
@@ -262,34 +247,48 @@ class Pipeline:
             store.save_checkpoint(session, batch.checkpoint, at=now)
 
     def _prepare(self, batch: RawBatch) -> _Prepared:
-        """Process a batch in memory, with the indexes read in a short transaction of its
-        own (write-behind: the batch's write transaction runs later, on the writer)."""
+        """Process a batch in memory, outside its write transaction (write-behind)."""
+        return self._prepare_all([batch])[0]
+
+    def _prepare_all(self, batches: Sequence[RawBatch]) -> list[_Prepared]:
+        """Process batches in memory, with the indexes read once, in a short transaction of
+        their own: the write transaction runs later (on the writer, or for the group)."""
         now = self._clock.now()
         with self._session_factory() as session:
             index, critical, matcher = self._indexes(session, now)
             suppressor = load_suppressor(session, now=now)
-        return _Prepared(
-            batch, self._batches.process(batch, now, index, matcher, suppressor), now, critical
-        )
+        process = self._batches.process
+        return [
+            _Prepared(batch, process(batch, now, index, matcher, suppressor), now, critical)
+            for batch in batches
+        ]
 
     def _write_prepared(self, prepared: _Prepared) -> IngestResult:
-        """Write a prepared batch in its own transaction (retried as `_run` does; the work
-        is kept, its counts restored before each try)."""
-        counts = dict(prepared.work.counts)
-        batch = prepared.batch
-        for attempt in range(1, self._config.attempts + 1):
-            prepared.work.counts = dict(counts)
-            try:
-                with self._session_factory() as session:
-                    self._claim(session, batch, prepared.now)
-                    return self._write(session, prepared, None)
-            except _Skipped:
-                return IngestResult(records=len(batch.records), skipped_batch=True)
-            except (store.ConcurrentWrite, IntegrityError, OperationalError):
-                if attempt == self._config.attempts:
-                    raise
-                time.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Write a prepared batch in its own transaction (write-behind's writer)."""
+        return self._write_group([prepared])[0]
+
+    def _write_group(self, prepared: list[_Prepared]) -> list[IngestResult]:
+        """Write prepared batches in one transaction, each claiming its key and checkpoint
+        (one committed before is skipped alone), the rows they share written once at the end
+        (`_flush`). The processed work is kept across tries; its counts are restored."""
+        counts = [dict(each.work.counts) for each in prepared]
+
+        def attempt(session: Session) -> list[IngestResult]:
+            group = _Group()
+            results: list[IngestResult] = []
+            for each, before in zip(prepared, counts, strict=True):
+                each.work.counts = dict(before)  # a failed try added to them
+                try:
+                    self._claim(session, each.batch, each.now)
+                except _Skipped:
+                    # Nothing of this batch was written: the key is its first write.
+                    results.append(_skipped(each.batch))
+                    continue
+                results.append(self._add(session, each, None, group))
+            self._flush(session, group)
+            return results
+
+        return self._retrying(attempt)
 
     def _write(self, session: Session, prepared: _Prepared, replaying: int | None) -> IngestResult:
         """Write a processed batch: events, alerts, quarantine, counters, hits, sightings and

@@ -7,23 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from vardeild.platform import Platform
 
 
 @pytest.fixture
 def cli(fresh_database_url: str, tmp_path: Path) -> Cli:
     """The CLI on a new, empty database of the backend under test."""
-    data_dir = tmp_path / "data"
-    env: dict[str, str | None] = {
-        "VARDEILD_DATABASE_URL": fresh_database_url,
-        "VARDEILD_DATA_DIR": str(data_dir),
-        "VARDEILD_CONFIG": None,
-        "COLUMNS": "200",  # wide enough that tables do not fold names
-    }
-    return Cli(CliRunner(), env, data_dir, fresh_database_url)
+    return Cli(fresh_database_url, tmp_path / "data")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from vardeild.access.service import authenticate
 from vardeild.platform import Platform
 

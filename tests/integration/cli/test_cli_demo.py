@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from vardeild.access.service import authenticate
 from vardeild.members.demo import DEMO_EXAMPLES, DEMO_OVERLAPS, demo_constituency
 from vardeild.platform import Platform

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from vardeild.members.demo import demo_constituency
 
 

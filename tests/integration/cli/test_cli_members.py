@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from vardeild.members.demo import demo_constituency
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from support.notify import add_member
 from support.pgp_keys import key_home
 from vardeild.mail.gnupg_home import stop_agent

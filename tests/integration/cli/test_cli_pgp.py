@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from support.pgp_keys import key_home, make_key
 from vardeild.mail.gnupg_home import stop_agent
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cli.cli_harness import Cli
+from support.cli import Cli
 from vardeild import __version__
 from vardeild.cli.main import app
 
