@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from support.kills import kill_and_finish
 from support.pipeline import T0, add_member, alerts, count_events, counters
 from vardeild.app import build_platform
 from vardeild.monitoring.alerts import alert_key
@@ -99,28 +100,9 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     }
     env.pop("VARDEILD_CONFIG", None)
     command = [sys.executable, "-m", "vardeild.cli.main", "ingest", "eve", str(eve), "--json"]
-    interrupted = 0
-    for _ in range(KILLS):
-        before = stored(database)
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        # Wait for the first commit of this run, then kill at a random moment after it.
-        deadline = time.monotonic() + 60
-        while stored(database) == before and process.poll() is None:
-            assert time.monotonic() < deadline, "the reader committed nothing in 60 s"
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 1.5))
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            interrupted += 1
-        process.wait(timeout=60)
-        assert process.returncode in (0, -signal.SIGKILL), process.stderr.read().decode()[-2000:]
-        if process.stderr is not None:
-            process.stderr.close()
-    assert interrupted >= KILLS // 2, "too few kills landed mid-file to prove anything"
-    final = subprocess.run(command, env=env, capture_output=True, timeout=600, check=False)
-    assert final.returncode == 0, final.stderr.decode()[-2000:]
+    kill_and_finish(
+        command, env, stored=lambda: stored(database), rng=rng, kills=KILLS, max_pause=1.5
+    )
 
     with database.session() as session:
         assert count_events(session) == LINES
