@@ -24,13 +24,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from support.cli import migrated_platform
 from support.kills import kill_and_finish
 from support.pipeline import T0, add_member, alerts, count_events, counters
-from vardeild.app import build_platform
 from vardeild.monitoring.alerts import alert_key
 from vardeild.monitoring.tables import EventRow
 from vardeild.platform import Platform
-from vardeild.settings import Settings
 
 LINES = 200_000
 KILLS = 6
@@ -73,11 +72,8 @@ def generate(path: Path, rng: random.Random) -> Counter[tuple[int, str, str, int
 
 @pytest.fixture
 def database(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
-    platform = build_platform(
-        Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), migrate=True
-    )
-    yield platform
-    platform.engine.dispose()
+    with migrated_platform(fresh_database_url, tmp_path / "data") as platform:
+        yield platform
 
 
 def stored(platform: Platform) -> int:
