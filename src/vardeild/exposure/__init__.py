@@ -1,0 +1,1 @@
+"""The vulnerability overview: exposures, scans, CVE/KEV/EPSS knowledge, matching, findings."""
