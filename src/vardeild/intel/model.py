@@ -26,6 +26,7 @@ MAX_TAGS = 32
 MAX_TAG_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_SOURCE_LENGTH = 64  # it is the audit entry's entity id for a load
+MAX_OBJECT_ID_LENGTH = 128  # a STIX id is 'type--' and a 36-character UUID
 DEFAULT_TLP = Tlp.AMBER
 DEFAULT_CONFIDENCE = 50
 DEFAULT_SOURCE = "manual"
