@@ -118,7 +118,6 @@ def _parse_uri(body: str, text: str) -> Cpe:
         raise CpeError(f"a CPE 2.2 URI has at most 7 components: {text!r}")
     components += [""] * (7 - len(components))
     part, vendor, product, version, update, edition, language = components
-    values = [_uri_value(c) for c in (part, vendor, product, version, update)]
     sw_edition = target_sw = target_hw = other = ANY
     if edition.startswith("~"):
         # A packed edition: ~edition~sw_edition~target_sw~target_hw~other (CPE 2.3 §6.1.3.5).
@@ -130,7 +129,11 @@ def _parse_uri(body: str, text: str) -> Cpe:
     else:
         edition_value = _uri_value(edition)
     cpe = Cpe(
-        *values,
+        part=_uri_value(part),
+        vendor=_uri_value(vendor),
+        product=_uri_value(product),
+        version=_uri_value(version),
+        update=_uri_value(update),
         edition=edition_value,
         language=_uri_value(language),
         sw_edition=sw_edition,
