@@ -33,7 +33,8 @@ ATTRIBUTES: Final = (
 )
 MAX_CPE_LENGTH: Final = 1024
 # Escaped characters stay as a private marker while splitting, so `\:` never splits.
-_WILDCARD = "\x00"  # stands for an unquoted `*` inside a value
+WILDCARD = "\x00"  # stands for an unquoted `*` inside a value
+_WILDCARD = WILDCARD
 _ONE_CHAR = "\x01"  # stands for an unquoted `?`
 
 

@@ -41,3 +41,83 @@ class VulnMatch:
     epss: float | None  # FIRST EPSS probability of exploitation activity in 30 days
     epss_percentile: float | None
     summary: str  # English description, its first ~300 characters
+
+
+# What the loaders read, before it is stored. `origin` says which kind of record a CVE's view
+# came from: NVD's analysis ("nvd") wins over the CNA/ADP record ("cve5") when both exist.
+ORIGIN_NVD = "nvd"
+ORIGIN_CVE5 = "cve5"
+
+
+@dataclass(frozen=True)
+class MatchCriterion:
+    """One `cpeMatch` (or one CVE JSON 5 `affected` version entry) that can make a CVE apply."""
+
+    criteria: str  # CPE 2.3 formatted string, as the record gives it (or as built from CVE 5)
+    part: str  # a, o, h or * (CVE JSON 5 entries without a CPE)
+    vendor: str  # CPE form: lower case, spaces as underscores
+    product: str
+    vulnerable: bool
+    version_start: str | None = None
+    start_including: bool = True
+    version_end: str | None = None
+    end_including: bool = False
+    configuration: int = 0  # index of the configuration in the record
+    node: int = 0  # index of the node in that configuration
+    where: str = ""  # its place in the record: configurations[0].nodes[1].cpeMatch[3]
+    # Other parts of an AND configuration (usually the platform: `o:` with vulnerable=false),
+    # described for a person; the matcher cannot check them and says so in `reason`.
+    conditions: str | None = None
+
+
+@dataclass(frozen=True)
+class CveRecord:
+    """One CVE as one origin (NVD or CVE JSON 5) describes it."""
+
+    cve_id: str
+    origin: str
+    state: str  # PUBLISHED or REJECTED
+    published: str | None  # ISO 8601 as given
+    last_modified: str | None
+    description: str  # English where there is one
+    cvss_score: float | None
+    cvss_version: str | None
+    cvss_vector: str | None
+    criteria: tuple[MatchCriterion, ...]
+
+
+@dataclass(frozen=True)
+class KevEntry:
+    """One entry of CISA's Known Exploited Vulnerabilities catalogue."""
+
+    cve_id: str
+    vendor_project: str
+    product: str
+    name: str
+    date_added: date | None
+    due_date: date | None
+    ransomware: bool  # knownRansomwareCampaignUse == "Known"
+    required_action: str
+    short_description: str
+
+
+@dataclass(frozen=True)
+class EpssScore:
+    """One row of FIRST's daily EPSS scores."""
+
+    cve_id: str
+    epss: float
+    percentile: float
+    score_date: date | None
+    model_version: str | None
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """A record that could not be read: which one (file and place), and why."""
+
+    record: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.message}"

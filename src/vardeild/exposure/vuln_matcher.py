@@ -1,0 +1,367 @@
+"""Which CVEs apply to a product and version a scanner saw, and why. No I/O.
+
+Built once from the stored knowledge (`vulndb_service.load_vuln_matcher`), then asked per
+exposure. How it decides (docs/vulndb.md says the same for operators):
+
+- Criteria are indexed by (vendor, product), so an exposure is only compared with its own
+  product's criteria; every version in them is parsed once, when the matcher is built.
+- Only `vulnerable: true` criteria make a match. A CVE's NVD configurations are used when NVD
+  has analysed it; otherwise the CVE JSON 5 record's `cpeApplicability` or `affected` entries.
+  Rejected CVEs never match.
+- With a CPE (`cpe:2.3:...` or nmap's `cpe:/...`) vendor and product come from it; without one
+  the product name is looked up in `PRODUCT_ALIASES` (nmap says "OpenSSH", NVD
+  `openbsd:openssh`), else taken as a CPE product name whose vendors the knowledge lists.
+- Versions: `versionStart/EndIncluding/Excluding` ranges and exact versions are compared with
+  `versions.Version`, never as text; a criteria version `*` (ANY) without a range covers every
+  version, `-` (NA) only an observed `-`. An exposure whose version is unknown matches only
+  criteria that cover every version: anything else would flood a member with guesses.
+- NVD writes some versions as version + update (`openssh:9.3:p1`); the two are joined before
+  comparing, so nmap's `9.3p1` matches. When the scanner did not see an update the criteria
+  name, the match is kept and `reason` says the update was not known.
+- AND configurations (an application vulnerable only on some platform, whose `o:`/`h:` part is
+  `vulnerable: false`): we match on the vulnerable part and do NOT require the platform,
+  because scanners rarely know it; `reason` names the unchecked platform. A CERT would rather
+  check one such finding than miss it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from vardeild.exposure.cpe import (
+    ANY,
+    NA,
+    WILDCARD,
+    CpeError,
+    is_pattern,
+    name_key,
+    parse_cpe,
+    value_matches,
+)
+from vardeild.exposure.versions import Token, VersionError, leading_version, version_key
+from vardeild.exposure.vuln_model import (
+    ORIGIN_NVD,
+    SUMMARY_LENGTH,
+    CveRecord,
+    EpssScore,
+    KevEntry,
+    MatchCriterion,
+    ProductVersion,
+    VulnMatch,
+)
+
+Key = tuple[Token, ...]
+
+# What nmap (and Nessus, Nuclei) call a product -> the CPE vendor:product names NVD uses.
+# Lower-case keys. Several targets where NVD has used more than one vendor over the years.
+PRODUCT_ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
+    "openssh": (("openbsd", "openssh"),),
+    "apache httpd": (("apache", "http_server"),),
+    "apache http server": (("apache", "http_server"),),
+    "apache tomcat": (("apache", "tomcat"),),
+    "apache tomcat/coyote jsp engine": (("apache", "tomcat"),),
+    "nginx": (("f5", "nginx"), ("nginx", "nginx"), ("igor_sysoev", "nginx")),
+    "microsoft iis httpd": (("microsoft", "internet_information_services"),),
+    "microsoft exchange smtpd": (("microsoft", "exchange_server"),),
+    "postfix smtpd": (("postfix", "postfix"),),
+    "exim smtpd": (("exim", "exim"),),
+    "vsftpd": (("vsftpd_project", "vsftpd"), ("beasts", "vsftpd")),
+    "proftpd": (("proftpd", "proftpd"), ("proftpd_project", "proftpd")),
+    "pure-ftpd": (("pureftpd", "pure-ftpd"),),
+    "mysql": (("oracle", "mysql"), ("mysql", "mysql")),
+    "mariadb": (("mariadb", "mariadb"),),
+    "postgresql db": (("postgresql", "postgresql"),),
+    "isc bind": (("isc", "bind"),),
+    "dnsmasq": (("thekelleys", "dnsmasq"),),
+    "lighttpd": (("lighttpd", "lighttpd"),),
+    "dovecot imapd": (("dovecot", "dovecot"),),
+    "dovecot pop3d": (("dovecot", "dovecot"),),
+    "samba smbd": (("samba", "samba"),),
+    "squid http proxy": (("squid-cache", "squid"),),
+    "jetty": (("eclipse", "jetty"),),
+    "redis key-value store": (("redis", "redis"),),
+    "mongodb": (("mongodb", "mongodb"),),
+    "elasticsearch rest api": (("elastic", "elasticsearch"),),
+    "haproxy": (("haproxy", "haproxy"),),
+    "memcached": (("memcached", "memcached"),),
+    "openssl": (("openssl", "openssl"),),
+    "palo alto networks pan-os": (("paloaltonetworks", "pan-os"),),
+    "pan-os": (("paloaltonetworks", "pan-os"),),
+    "microsoft exchange server": (("microsoft", "exchange_server"),),
+}
+# Words nmap adds after a product's name that NVD's product names do not carry.
+_SERVICE_SUFFIXES = (" httpd", " smtpd", " ftpd", " imapd", " pop3d", " sshd", " daemon")
+_CACHE_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A criterion with its versions parsed once."""
+
+    cve_id: str
+    criterion: MatchCriterion
+    version: str  # the criteria's version attribute: ANY, NA, a value or a pattern
+    update: str
+    exact: Key | None  # version (+ update when it names one), parsed
+    exact_bare: Key | None  # version without the update, for an exposure with no update known
+    start: Key | None
+    end: Key | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the matcher compares: the exposure, in CPE terms."""
+
+    part: str
+    version: str | None  # as seen (lower case), None when unknown
+    key: Key | None  # parsed, with the update joined on
+    bare: Key | None  # parsed, without the update
+    update: str  # ANY when not seen
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    summary: str
+    cvss_score: float | None
+    cvss_version: str | None
+
+
+class VulnMatcher:
+    """Matches `ProductVersion`s against CVE criteria, KEV and EPSS held in memory."""
+
+    def __init__(
+        self,
+        records: Iterable[CveRecord],
+        kev: Iterable[KevEntry] = (),
+        epss: Iterable[EpssScore] = (),
+    ) -> None:
+        """Build the indexes; criteria whose versions cannot be parsed are counted in
+        `skipped_criteria` and left out (they could only match by guess)."""
+        self.skipped_criteria = 0
+        self._facts: dict[str, _Facts] = {}
+        self._index: dict[tuple[str, str], list[_Compiled]] = defaultdict(list)
+        self._vendors: dict[str, set[str]] = defaultdict(set)
+        self._kev = {entry.cve_id: entry for entry in kev}
+        self._epss = {score.cve_id: score for score in epss}
+        self._cache: dict[tuple[str, str, _Seen], list[tuple[str, str]]] = {}
+        by_cve: dict[str, list[CveRecord]] = defaultdict(list)
+        for record in records:
+            by_cve[record.cve_id].append(record)
+        for cve_id, views in by_cve.items():
+            self._add(cve_id, views)
+
+    @property
+    def criteria_count(self) -> int:
+        """Return how many criteria the matcher holds."""
+        return sum(len(entries) for entries in self._index.values())
+
+    @property
+    def cve_count(self) -> int:
+        """Return how many CVEs the matcher holds (rejected ones left out)."""
+        return len(self._facts)
+
+    def _add(self, cve_id: str, views: list[CveRecord]) -> None:
+        live = [v for v in views if v.state != "REJECTED"]
+        if not live:
+            return
+        nvd = [v for v in live if v.origin == ORIGIN_NVD and v.criteria]
+        chosen = nvd[0] if nvd else next((v for v in live if v.criteria), live[0])
+        scored = [v for v in live if v.cvss_score is not None]
+        best = max(
+            scored, key=lambda v: (v.cvss_version or "", v.origin == ORIGIN_NVD), default=None
+        )
+        described = sorted(live, key=lambda v: v.origin != ORIGIN_NVD)
+        summary = next((v.description for v in described if v.description), "")
+        self._facts[cve_id] = _Facts(
+            summary=summary[:SUMMARY_LENGTH],
+            cvss_score=best.cvss_score if best else None,
+            cvss_version=best.cvss_version if best else None,
+        )
+        for criterion in chosen.criteria:
+            if not criterion.vulnerable:
+                continue
+            compiled = self._compile(cve_id, criterion)
+            if compiled is None:
+                self.skipped_criteria += 1
+                continue
+            self._index[(criterion.vendor, criterion.product)].append(compiled)
+            self._vendors[criterion.product].add(criterion.vendor)
+
+    def _compile(self, cve_id: str, criterion: MatchCriterion) -> _Compiled | None:
+        try:
+            cpe = parse_cpe(criterion.criteria)
+            version, update = cpe.version, cpe.update
+            exact = bare = None
+            if version not in (ANY, NA) and not is_pattern(version):
+                bare = version_key(version)
+                joined = version + update if update not in (ANY, NA) else version
+                exact = version_key(joined)
+            start = version_key(criterion.version_start) if criterion.version_start else None
+            end = version_key(criterion.version_end) if criterion.version_end else None
+        except (CpeError, VersionError):
+            return None
+        return _Compiled(cve_id, criterion, version, update, exact, bare, start, end)
+
+    def match(self, item: ProductVersion) -> list[VulnMatch]:
+        """Return the CVEs that apply to what a scanner saw, one per CVE, each with its reason."""
+        found: dict[str, str] = {}
+        for vendor, product, seen, note in self._targets(item):
+            for cve_id, reason in self._match_product(vendor, product, seen):
+                if cve_id not in found:
+                    found[cve_id] = reason + note
+        return [self._result(cve_id, reason) for cve_id, reason in found.items()]
+
+    def _targets(self, item: ProductVersion) -> list[tuple[str, str, _Seen, str]]:
+        """(vendor, product, what was seen, a note for the reason) to look up."""
+        if item.cpe:
+            try:
+                cpe = parse_cpe(item.cpe)
+            except CpeError:
+                cpe = None
+            if cpe is not None and cpe.vendor not in (ANY, NA) and cpe.product not in (ANY, NA):
+                text = cpe.version if cpe.version not in (ANY, NA) else item.version
+                if cpe.version == NA:
+                    text = NA
+                seen = _seen(cpe.part, text, cpe.update)
+                return [(cpe.vendor, cpe.product, seen, "")]
+        if not item.product or not item.product.strip():
+            return []
+        seen = _seen(ANY, item.version, ANY)
+        name = " ".join(item.product.lower().split())
+        if name in PRODUCT_ALIASES:
+            note = f" (product {item.product!r} is {{}} by the alias table)"
+            return [
+                (vendor, product, seen, note.format(f"{vendor}:{product}"))
+                for vendor, product in PRODUCT_ALIASES[name]
+            ]
+        products = [name_key(name)]
+        for suffix in _SERVICE_SUFFIXES:
+            if name.endswith(suffix):
+                products.append(name_key(name[: -len(suffix)]))
+        targets = []
+        for product in products:
+            if item.vendor and item.vendor.strip():
+                vendors = {name_key(item.vendor)}
+                note = f" (by name: vendor {item.vendor!r}, product {item.product!r})"
+            else:
+                vendors = self._vendors.get(product, set()) - {ANY}
+                note = f" (by product name {item.product!r}; vendor not seen)"
+            targets += [(vendor, product, seen, note) for vendor in sorted(vendors | {ANY})]
+        return targets
+
+    def _match_product(self, vendor: str, product: str, seen: _Seen) -> list[tuple[str, str]]:
+        key = (vendor, product, seen)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        matched = []
+        for compiled in self._index.get((vendor, product), ()):
+            reason = _check(compiled, seen)
+            if reason is not None:
+                matched.append((compiled.cve_id, reason))
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = matched
+        return matched
+
+    def _result(self, cve_id: str, reason: str) -> VulnMatch:
+        facts = self._facts[cve_id]
+        kev = self._kev.get(cve_id)
+        epss = self._epss.get(cve_id)
+        due: date | None = kev.due_date if kev else None
+        return VulnMatch(
+            cve_id=cve_id,
+            reason=reason,
+            cvss_score=facts.cvss_score,
+            cvss_version=facts.cvss_version,
+            kev=kev is not None,
+            kev_ransomware=bool(kev and kev.ransomware),
+            kev_due_date=due,
+            epss=epss.epss if epss else None,
+            epss_percentile=epss.percentile if epss else None,
+            summary=facts.summary,
+        )
+
+
+def _seen(part: str, version: str | None, update: str) -> _Seen:
+    text = None
+    if version is not None and version.strip():
+        text = version.strip().lower() if version.strip() == NA else leading_version(version)
+    if text is None or text == NA:
+        return _Seen(part, text, None, None, update)
+    text = text.lower()
+    try:
+        bare = version_key(text)
+        key = version_key(text + update) if update not in (ANY, NA) else bare
+    except VersionError:
+        return _Seen(part, None, None, None, update)
+    return _Seen(part, text, key, bare, update)
+
+
+def _check(compiled: _Compiled, seen: _Seen) -> str | None:
+    """The reason the criterion covers what was seen, or None."""
+    criterion = compiled.criterion
+    if criterion.part != ANY and seen.part not in (ANY, criterion.part):
+        return None
+    ranged = compiled.start is not None or compiled.end is not None
+    note = ""
+    if compiled.version == NA:
+        if seen.version != NA:
+            return None
+    elif compiled.version == ANY:
+        if ranged and (seen.key is None or not _in_range(compiled, seen.key)):
+            return None
+        if compiled.update not in (ANY, NA) and seen.update not in (ANY, compiled.update):
+            return None
+    elif compiled.exact is None:  # a pattern such as 9.3*
+        if seen.version is None or not _pattern_matches(compiled.version, seen.version):
+            return None
+    else:
+        if seen.key is None:
+            return None
+        if seen.key != compiled.exact:
+            if not (seen.update == ANY and compiled.update not in (ANY, NA)):
+                return None
+            if seen.bare != compiled.exact_bare:
+                return None
+            note = f"; update not seen (criteria names update {compiled.update})"
+    return _describe(criterion, ranged) + note
+
+
+def _pattern_matches(pattern: str, version: str) -> bool:
+    """A CPE version pattern; `4.1*` (only a trailing wildcard) is taken as "4.1 and its
+    sub-versions" at a component boundary, so it covers 4.1.3 and 4.1p1 but not 4.10."""
+    prefix = pattern[:-1]
+    if pattern.endswith(WILDCARD) and not is_pattern(prefix):
+        rest = version[len(prefix) :]
+        return version.startswith(prefix) and (rest == "" or not rest[0].isdigit())
+    return value_matches(pattern, version)
+
+
+def _in_range(compiled: _Compiled, key: Key) -> bool:
+    criterion = compiled.criterion
+    if compiled.start is not None and (
+        key < compiled.start or (key == compiled.start and not criterion.start_including)
+    ):
+        return False
+    return compiled.end is None or (
+        key < compiled.end or (key == compiled.end and criterion.end_including)
+    )
+
+
+def _describe(criterion: MatchCriterion, ranged: bool) -> str:
+    text = f"{criterion.where}: {criterion.criteria}" if criterion.where else criterion.criteria
+    if criterion.version_start:
+        kind = "Including" if criterion.start_including else "Excluding"
+        text += f" versionStart{kind} {criterion.version_start}"
+    if criterion.version_end:
+        kind = "Including" if criterion.end_including else "Excluding"
+        text += f" versionEnd{kind} {criterion.version_end}"
+    if not ranged and criterion.criteria.split(":")[5:6] == ["*"]:
+        text += " (every version)"
+    if criterion.conditions:
+        text += f"; platform not checked: {criterion.conditions}"
+    return text
