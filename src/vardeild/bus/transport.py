@@ -195,18 +195,8 @@ async def consume(
         # A slot is taken before fetching, so fetched messages do not queue up behind busy
         # handlers while their ack-wait clock runs.
         while await _acquire_unless_stopped(slots, stop):
-            try:
-                messages = await transport.fetch(batch, fetch_timeout)
-            except asyncio.CancelledError:
-                slots.release()
-                raise
-            except Exception as exc:  # the bus is unreachable for now: wait, try again
-                slots.release()
-                log.warning("fetching from the bus failed (%s); retrying", exc)
-                await _sleep_unless(stop, 1.0)
-                continue
+            messages = await _fetch_holding_slot(transport, slots, stop, batch, fetch_timeout)
             if not messages:
-                slots.release()
                 continue
             held.update(messages)
             start(messages[0])
@@ -222,6 +212,30 @@ async def consume(
         with contextlib.suppress(asyncio.CancelledError):
             await keepalive
     return stats
+
+
+async def _fetch_holding_slot(
+    transport: Transport,
+    slots: asyncio.Semaphore,
+    stop: asyncio.Event,
+    count: int,
+    timeout: float,
+) -> list[Received]:
+    """Fetch up to count messages with one slot taken; return them, or an empty list with the
+    slot given back when there were none or the bus could not be reached (after a pause)."""
+    try:
+        messages = await transport.fetch(count, timeout)
+    except asyncio.CancelledError:
+        slots.release()
+        raise
+    except Exception as exc:  # the bus is unreachable for now: wait, try again
+        slots.release()
+        log.warning("fetching from the bus failed (%s); retrying", exc)
+        await _sleep_unless(stop, 1.0)
+        return []
+    if not messages:
+        slots.release()
+    return messages
 
 
 async def consume_groups(
@@ -269,18 +283,8 @@ async def consume_groups(
 
     try:
         while await _acquire_unless_stopped(slots, stop):
-            try:
-                messages = await transport.fetch(group, fetch_timeout)
-            except asyncio.CancelledError:
-                slots.release()
-                raise
-            except Exception as exc:  # the bus is unreachable for now: wait, try again
-                slots.release()
-                log.warning("fetching from the bus failed (%s); retrying", exc)
-                await _sleep_unless(stop, 1.0)
-                continue
+            messages = await _fetch_holding_slot(transport, slots, stop, group, fetch_timeout)
             if not messages:
-                slots.release()
                 continue
             held.update(messages)
             task = asyncio.create_task(settle(messages))
