@@ -161,29 +161,12 @@ def upsert_alerts(session: Session, drafts: Iterable[AlertDraft], *, now: dateti
         return
     if _dialect(session) == "postgresql":
         store_pg.update_alerts(session, changes)
-        return
-    session.execute(
-        update(ALERTS).where(ALERTS.c.id == bindparam("_id")),
-        [{("_id" if k == "id" else k): v for k, v in change.items()} for change in changes],
-        execution_options={"synchronize_session": False},
-    )
-
-
-_ALERT_STATE = (
-    "id",
-    "alert_key",
-    "count",
-    "first_seen",
-    "last_seen",
-    "severity",
-    "status",
-    "sample_event_ids",
-    "matched_indicator_ids",
-)
+    else:
+        store_sqlite.update_alerts(session, changes)
 
 
 _SELECT_ALERTS_PG = (
-    f"SELECT {', '.join(_ALERT_STATE)} FROM alerts "  # noqa: S608 (constant column names)
+    f"SELECT {', '.join(store_pg.ALERT_STATE)} FROM alerts "  # noqa: S608 (constant column names)
     "WHERE alert_key = ANY(:values) ORDER BY alert_key FOR UPDATE"
 )
 
@@ -192,26 +175,14 @@ def _stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str,
     if _dialect(session) == "postgresql":
         rows = store_pg.select_any(session, _SELECT_ALERTS_PG, keys)
         return {row.alert_key: row._asdict() for row in rows}
-    found: dict[str, dict[str, Any]] = {}
-    columns = [ALERTS.c[name] for name in _ALERT_STATE]
-    for start in range(0, len(keys), _IN_CHUNK):
-        query = select(*columns).where(ALERTS.c.alert_key.in_(keys[start : start + _IN_CHUNK]))
-        found.update({row.alert_key: row._asdict() for row in session.execute(query)})
-    return found
+    return store_sqlite.stored_alerts(session, keys)
 
 
 def _insert_alerts(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     if _dialect(session) == "postgresql":
         return store_pg.insert_alerts(session, rows)
     # One writer at a time on SQLite: nobody can create these keys between here and the commit.
-    session.execute(ALERTS.insert(), rows)
-    column = ALERTS.c.alert_key
-    ids: dict[str, int] = {}
-    keys = [row["alert_key"] for row in rows]
-    for start in range(0, len(keys), _IN_CHUNK):
-        query = select(column, ALERTS.c.id).where(column.in_(keys[start : start + _IN_CHUNK]))
-        ids.update({key: alert_id for key, alert_id in session.execute(query)})  # noqa: C416
-    return ids
+    return store_sqlite.insert_alerts(session, rows)
 
 
 def _new_alert(draft: AlertDraft, now: datetime) -> dict[str, Any]:

@@ -65,6 +65,17 @@ ALERT_COLUMNS = (
     "created_at",
     "updated_at",
 )
+ALERT_STATE = (  # what merging a batch into a stored alert reads
+    "id",
+    "alert_key",
+    "count",
+    "first_seen",
+    "last_seen",
+    "severity",
+    "status",
+    "sample_event_ids",
+    "matched_indicator_ids",
+)
 CHANGE_COLUMNS = (
     "id",
     "count",

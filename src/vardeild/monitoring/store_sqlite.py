@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from vardeild.monitoring.store_pg import EVENT_COLUMNS
+from vardeild.monitoring.store_pg import ALERT_COLUMNS, ALERT_STATE, CHANGE_COLUMNS, EVENT_COLUMNS
 
 _INSERT_EVENTS = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608 (constant column names)
@@ -85,3 +85,86 @@ def _cursor(session: Session) -> Any:
     connection = session.connection().connection.driver_connection
     assert connection is not None
     return connection.cursor()
+
+
+# --- alerts --------------------------------------------------------------------------------------
+# On the EVE bench nearly every stored event opens an alert, and SQLAlchemy's executemany (a
+# bind processor per value: JSON, UTCDateTime) followed by a SELECT for the new ids cost more
+# than the events' own insert. SQLite has one writer at a time (the batch holds the write lock
+# since BEGIN IMMEDIATE), so the ids after the largest stored one are free until the commit.
+
+_INSERT_ALERTS = (
+    f"INSERT INTO alerts (id, {', '.join(ALERT_COLUMNS)}) "  # noqa: S608 (constant column names)
+    f"VALUES ({', '.join('?' * (len(ALERT_COLUMNS) + 1))})"
+)
+_STORED_ALERTS = (
+    f"SELECT {', '.join(ALERT_STATE)} FROM alerts "  # noqa: S608 (constant column names)
+    "WHERE alert_key IN (SELECT value FROM json_each(?))"
+)
+_UPDATE_ALERTS = (
+    "UPDATE alerts SET "  # noqa: S608 (constant column names)
+    + ", ".join(f"{column} = ?" for column in CHANGE_COLUMNS if column != "id")
+    + " WHERE id = ?"
+)
+_ALERT_TIMES = frozenset({"window_start", "first_seen", "last_seen", "created_at", "updated_at"})
+_ALERT_JSON = frozenset({"sample_event_ids", "matched_indicator_ids"})
+
+
+def _db_value(column: str, value: Any) -> Any:
+    if column in _ALERT_TIMES:
+        return stored_time(value)
+    if column in _ALERT_JSON:
+        return json.dumps(value)  # as SQLAlchemy's JSON type writes it
+    return value
+
+
+def _read_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Return the stored alerts of the keys (ALERT_STATE columns, as the ORM reads them)."""
+    cursor = _cursor(session)
+    try:
+        cursor.execute(_STORED_ALERTS, (json.dumps(list(keys)),))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        alert = dict(zip(ALERT_STATE, row, strict=True))
+        alert["first_seen"] = _read_time(alert["first_seen"])
+        alert["last_seen"] = _read_time(alert["last_seen"])
+        alert["sample_event_ids"] = json.loads(alert["sample_event_ids"])
+        alert["matched_indicator_ids"] = json.loads(alert["matched_indicator_ids"])
+        found[alert["alert_key"]] = alert
+    return found
+
+
+def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert new alerts (their keys not stored, the caller looked) with the ids after the
+    largest stored one; return key -> id."""
+    cursor = _cursor(session)
+    try:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM alerts")
+        first = int(cursor.fetchone()[0]) + 1
+        ids: dict[str, int] = {}
+        values = []
+        for alert_id, row in enumerate(rows, start=first):
+            ids[row["alert_key"]] = alert_id
+            values.append([alert_id, *(_db_value(c, row[c]) for c in ALERT_COLUMNS)])
+        cursor.executemany(_INSERT_ALERTS, values)
+        return ids
+    finally:
+        cursor.close()
+
+
+def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> None:
+    """Write the merged values of existing alerts (rows of CHANGE_COLUMNS)."""
+    columns = [column for column in CHANGE_COLUMNS if column != "id"]
+    values = [[*(_db_value(c, change[c]) for c in columns), change["id"]] for change in changes]
+    cursor = _cursor(session)
+    try:
+        cursor.executemany(_UPDATE_ALERTS, values)
+    finally:
+        cursor.close()
