@@ -7,18 +7,16 @@ matches the next batch of events without a restart. docs/indicators.md describes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from vardeild.cli.context import cli_context
 from vardeild.cli.files import STDIN, read_bytes
+from vardeild.cli.intel_import import import_, unmatchable
+from vardeild.cli.intel_progress import progress_bars as _progress
 from vardeild.cli.output import JsonOption, print_json, print_table, say, stderr, when
 from vardeild.cli.times import parse_moment
 from vardeild.core.errors import ValidationFailed
@@ -34,7 +32,6 @@ from vardeild.intel.model import (
     LoadResult,
 )
 from vardeild.intel.service import (
-    LoadProgress,
     delete_indicators,
     expire_indicators,
     indicator_stats,
@@ -48,9 +45,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Above this size a load shows progress on a terminal; smaller ones finish before it would.
-LARGE_LOAD_BYTES = 256 * 1024
-
 TypeOption = Annotated[
     IndicatorType | None,
     typer.Option("--type", "-t", help="The indicator type.", show_default=False),
@@ -63,31 +57,6 @@ SourceSelect = Annotated[
     str | None,
     typer.Option("--source", help="Every indicator of this source.", show_default=False),
 ]
-
-
-@contextmanager
-def _progress(label: str, size: int) -> Iterator[LoadProgress | None]:
-    """Yield a progress callback drawing bars on stderr for a large load on a terminal, else
-    None."""
-    console = Console(stderr=True)
-    if size < LARGE_LOAD_BYTES or not console.is_terminal:
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def advance(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = progress.add_task(f"{label}: {phase}", total=total)
-            progress.update(tasks[phase], completed=done, total=total)
-
-        yield advance
 
 
 def _format_of(path: Path, given: LoadFormat | None) -> LoadFormat:
@@ -376,6 +345,8 @@ def _described(ids: list[int], source: str | None) -> str:
 
 
 app.command("load")(load)
+app.command("import")(import_)
+app.command("unmatchable")(unmatchable)
 app.command("list")(list_)
 app.command("stats")(stats)
 app.command("expire")(expire)

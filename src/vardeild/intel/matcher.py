@@ -48,7 +48,7 @@ from vardeild.intel.model import IndicatorType, normalise_url, url_host_name
 Ids = tuple[int, ...]
 _MAPPED_V4 = "::ffff:"
 # Types stored in the table but not (yet) compared with any event field.
-UNMATCHED_TYPES = frozenset({IndicatorType.EMAIL, IndicatorType.ASN})
+UNMATCHED_TYPES = frozenset({IndicatorType.EMAIL, IndicatorType.ASN, IndicatorType.X509_SHA1})
 
 
 class Observables(Protocol):

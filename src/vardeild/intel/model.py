@@ -50,6 +50,7 @@ class IndicatorType(StrEnum):
     TLS_SNI = "tls-sni"
     HTTP_HOST = "http-host"
     ASN = "asn"
+    X509_SHA1 = "x509-sha1"
 
 
 # type -> (what the value is, its canonical form, which event fields it matches). Kept as data:
@@ -121,6 +122,11 @@ TYPE_REFERENCE: dict[IndicatorType, tuple[str, str, str]] = {
         "`extra.http.host` (its port ignored), exactly",
     ),
     IndicatorType.ASN: ("An autonomous system", "`AS64500`", "nothing yet (stored for sharing)"),
+    IndicatorType.X509_SHA1: (
+        "The SHA-1 fingerprint of an X.509 certificate (abuse.ch SSLBL)",
+        "40 hex digits, lower case (colons removed)",
+        "nothing yet (stored for sharing)",
+    ),
 }
 
 
@@ -152,6 +158,7 @@ _HEX_LENGTHS = {
     IndicatorType.SHA256: 64,
     IndicatorType.JA3: 32,
     IndicatorType.JA3S: 32,
+    IndicatorType.X509_SHA1: 40,
 }
 
 
@@ -283,6 +290,11 @@ def normalise_hex(text: str, kind: IndicatorType) -> str:
     return value.lower()
 
 
+def _x509_sha1(text: str) -> str:
+    """Certificate fingerprints are often written with colons (`AB:CD:...`); drop them."""
+    return normalise_hex(text.replace(":", ""), IndicatorType.X509_SHA1)
+
+
 def normalise_ja4(text: str) -> str:
     """Return a JA4 fingerprint lower case; raise ValueError unless it has JA4's a_b_c form."""
     value = _reject_blank_or_long(text).lower()
@@ -382,6 +394,7 @@ _NORMALISERS = {
     IndicatorType.TLS_SNI: normalise_host_name,
     IndicatorType.HTTP_HOST: normalise_http_host,
     IndicatorType.ASN: _asn,
+    IndicatorType.X509_SHA1: _x509_sha1,
 }
 
 
@@ -464,6 +477,8 @@ class IndicatorRecord:
     valid_until: datetime | None
     tags: tuple[str, ...] = ()
     description: str = ""
+    stix_id: str | None = None  # the STIX indicator id or MISP attribute uuid it came from
+    first_seen: datetime | None = None  # when the source first saw it, if it says
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,10 +556,14 @@ class LoadResult:
     problems: tuple[FieldProblem, ...] = ()
     by_type: dict[str, int] = field(default_factory=dict)
     revision: int = 0  # the indicator revision after the load
+    unmatchable: int = 0  # objects kept as not matchable (STIX patterns, MISP attributes)
+    ignored: int = 0  # objects that are no indicators (reports, context attributes)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready values."""
         return {
+            "unmatchable": self.unmatchable,
+            "ignored": self.ignored,
             "source": self.source,
             "format": self.format,
             "dry_run": self.dry_run,

@@ -66,9 +66,8 @@ and "writing" indicators."""
 _CHUNK = 1000  # values per IN (...) and rows per write: well inside every database's limits
 _TYPES = {kind.value: kind for kind in IndicatorType}
 _Key = tuple[IndicatorType, str]
-_Stored = tuple[
-    int, str, int, datetime | None, list[str], str
-]  # id, tlp, conf., valid, tags, desc.
+# id, tlp, confidence, valid until, tags, description, STIX id, feed id
+_Stored = tuple[int, str, int, datetime | None, list[str], str, str | None, int | None]
 
 
 def indicator_revision(session: Session) -> int:
@@ -206,8 +205,44 @@ def load_indicators(
     problems = parsed.problems
     if problems and (not skip_invalid or parsed.limit_exceeded is not None):
         raise ValidationFailed(problems)
+    return store_records(
+        session,
+        principal,
+        parsed.records,
+        clock=clock,
+        source=source,
+        fmt=fmt.value,
+        problems=problems,
+        skipped=parsed.invalid_lines,
+        dry_run=dry_run,
+        origin=origin,
+        progress=progress,
+    )
+
+
+def store_records(
+    session: Session,
+    principal: Principal,
+    records: Sequence[IndicatorRecord],
+    *,
+    clock: Clock,
+    source: str,
+    fmt: str,
+    problems: Sequence[FieldProblem] = (),
+    skipped: int = 0,
+    feed_id: int | None = None,
+    dry_run: bool = False,
+    origin: str = "",
+    extra: Mapping[str, Any] | None = None,
+    progress: LoadProgress | None = None,
+) -> LoadResult:
+    """Upsert checked records into `source` on (type, value, source): one audit entry
+    (`indicator.load`, with extra counts) and one revision step if anything changed. Records
+    repeating a (type, value) count once, the later one winning. PermissionDenied unless the
+    principal may import."""
+    authorize(principal, Action.IMPORT)
     unique: dict[_Key, IndicatorRecord] = {}
-    for record in parsed.records:
+    for record in records:
         unique.pop((record.type, record.value), None)  # the later row wins, in its place
         unique[(record.type, record.value)] = record
     if progress:
@@ -226,16 +261,19 @@ def load_indicators(
             "valid_until": record.valid_until,
             "tags": list(record.tags),
             "description": record.description,
+            "stix_id": record.stix_id,
+            "feed_id": feed_id,
         }
         stored = existing.get((kind, value))
         if stored is None:
+            first = now if record.first_seen is None else min(now, _utc(record.first_seen))
             creates.append(
                 {
                     "type": kind.value,
                     "value": value,
                     "source": source,
                     **fields,
-                    "first_seen": now,
+                    "first_seen": first,
                     "last_seen": now,
                     "sighting_count": 0,
                     "created_at": now,
@@ -248,6 +286,8 @@ def load_indicators(
             _utc(stored[3]) if stored[3] else None,
             list(stored[4]),
             stored[5],
+            stored[6],
+            stored[7],
         ) != tuple(fields.values()):
             updates.append({"id": stored[0], **fields, "last_seen": now, "updated_at": now})
         else:
@@ -265,14 +305,14 @@ def load_indicators(
             bump_indicator_revision(session)
     result = LoadResult(
         source=source,
-        format=fmt.value,
+        format=fmt,
         dry_run=dry_run,
-        records=len(parsed.records),
+        records=len(records),
         created=len(creates),
         updated=len(updates),
         unchanged=len(unchanged),
-        duplicates=len(parsed.records) - len(unique),
-        skipped=parsed.invalid_lines,
+        duplicates=len(records) - len(unique),
+        skipped=skipped,
         problems=tuple(problems),
         by_type=dict(sorted(by_type.items())),
         revision=indicator_revision(session),
@@ -280,6 +320,9 @@ def load_indicators(
     if not dry_run:
         summary = result.to_dict()
         del summary["problems"], summary["dry_run"], summary["revision"]
+        summary.update(extra or {})
+        if problems:
+            summary["problems"] = [str(problem) for problem in list(problems)[:100]]
         record_change(
             session,
             clock=clock,
@@ -315,6 +358,8 @@ def _stored(
         table.c.valid_until,
         cast(table.c.tags, Text),
         table.c.description,
+        table.c.stix_id,
+        table.c.feed_id,
     )
     count = session.scalar(select(func.count()).where(table.c.source == source)) or 0
     if count == 0:
@@ -339,7 +384,16 @@ def _stored(
     for query in queries:
         for row in connection.execute(query):
             tags = [] if row[6] in ("[]", None) else json.loads(row[6])
-            found[(_TYPES[row[1]], row[2])] = (row[0], row[3], row[4], row[5], tags, row[7])
+            found[(_TYPES[row[1]], row[2])] = (
+                row[0],
+                row[3],
+                row[4],
+                row[5],
+                tags,
+                row[7],
+                row[8],
+                row[9],
+            )
     return found, count
 
 
@@ -375,6 +429,8 @@ def _write(
                     "valid_until",
                     "tags",
                     "description",
+                    "stix_id",
+                    "feed_id",
                     "last_seen",
                     "updated_at",
                 )

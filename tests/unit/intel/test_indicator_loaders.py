@@ -179,7 +179,7 @@ def test_every_bad_csv_row_is_named_by_line_and_column() -> None:
     assert parsed.records == []
     assert problems(parsed) == [
         "line 2: type: 'ipv5' is not an indicator type; write one of ipv4, ipv6, cidr, domain, "
-        "url, email, md5, sha1, sha256, ja3, ja3s, ja4, tls-sni, http-host, asn",
+        "url, email, md5, sha1, sha256, ja3, ja3s, ja4, tls-sni, http-host, asn, x509-sha1",
         "line 3: tlp: 'PURPLE' is not a TLP 2.0 label; write one of CLEAR, GREEN, AMBER, "
         "AMBER+STRICT, RED",
         "line 3: confidence: '101' is not a whole number from 0 to 100",

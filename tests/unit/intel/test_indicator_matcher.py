@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from vardeild.intel.matcher import IndicatorMatcher
+from vardeild.intel.matcher import UNMATCHED_TYPES, IndicatorMatcher
 from vardeild.intel.model import IndicatorType, normalise_indicator, normalise_url
 from vardeild.monitoring.model import Event, EventKind
 
@@ -346,7 +346,7 @@ HASH_FIELDS = {
     "tls_ja3s": T.JA3S,
     "tls_ja4": T.JA4,
 }
-MATCHED_TYPES = [kind for kind in IndicatorType if kind not in (T.EMAIL, T.ASN)]
+MATCHED_TYPES = [kind for kind in IndicatorType if kind not in UNMATCHED_TYPES]
 
 
 def _address(text: str | None) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
