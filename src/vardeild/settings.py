@@ -351,6 +351,41 @@ class Settings(BaseSettings):
             "no cron job or `vardeild notify run --loop` is needed (safe beside them)."
         ),
     )
+    vulndb_nvd_url: str = Field(
+        default="https://services.nvd.nist.gov/rest/json/cves/2.0",
+        description=(
+            "NVD CVE API 2.0 endpoint `vardeild vulndb sync` asks for CVEs changed since the last "
+            "sync (lastModStartDate/lastModEndDate windows); an offline mirror may serve the same "
+            "API."
+        ),
+    )
+    vulndb_nvd_api_key: SecretStr | None = Field(
+        default=None,
+        description="NVD API key (sent as the apiKey header); without one, NVD allows fewer calls.",
+    )
+    vulndb_nvd_pause_seconds: float = Field(
+        default=6.0,
+        ge=0,
+        description="Pause between NVD requests: NVD asks for 6 s without an API key (0.6 s with).",
+    )
+    vulndb_kev_url: str = Field(
+        default="https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+        description="CISA Known Exploited Vulnerabilities catalogue (JSON) the sync fetches whole.",
+    )
+    vulndb_epss_url: str = Field(
+        default="https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+        description="FIRST EPSS daily scores (CSV, gzip allowed) the sync fetches whole.",
+    )
+    vulndb_download_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        gt=0,
+        description="Largest download the vulnerability sync accepts, in bytes (gzip as sent).",
+    )
+    vulndb_download_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest a single vulnerability-sync download may take.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -76,6 +76,8 @@ class ParsedDocument:
     epss: list[EpssScore] = field(default_factory=list)
     problems: list[RecordProblem] = field(default_factory=list)
     version: str | None = None  # KEV catalogueVersion or EPSS model_version
+    total: int | None = None  # NVD totalResults (every page of the query)
+    page_size: int = 0  # NVD: entries in this page, the unreadable ones included
 
     @property
     def count(self) -> int:
@@ -172,6 +174,9 @@ def parse_nvd_response(document: Mapping[str, Any], name: str) -> ParsedDocument
     entries = document.get("vulnerabilities")
     if not isinstance(entries, list):
         raise DocumentError(f"{name}: an NVD response needs a 'vulnerabilities' list")
+    total = document.get("totalResults")
+    parsed.total = total if isinstance(total, int) else None
+    parsed.page_size = len(entries)
     for index, entry in enumerate(entries):
         cve = entry.get("cve") if isinstance(entry, dict) else None
         label = f"{name}: vulnerabilities[{index}]"
