@@ -14,6 +14,7 @@ from vardeild.web.routes import (
     audit,
     change_requests,
     ingest,
+    intel_share,
     lookup,
     me,
     notices,
@@ -23,6 +24,7 @@ from vardeild.web.routes import (
     registry_io,
     sensors,
     system,
+    taxii,
     tokens,
 )
 from vardeild.web.schemas import ErrorOut
@@ -78,6 +80,7 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         pgp.router,
         notices.router,
         notices.policy_router,
+        intel_share.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
     # These read their bodies themselves, each bounded by its own setting.
@@ -85,5 +88,6 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
     api.include_router(ingest.router)
     app.include_router(system.router)
     app.include_router(pgp.public_router)
+    app.include_router(taxii.router)
     app.include_router(api)
     return app

@@ -33,6 +33,12 @@ from vardeild.access import service as access
 from vardeild.access.model import Role
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
+from vardeild.core.tlp import Tlp
+from vardeild.intel.audience import share_indicators
+from vardeild.intel.model import IndicatorFilter
+from vardeild.intel.service import list_indicators, load_indicators
+from vardeild.intel.sharing import Audience
+from vardeild.intel.stix_out import TLP_MARKING_IDS
 from vardeild.mail.publish import wkd_hash
 from vardeild.members import changes, service
 from vardeild.monitoring import sensors
@@ -44,6 +50,7 @@ from vardeild.notify import service as notify_service
 from vardeild.notify.config import config_from_settings as notify_config
 from vardeild.notify.model import NoticeKind
 from vardeild.platform import Platform
+from vardeild.web.routes.taxii import collection_id
 
 API = "/api/v1"
 KINDS = ("networks", "asns", "domains", "contacts")
@@ -139,6 +146,17 @@ _PUBLIC = Call(public=True, member_admin=200, member_user=200)
 _READ_OWN = Call(member_admin=200, member_user=200)
 _CERT_LOCAL, _, _CERT_DOMAIN = SHARED_CERT_EMAIL.partition("@")
 _WKD = "/.well-known/openpgpkey"
+_B_COLLECTION = "/taxii2/api/collections/{collection_id}"
+_AMBER_MARKING = TLP_MARKING_IDS[Tlp.AMBER]
+
+
+def _b_collection(w: World) -> dict[str, Any]:
+    return {"collection_id": collection_id(Audience.named(w.b))}
+
+
+def _b_object(w: World) -> dict[str, Any]:
+    return {**_b_collection(w), "object_id": _AMBER_MARKING}
+
 
 ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
     ("GET", "/"): (_PUBLIC,),
@@ -167,6 +185,38 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         ),
     ),
     ("GET", "/pgp-key.asc"): (_PUBLIC,),
+    ("GET", "/taxii2/"): (_PUBLIC,),
+    ("GET", "/taxii2/api/"): (_PUBLIC,),
+    ("GET", "/taxii2/api/collections/"): (_PUBLIC,),
+    ("GET", f"{_B_COLLECTION}/"): (
+        Call(path=_b_collection, note="B's AMBER collection"),
+        Call(
+            path=lambda w: {"collection_id": collection_id(Audience.public())},
+            public=True,
+            member_admin=200,
+            member_user=200,
+            note="the public collection",
+        ),
+    ),
+    ("GET", f"{_B_COLLECTION}/objects/"): (Call(path=_b_collection),),
+    ("GET", f"{_B_COLLECTION}/manifest/"): (Call(path=_b_collection),),
+    ("GET", f"{_B_COLLECTION}/objects/{{object_id}}/"): (Call(path=_b_object),),
+    ("GET", f"{_B_COLLECTION}/objects/{{object_id}}/versions/"): (Call(path=_b_object),),
+    ("GET", f"{API}/intel/shared"): (
+        _READ_OWN,
+        Call(query=lambda w: {"format": "csv"}, member_admin=200, member_user=200),
+        Call(query=lambda w: {"audience": f"member:{w.b}"}, note="B's view"),
+        Call(query=lambda w: {"audience": f"named:{w.b}"}, note="B's AMBER"),
+    ),
+    ("GET", f"{API}/intel/misp-feed/manifest.json"): (_READ_OWN,),
+    ("GET", f"{API}/intel/misp-feed/hashes.csv"): (_READ_OWN,),
+    ("GET", f"{API}/intel/misp-feed/{{event_file}}"): (
+        Call(
+            path=lambda w: {"event_file": "0b7e5a4c-3f2d-4e1a-9c8b-7d6e5f4a3b2c.json"},
+            cert=404,
+            note="an event in no feed",
+        ),
+    ),
     ("GET", "/.well-known/security.txt"): (_PUBLIC,),
     ("GET", f"{API}/pgp/expiring"): (
         Call(member_admin=403, member_user=403),
@@ -450,6 +500,20 @@ def world(platform: Platform, token: TokenMaker) -> World:
             location=f"{canary} datasenter",
             organisation_id=b["id"],
             description=f"{canary} sensor",
+        )
+    with platform.session() as session:
+        # An AMBER indicator named to B only: A must not see it by any way out.
+        load_indicators(
+            session,
+            CERT_ADMIN,
+            f"value,type,tlp,description\nc2.{low}.example.no,domain,AMBER,{canary} c2\n".encode(),
+            clock=clock,
+            fmt="csv",
+            source="tenancy",
+        )
+        [shared], _ = list_indicators(session, CERT_ADMIN, IndicatorFilter(source="tenancy"))
+        share_indicators(
+            session, CERT_ADMIN, clock=clock, indicator_ids=[shared.id], organisation_ids=[b["id"]]
         )
     # An alert of B's, made the way alerts are made: an event at B's address through the pipeline.
     attack = eve_line(src="203.0.113.250", dst="198.51.100.77", signature=f"{canary} signatur")
