@@ -10,6 +10,15 @@ command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 command -v gpg >/dev/null || need_apt+=(gnupg)
 command -v gcc >/dev/null || need_apt+=(gcc)
+# The vulnerability overview: nmap scans; nginx and sshd are real services its tests scan on
+# loopback; Pango/HarfBuzz and a font for WeasyPrint's PDF reports; pdftoppm checks a page.
+command -v nmap >/dev/null || need_apt+=(nmap)
+command -v nginx >/dev/null || need_apt+=(nginx-light)
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need_apt+=(libharfbuzz-subset0)
+[ -d /usr/share/fonts/truetype/dejavu ] || need_apt+=(fonts-dejavu-core)
 python3 -c 'import sysconfig, os, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)' 2>/dev/null \
   || need_apt+=(python3-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,6 +76,9 @@ def build_command(targets: list[str], options: ScanOptions) -> list[str]:
         f"{options.host_timeout_seconds}s",
         "--stats-every",
         "2s",
+        # TLS certificate and protocol/cipher facts, and page titles: the inventory's fields.
+        "--script",
+        "ssl-cert,ssl-enum-ciphers,http-title",
         "-p",
         check_ports(options.ports),
         "-oX",
@@ -88,23 +92,29 @@ def run_nmap(command: list[str], *, progress: Progress | None = None, timeout: f
     """Run nmap and return its XML; ScanFailed if it cannot start, fails, or runs past timeout."""
     if shutil.which(command[0]) is None:
         raise ScanFailed(f"{command[0]} is not installed (apt-get install nmap)")
-    process = subprocess.Popen(  # noqa: S603 - argv built by build_command, no shell
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    timer = threading.Timer(timeout, process.kill)
-    timer.start()
-    chunks: list[bytes] = []
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            chunks.append(line)
-            found = _PROGRESS.search(line)
-            if found and progress is not None:
-                progress(found.group(1).decode(), float(found.group(2)))
-        stderr = process.stderr.read() if process.stderr else b""
-        code = process.wait()
-    finally:
-        timer.cancel()
+    # stderr goes to a file, not a pipe: nmap's warnings must never block it while we read
+    # its XML from stdout.
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen(  # noqa: S603 - argv built by build_command, no shell
+            command, stdout=subprocess.PIPE, stderr=errors
+        ) as process,
+    ):
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        chunks: list[bytes] = []
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                chunks.append(line)
+                found = _PROGRESS.search(line)
+                if found and progress is not None:
+                    progress(found.group(1).decode(), float(found.group(2)))
+            code = process.wait()
+        finally:
+            timer.cancel()
+        errors.seek(0)
+        stderr = errors.read()[-2000:]
     if code != 0:
         why = "killed after the time limit" if code < 0 else f"exit status {code}"
         raise ScanFailed(f"nmap failed ({why}): {stderr.decode(errors='replace')[-500:]}")

@@ -93,7 +93,8 @@ def test_command_line_is_exact() -> None:
     options = ScanOptions(ports="22,80,8000-8010", max_rate=50, host_timeout_seconds=60)
     assert build_command(["127.0.10.8/29"], options) == [
         "nmap", "-sV", "--version-intensity", "7", "-n", "-Pn", "--max-rate", "50",
-        "--host-timeout", "60s", "--stats-every", "2s", "-p", "22,80,8000-8010", "-oX", "-",
+        "--host-timeout", "60s", "--stats-every", "2s", "--script",
+        "ssl-cert,ssl-enum-ciphers,http-title", "-p", "22,80,8000-8010", "-oX", "-",
         "127.0.10.8/29",
     ]  # fmt: skip
     with pytest.raises(ValueError, match="not a canonical CIDR"):
