@@ -15,6 +15,7 @@ from rich.text import Text
 
 from vardeild.cli.context import cli_context
 from vardeild.cli.files import STDIN, read_bytes
+from vardeild.cli.intel_export import export, share, unshare
 from vardeild.cli.intel_import import import_, unmatchable
 from vardeild.cli.intel_progress import progress_bars as _progress
 from vardeild.cli.output import JsonOption, print_json, print_table, say, stderr, when
@@ -351,3 +352,6 @@ app.command("list")(list_)
 app.command("stats")(stats)
 app.command("expire")(expire)
 app.command("delete")(delete)
+app.command("export")(export)
+app.command("share")(share)
+app.command("unshare")(unshare)
