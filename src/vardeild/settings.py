@@ -386,6 +386,31 @@ class Settings(BaseSettings):
         gt=0,
         description="Longest a single vulnerability-sync download may take.",
     )
+    exposure_scan_ports: str = Field(
+        default="21,22,23,25,53,80,110,143,443,445,993,995,1433,3306,3389,5432,5900,8080,8443",
+        description="Ports an exposure scan probes (nmap -p syntax: 22,80,8000-8100).",
+    )
+    exposure_scan_max_rate: int = Field(
+        default=100, gt=0, description="Packets per second an exposure scan sends at most."
+    )
+    exposure_scan_max_addresses: int = Field(
+        default=4096, gt=0, description="Most addresses one exposure scan may cover."
+    )
+    exposure_scan_window: str = Field(
+        default="",
+        pattern=r"^$|^\d\d:\d\d-\d\d:\d\d$",
+        description="Local hours scans may run, e.g. 22:00-06:00 (notify_timezone); empty: any.",
+    )
+    exposure_scan_timeout_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest an exposure scan may run before it is stopped."
+    )
+    exposure_sla_days_p1: int = Field(default=7, gt=0, description="Days to fix a P1 finding.")
+    exposure_sla_days_p2: int = Field(default=30, gt=0, description="Days to fix a P2 finding.")
+    exposure_sla_days_p3: int = Field(default=90, gt=0, description="Days to fix a P3 finding.")
+    exposure_sla_days_p4: int = Field(default=180, gt=0, description="Days to fix a P4 finding.")
+    exposure_notify_from: Literal["P1", "P2", "P3", "P4"] = Field(
+        default="P2", description="New findings at or above this priority send a notice."
+    )
 
     @field_validator("database_url")
     @classmethod

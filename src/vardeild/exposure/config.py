@@ -1,0 +1,27 @@
+"""The exposure settings as the domain uses them: read once from the typed settings object."""
+
+from __future__ import annotations
+
+from vardeild.exposure.model import Priority, SlaDays
+from vardeild.exposure.nmap import ScanOptions
+from vardeild.exposure.service import ExposureConfig
+from vardeild.settings import Settings
+
+
+def config_from_settings(settings: Settings) -> ExposureConfig:
+    """Return what the exposure domain needs from the settings (exposure_*)."""
+    return ExposureConfig(
+        sla=SlaDays(
+            p1=settings.exposure_sla_days_p1,
+            p2=settings.exposure_sla_days_p2,
+            p3=settings.exposure_sla_days_p3,
+            p4=settings.exposure_sla_days_p4,
+        ),
+        scan=ScanOptions(
+            ports=settings.exposure_scan_ports, max_rate=settings.exposure_scan_max_rate
+        ),
+        max_addresses=settings.exposure_scan_max_addresses,
+        window=settings.exposure_scan_window,
+        notify_from=Priority(settings.exposure_notify_from),
+        scan_timeout_seconds=settings.exposure_scan_timeout_seconds,
+    )
