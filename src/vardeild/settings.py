@@ -376,6 +376,24 @@ class Settings(BaseSettings):
         default="https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
         description="FIRST EPSS daily scores (CSV, gzip allowed) the sync fetches whole.",
     )
+    intel_fetch_allow_private: bool = Field(
+        default=False,
+        description=(
+            "Let intel feeds fetch from loopback, private, link-local and reserved addresses "
+            "(off: every address a feed host resolves to, and every redirect hop, is checked)."
+        ),
+    )
+    intel_fetch_max_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="Largest answer an intel feed fetch accepts."
+    )
+    intel_fetch_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="Longest an intel feed fetch may take in all."
+    )
+    intel_sync_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Pause between passes of `vardeild intel sync --loop` over the due feeds.",
+    )
     vulndb_download_max_bytes: int = Field(
         default=256 * 1024 * 1024,
         gt=0,

@@ -16,6 +16,7 @@ from rich.text import Text
 from vardeild.cli.context import cli_context
 from vardeild.cli.files import STDIN, read_bytes
 from vardeild.cli.intel_export import export, share, unshare
+from vardeild.cli.intel_feeds import feeds_app, sync
 from vardeild.cli.intel_import import import_, unmatchable
 from vardeild.cli.intel_progress import progress_bars as _progress
 from vardeild.cli.output import JsonOption, print_json, print_table, say, stderr, when
@@ -348,6 +349,8 @@ def _described(ids: list[int], source: str | None) -> str:
 app.command("load")(load)
 app.command("import")(import_)
 app.command("unmatchable")(unmatchable)
+app.command("sync")(sync)
+app.add_typer(feeds_app)
 app.command("list")(list_)
 app.command("stats")(stats)
 app.command("expire")(expire)
