@@ -9,6 +9,7 @@ address as `fetch` does, which docs/intel-import.md says. The cursor is the newe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +35,17 @@ class _HeaderAuth(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers[self.name] = self.value
         return request
+
+
+def _pages(endpoint: Any, base: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Yield the envelopes of an endpoint, following `next` while `more` (at most MAX_PAGES)."""
+    kwargs = dict(base)
+    for _ in range(MAX_PAGES):
+        envelope: dict[str, Any] = endpoint(**kwargs)
+        yield envelope
+        if not envelope.get("more") or not envelope.get("next"):
+            return
+        kwargs["next"] = envelope["next"]
 
 
 def poll_collection(
@@ -64,27 +76,23 @@ def poll_collection(
     added_after = cursor.get("added_after")
     try:
         collection = Collection(url, user=user, password=password, auth=auth)
-        collection._conn.session = session  # our session: no redirects
-        collection._conn.session.auth = auth or collection._conn.session.auth
-        if user is not None:
-            session.auth = (user, password or "")
+        # Our own session, which follows no redirect; it carries the credentials itself.
+        session.auth = (user, password or "") if user is not None else auth
+        collection._conn.session = session
         parts_read: list[ParsedFeed] = []
-        newest = added_after
-        kwargs: dict[str, Any] = {"limit": PAGE}
+        base: dict[str, Any] = {"limit": PAGE}
         if added_after:
-            kwargs["added_after"] = added_after
-        for _ in range(MAX_PAGES):
-            envelope = collection.get_objects(**kwargs)
+            base["added_after"] = added_after
+        for envelope in _pages(collection.get_objects, base):
             objects = envelope.get("objects", []) or []
             parts_read.append(read_stix_objects({"objects": objects}, defaults=defaults))
-            manifest = collection.get_manifest(**kwargs)
-            for entry in manifest.get("objects", []) or []:
+        # The objects carry no date_added; the manifest of the same filter does.
+        newest = added_after
+        for envelope in _pages(collection.get_manifest, base):
+            for entry in envelope.get("objects", []) or []:
                 stamp = str(entry.get("date_added", ""))
                 if stamp and (newest is None or stamp > newest):
                     newest = stamp
-            if not envelope.get("more") or not envelope.get("next"):
-                break
-            kwargs["next"] = envelope["next"]
     except (TAXIIServiceException, requests.RequestException, ValueError) as exc:
         raise FetchError(f"TAXII poll of {url} failed: {exc}") from None
     total = sum(part.objects for part in parts_read)
