@@ -13,7 +13,9 @@ from vardeild.web.routes import (
     alerts,
     audit,
     change_requests,
+    exposure,
     ingest,
+    intel_feeds,
     intel_share,
     lookup,
     me,
@@ -81,6 +83,8 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         notices.router,
         notices.policy_router,
         intel_share.router,
+        intel_feeds.router,
+        exposure.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
     # These read their bodies themselves, each bounded by its own setting.

@@ -34,6 +34,8 @@ from vardeild.access.model import Role
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.core.tlp import Tlp
+from vardeild.exposure import service as exposure_service
+from vardeild.exposure.model import ObservedService, ParsedScan, ReportedWeakness, Source
 from vardeild.intel.audience import share_indicators
 from vardeild.intel.model import IndicatorFilter
 from vardeild.intel.service import list_indicators, load_indicators
@@ -69,6 +71,7 @@ class World:
     b_sensor: int
     b_alert: int
     b_notice: int
+    b_finding: int
     a_ack: str  # the acknowledgement token of a notice of A's
     b_name: str
     b_org_number: str
@@ -143,6 +146,10 @@ def _item_routes(kind: str) -> dict[tuple[str, str], tuple[Call, ...]]:
 
 
 _PUBLIC = Call(public=True, member_admin=200, member_user=200)
+_CERT_ONLY = Call(member_admin=403, member_user=403)
+_NO_FEED = Call(
+    path=lambda w: {"name": "no-such-feed"}, member_admin=403, member_user=403, cert=404
+)
 _READ_OWN = Call(member_admin=200, member_user=200)
 _CERT_LOCAL, _, _CERT_DOMAIN = SHARED_CERT_EMAIL.partition("@")
 _WKD = "/.well-known/openpgpkey"
@@ -394,6 +401,53 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         Call(path=lambda w: {"token": w.a_ack}, public=True, member_admin=200, member_user=200),
     ),
     ("GET", f"{API}/organisations/{{organisation_id}}/notice-policy"): (Call(path=_at_b),),
+    ("GET", f"{API}/intel/feeds"): (_CERT_ONLY,),
+    ("POST", f"{API}/intel/feeds"): (
+        Call(
+            body=lambda w: {"name": "walk", "url": "https://feed.example/x", "format": "plain"},
+            member_admin=403,
+            member_user=403,
+            cert=201,
+        ),
+    ),
+    ("GET", f"{API}/intel/feeds/{{name}}"): (_NO_FEED,),
+    ("PATCH", f"{API}/intel/feeds/{{name}}"): (
+        Call(
+            path=lambda w: {"name": "no-such-feed"},
+            body=lambda w: {"enabled": False},
+            member_admin=403,
+            member_user=403,
+            cert=404,
+        ),
+    ),
+    ("DELETE", f"{API}/intel/feeds/{{name}}"): (_NO_FEED,),
+    ("POST", f"{API}/intel/feeds/{{name}}/sync"): (_NO_FEED,),
+    ("GET", f"{API}/organisations/{{organisation_id}}/exposures"): (
+        Call(path=_at_b),
+        Call(path=_at_b, query=lambda w: {"gone": "true"}),
+    ),
+    ("GET", f"{API}/organisations/{{organisation_id}}/findings"): (Call(path=_at_b),),
+    ("GET", f"{API}/organisations/{{organisation_id}}/exposure-report"): (
+        Call(path=_at_b),
+        Call(path=_at_b, query=lambda w: {"format": "csv"}),
+        Call(path=_at_b, query=lambda w: {"format": "pdf", "language": "nb"}),
+    ),
+    ("POST", f"{API}/organisations/{{organisation_id}}/exposure-scans"): (
+        Call(path=_at_b, body=lambda w: {"targets": []}, cert=422, note="B takes no overview"),
+    ),
+    ("GET", f"{API}/exposure/findings/{{finding_id}}/history"): (
+        Call(path=lambda w: {"finding_id": w.b_finding}),
+    ),
+    ("POST", f"{API}/exposure/findings/{{finding_id}}/status"): (
+        Call(
+            path=lambda w: {"finding_id": w.b_finding},
+            body=lambda w: {"status": "false_positive", "reason": "tenancy"},
+        ),
+    ),
+    ("GET", f"{API}/exposure/who-exposes"): (
+        Call(query=lambda w: {"cve": "CVE-2099-7777"}, member_admin=403, member_user=403),
+        Call(query=lambda w: {"product": "Kanari"}, member_admin=403, member_user=403),
+    ),
     ("PATCH", f"{API}/organisations/{{organisation_id}}/notice-policy"): (
         Call(path=_at_b, body=lambda w: {"cap_per_hour": 5}),
     ),
@@ -519,6 +573,7 @@ def world(platform: Platform, token: TokenMaker) -> World:
     attack = eve_line(src="203.0.113.250", dst="198.51.100.77", signature=f"{canary} signatur")
     b_alert = make_pipeline(platform).ingest(eve_batch([attack])).alert_ids[0]
     b_notice, a_ack = _notices(platform, a["id"], b["id"], canary)
+    b_finding = _exposure(platform, b["id"], canary)
     b_record = {key: b_data[key] for key in ("name", "org_number", "sector", "domains")}
     canaries = (
         canary,
@@ -540,6 +595,7 @@ def world(platform: Platform, token: TokenMaker) -> World:
         b_sensor=b_sensor.id,
         b_alert=b_alert,
         b_notice=b_notice,
+        b_finding=b_finding,
         a_ack=a_ack,
         b_name=b["name"],
         b_org_number=b["org_number"],
@@ -581,6 +637,22 @@ def _notices(platform: Platform, a: int, b: int, canary: str) -> tuple[int, str]
     return made[0].id, made[1].ack_token
 
 
+def _exposure(platform: Platform, b: int, canary: str) -> int:
+    """Give B an exposure at its address with a reported CVE; return the finding's id."""
+    seen = ObservedService(
+        "198.51.100.77", 443, product=f"{canary} portal", version="1.0", http_title=canary,
+        weaknesses=(ReportedWeakness("nuclei:x", f"{canary} svakhet", ("CVE-2099-7777",), 9.1),),
+    )  # fmt: skip
+    scan = ParsedScan(source=Source.NUCLEI, name=f"{canary}.jsonl", services=[seen])
+    with platform.session() as session:
+        exposure_service.record_scan(
+            session, CERT_ADMIN, b, scan, matcher=None, config=exposure_service.ExposureConfig(),
+            now=platform.clock.now(),
+        )  # fmt: skip
+        (finding,) = exposure_service.list_findings(session, CERT_ADMIN, b)
+    return int(finding["id"])
+
+
 def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
     """Everything of B, read as the CERT, and how many audit entries exist (B's and all)."""
     with platform.session() as session:
@@ -602,6 +674,7 @@ def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
             "alert_history": alert_history(session, CERT_ADMIN, w.b_alert),
             "notices": notify_records.get_notice_or_raise(session, CERT_ADMIN, w.b_notice),
             "policy": notify_service.read_policy(session, CERT_ADMIN, w.b),
+            "findings": exposure_service.list_findings(session, CERT_ADMIN, w.b),
             "audit_b": list_entries(session, filters=AuditFilter(organisation_id=w.b), limit=1)[1],
             "audit_all": list_entries(session, filters=AuditFilter(), limit=1)[1],
         }
