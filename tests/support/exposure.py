@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from support.factories import CERT, org_data
-from vardeild.core.clock import FixedClock
+from vardeild.core.clock import Clock
 from vardeild.exposure.vuln_model import ProductVersion, VulnMatch
 from vardeild.members import service as members
 
 
-def make_member(session: Session, clock: FixedClock, **overrides: Any) -> dict[str, Any]:
+def make_member(session: Session, clock: Clock, **overrides: Any) -> dict[str, Any]:
     """Return a stored member taking the vulnerability overview, loopback networks."""
     defaults: dict[str, Any] = {
         "services": ["monitoring", "vulnerability_overview"],

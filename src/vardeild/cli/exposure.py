@@ -5,7 +5,7 @@ which members expose a CVE or a product."""
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from vardeild.cli.output import EXIT_INVALID, CliFailure, JsonOption, print_json
 from vardeild.exposure import reports, scanning, sector, service
 from vardeild.exposure.config import config_from_settings
 from vardeild.exposure.imports import read_import
+from vardeild.exposure.imports_shadowserver import member_scan_events, scan_from_events
 from vardeild.exposure.knowledge import load_matcher
 from vardeild.exposure.model import FindingStatus, ImportRefused, Source
 from vardeild.exposure.nmap import ScanFailed
@@ -168,6 +169,37 @@ def exposure_import(
         print_json(results)
     if refused_files:
         raise typer.Exit(EXIT_INVALID)
+
+
+@app.command("import-shadowserver")
+def exposure_import_shadowserver(
+    ctx: typer.Context,
+    member: MemberArgument,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=3650, help="Reports of the last this many days.")
+    ] = 30,
+    as_json: JsonOption = False,
+) -> None:
+    """Take the member's Shadowserver scan and vulnerable-host reports, already stored by the
+    monitoring pipeline, into its exposures."""
+    cli = cli_context(ctx)
+    platform = cli.platform()
+    config = config_from_settings(platform.settings)
+    now = platform.clock.now()
+    with platform.session() as session:
+        member_id = resolve_organisation(session, member)
+        events = member_scan_events(
+            session, cli.principal, member_id, since=now - timedelta(days=days)
+        )
+        parsed = scan_from_events(events, f"shadowserver reports of the last {days} days")
+        result = service.record_scan(
+            session, cli.principal, member_id, parsed, matcher=load_matcher(session),
+            config=config, now=now, notify=notify_config(platform.settings),
+        )  # fmt: skip
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        _say_result(parsed.name, result.as_dict())
 
 
 @app.command("list")
