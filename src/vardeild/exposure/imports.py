@@ -33,6 +33,12 @@ def detect_format(data: bytes, name: str) -> Source:
         )
     if head.startswith((b"{", b"[")) or not head:
         return Source.NUCLEI
+    first_line = head.split(b"\n", 1)[0].lower()
+    if b"plugin" in first_line and (b"," in first_line or b";" in first_line):
+        raise ImportRefused(
+            f"{name}: a Nessus CSV export (its header names plugin columns), not Nessus v2 XML; "
+            "export the scan as .nessus"
+        )
     raise ImportRefused(
         f"{name}: not a supported format (nmap XML, Nessus v2 .nessus, Nuclei JSONL); "
         f"it starts with {head[:20]!r}"
