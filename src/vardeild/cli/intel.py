@@ -23,6 +23,7 @@ from vardeild.cli.output import JsonOption, print_json, print_table, say, stderr
 from vardeild.cli.times import parse_moment
 from vardeild.core.errors import ValidationFailed
 from vardeild.core.tlp import Tlp
+from vardeild.intel.feed_service import get_feed_or_raise
 from vardeild.intel.loaders import DEFAULT_MAX_BYTES, LoadFormat
 from vardeild.intel.model import (
     DEFAULT_CONFIDENCE,
@@ -232,6 +233,13 @@ def list_(
     valid: Annotated[
         bool, typer.Option("--valid", help="Only indicators that match now (not expired).")
     ] = False,
+    tlp: Annotated[
+        Tlp | None,
+        typer.Option("--tlp", case_sensitive=False, help="Only indicators of this TLP."),
+    ] = None,
+    feed: Annotated[
+        str | None, typer.Option("--feed", help="Only indicators a configured feed brought.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many first.")] = 0,
     as_json: JsonOption = False,
@@ -239,13 +247,16 @@ def list_(
     """List indicators ordered by type and value. With --json, a list of full records."""
     cli = cli_context(ctx)
     platform = cli.platform()
-    filters = IndicatorFilter(
-        type=indicator_type,
-        source=source,
-        text=text,
-        valid_at=platform.clock.now() if valid else None,
-    )
     with platform.session() as session:
+        feed_id = get_feed_or_raise(session, cli.principal, feed).id if feed else None
+        filters = IndicatorFilter(
+            type=indicator_type,
+            source=source,
+            text=text,
+            valid_at=platform.clock.now() if valid else None,
+            tlp=tlp,
+            feed_id=feed_id,
+        )
         found, total = list_indicators(session, cli.principal, filters, limit=limit, offset=offset)
     if as_json:
         print_json([indicator.to_dict() for indicator in found])

@@ -74,9 +74,8 @@ def read_import(
 ) -> tuple[ParsedFeed, ImportFormat]:
     """Return what the importer of fmt (detected for AUTO) reads from data, and the format."""
     if fmt is ImportFormat.AUTO:
-        fmt = detect_format(data, name)
-        if fmt is ImportFormat.CSV and mapping is None:
-            fmt = ImportFormat.CSV  # the store's own CSV columns, read by loaders
+        # A column mapping says the file is CSV, whatever its header looks like.
+        fmt = ImportFormat.CSV if mapping else detect_format(data, name)
     if fmt is ImportFormat.STIX:
         return read_stix(data, defaults=defaults), fmt
     if fmt is ImportFormat.MISP:

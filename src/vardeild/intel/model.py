@@ -500,6 +500,8 @@ class Indicator:
     last_sighted_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    stix_id: str | None = None  # the STIX indicator id or MISP attribute uuid it came from
+    feed_id: int | None = None  # the configured feed that brought it
 
     def is_valid_at(self, moment: datetime) -> bool:
         """Return True if the indicator matches at that moment (it has not expired)."""
@@ -527,6 +529,8 @@ class Indicator:
             "last_sighted_at": iso(self.last_sighted_at),
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
+            "stix_id": self.stix_id,
+            "feed_id": self.feed_id,
         }
 
 
@@ -538,6 +542,8 @@ class IndicatorFilter:
     source: str | None = None
     text: str | None = None  # a part of the value
     valid_at: datetime | None = None  # only those that match at this moment
+    tlp: Tlp | None = None
+    feed_id: int | None = None
 
 
 @dataclass(frozen=True)

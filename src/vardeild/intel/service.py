@@ -478,6 +478,10 @@ def list_indicators(
         query = query.where(IndicatorRow.source == filters.source)
     if filters.text:
         query = query.where(IndicatorRow.value.icontains(filters.text.strip(), autoescape=True))
+    if filters.tlp is not None:
+        query = query.where(IndicatorRow.tlp == filters.tlp.value)
+    if filters.feed_id is not None:
+        query = query.where(IndicatorRow.feed_id == filters.feed_id)
     if filters.valid_at is not None:
         query = query.where(
             or_(IndicatorRow.valid_until.is_(None), IndicatorRow.valid_until > filters.valid_at)
@@ -679,4 +683,6 @@ def _indicator(row: IndicatorRow) -> Indicator:
         last_sighted_at=row.last_sighted_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        stix_id=row.stix_id,
+        feed_id=row.feed_id,
     )
