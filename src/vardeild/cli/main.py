@@ -18,6 +18,7 @@ from vardeild.cli import (
     audit,
     changes,
     demo,
+    exposure,
     intel,
     members,
     monitoring,
@@ -103,6 +104,7 @@ sensors.app.command("ship")(ship.ship)
 app.add_typer(ship.app, name="sensor", hidden=True)
 app.add_typer(pgp.app, name="pgp")
 app.add_typer(notify.app, name="notify")
+app.add_typer(exposure.app, name="exposure")
 
 
 def main() -> None:
