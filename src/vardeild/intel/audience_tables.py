@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vardeild.db.base import Base, UTCDateTime
+from vardeild.intel.tables import IndicatorRow
 
 
 class IndicatorAudienceRow(Base):
@@ -35,3 +36,9 @@ class IndicatorAudienceRow(Base):
         UTCDateTime, comment="When the member was named; the indicator's date added for it"
     )
     added_by: Mapped[str] = mapped_column(String(200), comment="Actor who named the member")
+
+
+# Every way out reads an audience's set in (date added, id) order, a page at a time (TAXII's
+# `next`, the API's `after`); for the open sets the date added is the last change. Without
+# this index each page sorts the whole table. Declared here, with the sharing it serves.
+Index("ix_indicators_updated_at_id", IndicatorRow.updated_at, IndicatorRow.id)

@@ -173,4 +173,5 @@ def misp_feed(
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+    # No indent: with one, json falls back from its C encoder to Python, five times slower.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")

@@ -273,6 +273,8 @@ _TYPES = {kind.value: kind for kind in IndicatorType}
 
 
 def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:  # what UTCDateTime hands back: the common case, kept cheap
+        return moment
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

@@ -18,6 +18,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from vardeild.core.tlp import Tlp
@@ -44,6 +45,7 @@ IDENTITY_CREATED = "2026-01-01T00:00:00.000Z"
 MEDIA_TYPE = "application/stix+json;version=2.1"
 
 
+@lru_cache(maxsize=4096)  # a feed's indicators share a few load times: format each once
 def timestamp(moment: datetime) -> str:
     """Return a STIX timestamp: UTC, millisecond precision, `Z`."""
     moment = moment.astimezone(UTC)
@@ -67,6 +69,7 @@ def marking_definition(tlp: Tlp) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=16)
 def identity_id(cert_name: str) -> str:
     """Return the id of the CERT's identity object: the same for the same name."""
     return f"identity--{uuid.uuid5(NAMESPACE, 'identity:' + cert_name)}"

@@ -1,4 +1,4 @@
-"""indicator audiences: the members an AMBER indicator is shared with
+"""indicator audiences: the members an AMBER indicator is shared with; indicators in date order
 
 Revision ID: 0011
 Revises: 0009
@@ -57,9 +57,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_indicator_audiences_organisation_id"), ["organisation_id"], unique=False
         )
+    with op.batch_alter_table("indicators", schema=None) as batch_op:
+        batch_op.create_index("ix_indicators_updated_at_id", ["updated_at", "id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("indicators", schema=None) as batch_op:
+        batch_op.drop_index("ix_indicators_updated_at_id")
     with op.batch_alter_table("indicator_audiences", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_indicator_audiences_organisation_id"))
     op.drop_table("indicator_audiences")
