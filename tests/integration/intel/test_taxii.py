@@ -297,3 +297,32 @@ class _Bearer(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self.secret}"
         return request
+
+
+def test_bad_parameters_and_version_matching(
+    client: TestClient, platform: Platform, world: SharingWorld
+) -> None:
+    cert = _token(platform, Role.CERT_ANALYST)
+    url = f"{ROOT}/collections/{collection_id(Audience.all_members())}/objects/"
+    for params in ({"limit": "0"}, {"limit": "many"}, {"next": "not-ours"}):
+        answer = client.get(url, params=params, headers=_headers(cert))
+        assert answer.status_code == 400, params
+        assert answer.headers["content-type"] == TAXII_MEDIA_TYPE
+    older = client.get(url, params={"match[spec_version]": "2.0"}, headers=_headers(cert))
+    assert "objects" not in older.json()
+    indicators = client.get(url, params={"match[type]": "indicator"}, headers=_headers(cert))
+    first = indicators.json()["objects"][0]
+    same = client.get(
+        url,
+        params={"match[id]": first["id"], "match[version]": first["modified"]},
+        headers=_headers(cert),
+    ).json()["objects"]
+    assert [o["id"] for o in same] == [first["id"]]
+    other = client.get(
+        url,
+        params={"match[id]": first["id"], "match[version]": "2020-01-01T00:00:00.000Z"},
+        headers=_headers(cert),
+    ).json()
+    assert "objects" not in other
+    capped = client.get(url, params={"limit": "100000"}, headers=_headers(cert))
+    assert capped.status_code == 200  # more than page_size_max is served as the maximum
