@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.core.errors import ValidationFailed
+from vardeild.exposure.knowledge import kev_product
 from vardeild.exposure.tables import ExposureRow, FindingRow
 from vardeild.members import service as members
 
@@ -23,6 +24,26 @@ def _cpe_name(text: str) -> str:
     return re.sub(r"\s+", "_", text.strip().lower())
 
 
+def _runs(product: str, vendor: str | None) -> Any:
+    """Return the condition: an exposure runs product (by name or CPE), of vendor if given."""
+    name = product.strip().lower()
+    by_name = func.lower(ExposureRow.product).contains(name, autoescape=True)
+    by_cpe = func.lower(ExposureRow.cpe).contains(f":{_cpe_name(product)}:", autoescape=True)
+    wanted = or_(by_name, by_cpe)
+    if vendor and vendor.strip():
+        wanted = and_(
+            wanted,
+            or_(
+                func.lower(ExposureRow.product).contains(vendor.strip().lower(), autoescape=True),
+                func.lower(ExposureRow.cpe).contains(f":{_cpe_name(vendor)}:", autoescape=True),
+                # nmap often leaves the vendor out of the product name; a CPE-less exposure
+                # whose product matched is still worth a look.
+                ExposureRow.cpe == "",
+            ),
+        )
+    return wanted
+
+
 def who_exposes(
     session: Session,
     principal: Principal,
@@ -31,8 +52,8 @@ def who_exposes(
     product: str | None = None,
     vendor: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Return, per member, the present exposures that have a finding of cve_id or run a
-    product of that name (and vendor, when given: as KEV's vendorProject/product name them).
+    """Return, per member, the present exposures that have a finding of cve_id, run the product
+    the CVE's KEV entry names, or run product (of vendor, when given).
     CERT only; ValidationFailed when neither a CVE nor a product is given."""
     authorize(principal, Action.LIST_ALL)
     if cve_id is not None:
@@ -41,28 +62,16 @@ def who_exposes(
             raise ValidationFailed.one("query", "cve", f"{cve_id!r} is not a CVE id (CVE-YYYY-N)")
     if not cve_id and not (product and product.strip()):
         raise ValidationFailed.one("query", "", "name a CVE id or a product")
-    conditions = []
+    conditions: list[Any] = []
     if cve_id:
         conditions.append(FindingRow.cve_id == cve_id)
+        named = kev_product(session, cve_id)
+        if named is not None:
+            # A new KEV entry names its product: members running it are exposed even before
+            # the knowledge has the CVE's version ranges.
+            conditions.append(_runs(named[1], named[0]))
     if product and product.strip():
-        name = product.strip().lower()
-        by_name = func.lower(ExposureRow.product).contains(name, autoescape=True)
-        by_cpe = func.lower(ExposureRow.cpe).contains(f":{_cpe_name(product)}:", autoescape=True)
-        wanted = or_(by_name, by_cpe)
-        if vendor and vendor.strip():
-            wanted = and_(
-                wanted,
-                or_(
-                    func.lower(ExposureRow.product).contains(
-                        vendor.strip().lower(), autoescape=True
-                    ),
-                    func.lower(ExposureRow.cpe).contains(f":{_cpe_name(vendor)}:", autoescape=True),
-                    # nmap often omits the vendor from the product name; a CPE-less exposure
-                    # whose product matched is still worth a look.
-                    ExposureRow.cpe == "",
-                ),
-            )
-        conditions.append(wanted)
+        conditions.append(_runs(product, vendor))
     stmt = (
         select(ExposureRow, FindingRow.cve_id, FindingRow.status)
         .outerjoin(

@@ -24,6 +24,7 @@ from vardeild.audit.service import record_change
 from vardeild.core.clock import FixedClock
 from vardeild.core.errors import NotFound, ValidationFailed
 from vardeild.core.identifiers import domain_and_parents
+from vardeild.exposure.knowledge import enrich
 from vardeild.exposure.model import (
     FindingStatus,
     ObservedService,
@@ -229,7 +230,7 @@ def record_scan(
         exposure = _upsert_exposure(session, member_id, service, parsed.source, now)
         seen_exposures.add(exposure.id)
         result.services += 1
-        for match in _matches_for(exposure, service, matcher):
+        for match in _matches_for(session, exposure, service, matcher):
             finding, outcome = upsert_finding(
                 session, exposure, match, criticality=criticality, actor=principal.actor,
                 now=now, sla=config.sla,
@@ -268,9 +269,10 @@ def record_scan(
 
 
 def _matches_for(
-    exposure: ExposureRow, service: ObservedService, matcher: Matcher | None
+    session: Session, exposure: ExposureRow, service: ObservedService, matcher: Matcher | None
 ) -> list[VulnMatch]:
-    found = {m.cve_id: m for m in reported_matches(service)}
+    reported = reported_matches(service)
+    found = {m.cve_id: m for m in (enrich(session, reported) if reported else [])}
     item = product_version(exposure)
     if matcher is not None and item is not None:
         for match in matcher.match(item):
