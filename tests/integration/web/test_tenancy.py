@@ -812,10 +812,16 @@ def test_b_sees_its_own_canaries(client: TestClient, world: World) -> None:
         f"{API}/sensors/{world.b_sensor}",
         f"{API}/alerts",
         f"{API}/alerts/{world.b_alert}",
+        f"{API}/intel/shared",
     ):
         answer = client.get(path, headers=headers)
         assert answer.status_code == 200, answer.text
         assert world.canaries[0] in answer.text
+    b_amber = client.get(
+        f"/taxii2/api/collections/{collection_id(Audience.named(world.b))}/objects/",
+        headers=headers,
+    )
+    assert world.canaries[0] in b_amber.text
     whois = client.get(f"{API}/whois", params={"value": world.b_ip}, headers=headers).json()
     assert [o["id"] for o in whois["organisations"]] == [world.b]
 
