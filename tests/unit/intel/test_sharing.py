@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from support.factories import CERT, CERT_ADMIN, member
@@ -17,6 +18,7 @@ from vardeild.core.clock import FixedClock
 from vardeild.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vardeild.intel.audience import list_audience, share_indicators, unshare_indicators
 from vardeild.intel.model import IndicatorType
+from vardeild.intel.service import expire_indicators
 from vardeild.intel.sharing import (
     Audience,
     AudienceKind,
@@ -26,6 +28,8 @@ from vardeild.intel.sharing import (
     list_shared,
     may_read,
 )
+from vardeild.intel.stix_out import indicator_object
+from vardeild.intel.tables import IndicatorRow
 
 
 @pytest.fixture
@@ -71,8 +75,6 @@ def test_an_indicator_expiring_leaves_every_set(
         "green",
         "clear",
     }  # valid_until empty: still valid
-    from vardeild.intel.service import expire_indicators
-
     expire_indicators(session, CERT_ADMIN, clock=clock, ids=[world.ids["green"]])
     found = list_shared(session, CERT, Audience.all_members(), now=clock.now())
     assert _levels(world, found) == {"clear"}
@@ -231,3 +233,16 @@ def test_sharing_and_unsharing_are_audited_per_member(
     )
     with pytest.raises(PermissionDenied):
         list_audience(session, member(world.a), amber)
+
+
+def test_an_imported_stix_id_travels_with_the_indicator(
+    session: Session, clock: FixedClock, world: SharingWorld
+) -> None:
+    imported = "indicator--3b3f9c1e-6a0d-4f5e-8a7b-2c1d0e9f8a7b"
+    session.execute(
+        update(IndicatorRow).where(IndicatorRow.id == world.ids["green"]).values(stix_id=imported)
+    )
+    found = list_shared(session, CERT, Audience.all_members(), now=clock.now())
+    [green] = [i for i in found if i.id == world.ids["green"]]
+    assert green.stix_id == imported
+    assert indicator_object(green, cert_name="C")["id"] == imported
