@@ -26,7 +26,7 @@ The CPE values `*` (ANY) and `-` (NA) are not versions; callers handle them (see
 from __future__ import annotations
 
 import re
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from typing import Final
 
 # (rank, number, word): comparing these tuples is the whole ordering. Ranks keep numbers,
@@ -97,6 +97,7 @@ def parse_version(text: str) -> Version:
     return Version(text, version_key(text))
 
 
+@lru_cache(maxsize=1 << 16)  # NVD repeats the same bounds across thousands of criteria
 def version_key(text: str) -> tuple[Token, ...]:
     """Return the sort key of a version (tuples compare in version order); raise VersionError."""
     cleaned = text.strip().lower()

@@ -26,10 +26,12 @@ exposure. How it decides (docs/vulndb.md says the same for operators):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 
 from vardeild.exposure.cpe import (
     ANY,
@@ -101,6 +103,7 @@ _CACHE_LIMIT = 200_000
 class _Compiled:
     """A criterion with its versions parsed once."""
 
+    number: int  # its place in the matcher, naming the shared VulnMatch made for it
     cve_id: str
     criterion: MatchCriterion
     version: str  # the criteria's version attribute: ANY, NA, a value or a pattern
@@ -122,11 +125,60 @@ class _Seen:
     update: str  # ANY when not seen
 
 
+class _ProductIndex:
+    """One product's criteria, arranged so that a version only meets the criteria that could
+    cover it; `_check` still decides each one, so the arrangement only saves work.
+
+    Ranged criteria are sorted by their end: a version after a range's end cannot be in it,
+    so a bisection skips every range that ended before it (most exposures run recent
+    releases, most ranges end in old ones).
+    """
+
+    __slots__ = ("bare", "ends", "exact", "open_end", "others", "ranged")
+
+    def __init__(self, entries: list[_Compiled]) -> None:
+        self.exact: dict[Key, list[_Compiled]] = defaultdict(list)
+        self.bare: dict[Key, list[_Compiled]] = defaultdict(list)
+        self.others: list[_Compiled] = []  # ANY without a range, NA, patterns: always checked
+        self.open_end: list[_Compiled] = []  # ranges with a start only
+        ranged: list[_Compiled] = []
+        for entry in entries:
+            if entry.exact is not None:
+                self.exact[entry.exact].append(entry)
+                if entry.update not in (ANY, NA) and entry.exact_bare is not None:
+                    self.bare[entry.exact_bare].append(entry)
+            elif entry.version == ANY and entry.end is not None:
+                ranged.append(entry)
+            elif entry.version == ANY and entry.start is not None:
+                self.open_end.append(entry)
+            else:
+                self.others.append(entry)
+        ranged.sort(key=lambda e: e.end or ())
+        self.ranged = ranged
+        self.ends = [e.end or () for e in ranged]
+
+    def candidates(self, seen: _Seen) -> Iterable[_Compiled]:
+        """The criteria that could cover what was seen."""
+        yield from self.others
+        if seen.key is None:
+            return
+        yield from self.exact.get(seen.key, ())
+        if seen.update == ANY:  # `9.3` seen, criteria `9.3` update `p1`: kept, with a note
+            yield from (e for e in self.bare.get(seen.key, ()) if e.exact != seen.key)
+        yield from self.open_end
+        yield from islice(self.ranged, bisect_left(self.ends, seen.key), None)
+
+
 @dataclass(frozen=True, slots=True)
 class _Facts:
     summary: str
     cvss_score: float | None
     cvss_version: str | None
+    kev: bool
+    kev_ransomware: bool
+    kev_due_date: date | None
+    epss: float | None
+    epss_percentile: float | None
 
 
 class VulnMatcher:
@@ -142,21 +194,28 @@ class VulnMatcher:
         `skipped_criteria` and left out (they could only match by guess)."""
         self.skipped_criteria = 0
         self._facts: dict[str, _Facts] = {}
-        self._index: dict[tuple[str, str], list[_Compiled]] = defaultdict(list)
+        self._criteria: dict[tuple[str, str], list[_Compiled]] = defaultdict(list)
+        self._products: dict[tuple[str, str], _ProductIndex] = {}
         self._vendors: dict[str, set[str]] = defaultdict(set)
         self._kev = {entry.cve_id: entry for entry in kev}
         self._epss = {score.cve_id: score for score in epss}
-        self._cache: dict[tuple[str, str, _Seen], list[tuple[str, str]]] = {}
+        # Matches are immutable: one VulnMatch per (criterion, reason note) is shared by every
+        # exposure it applies to, and whole answers are kept per product and version seen.
+        self._made: dict[tuple[int, str], VulnMatch] = {}
+        self._answers: dict[tuple[str, str, _Seen, str], list[VulnMatch]] = {}
+        self._count = 0
         by_cve: dict[str, list[CveRecord]] = defaultdict(list)
         for record in records:
             by_cve[record.cve_id].append(record)
         for cve_id, views in by_cve.items():
             self._add(cve_id, views)
+        self._kev.clear()
+        self._epss.clear()
 
     @property
     def criteria_count(self) -> int:
         """Return how many criteria the matcher holds."""
-        return sum(len(entries) for entries in self._index.values())
+        return self._count
 
     @property
     def cve_count(self) -> int:
@@ -175,10 +234,17 @@ class VulnMatcher:
         )
         described = sorted(live, key=lambda v: v.origin != ORIGIN_NVD)
         summary = next((v.description for v in described if v.description), "")
+        kev = self._kev.get(cve_id)
+        epss = self._epss.get(cve_id)
         self._facts[cve_id] = _Facts(
             summary=summary[:SUMMARY_LENGTH],
             cvss_score=best.cvss_score if best else None,
             cvss_version=best.cvss_version if best else None,
+            kev=kev is not None,
+            kev_ransomware=bool(kev and kev.ransomware),
+            kev_due_date=kev.due_date if kev else None,
+            epss=epss.epss if epss else None,
+            epss_percentile=epss.percentile if epss else None,
         )
         for criterion in chosen.criteria:
             if not criterion.vulnerable:
@@ -187,7 +253,7 @@ class VulnMatcher:
             if compiled is None:
                 self.skipped_criteria += 1
                 continue
-            self._index[(criterion.vendor, criterion.product)].append(compiled)
+            self._criteria[(criterion.vendor, criterion.product)].append(compiled)
             self._vendors[criterion.product].add(criterion.vendor)
 
     def _compile(self, cve_id: str, criterion: MatchCriterion) -> _Compiled | None:
@@ -203,16 +269,64 @@ class VulnMatcher:
             end = version_key(criterion.version_end) if criterion.version_end else None
         except (CpeError, VersionError):
             return None
-        return _Compiled(cve_id, criterion, version, update, exact, bare, start, end)
+        self._count += 1
+        return _Compiled(self._count, cve_id, criterion, version, update, exact, bare, start, end)
 
     def match(self, item: ProductVersion) -> list[VulnMatch]:
         """Return the CVEs that apply to what a scanner saw, one per CVE, each with its reason."""
-        found: dict[str, str] = {}
-        for vendor, product, seen, note in self._targets(item):
-            for cve_id, reason in self._match_product(vendor, product, seen):
-                if cve_id not in found:
-                    found[cve_id] = reason + note
-        return [self._result(cve_id, reason) for cve_id, reason in found.items()]
+        answers = [a for target in self._targets(item) if (a := self._answer(*target))]
+        if len(answers) <= 1:  # the usual case: one product, one answer
+            return list(answers[0]) if answers else []
+        found: dict[str, VulnMatch] = {}
+        for answer in answers:
+            for match in answer:
+                found.setdefault(match.cve_id, match)
+        return list(found.values())
+
+    def _answer(self, vendor: str, product: str, seen: _Seen, note: str) -> list[VulnMatch]:
+        key = (vendor, product, seen, note)
+        answer = self._answers.get(key)
+        if answer is not None:
+            return answer
+        index = self._products.get((vendor, product))
+        if index is None:
+            entries = self._criteria.get((vendor, product))
+            if not entries:
+                return []
+            index = self._products[(vendor, product)] = _ProductIndex(entries)
+        answer = []
+        seen_cves: set[str] = set()
+        for compiled in index.candidates(seen):
+            if compiled.cve_id in seen_cves:
+                continue
+            extra = _check(compiled, seen)
+            if extra is None:
+                continue
+            seen_cves.add(compiled.cve_id)
+            answer.append(self._made_for(compiled, extra + note))
+        if len(self._answers) >= _CACHE_LIMIT:
+            self._answers.clear()
+        self._answers[key] = answer
+        return answer
+
+    def _made_for(self, compiled: _Compiled, note: str) -> VulnMatch:
+        made = self._made.get((compiled.number, note))
+        if made is None:
+            facts = self._facts[compiled.cve_id]
+            made = VulnMatch(
+                cve_id=compiled.cve_id,
+                reason=_describe(compiled.criterion, _ranged(compiled)) + note,
+                cvss_score=facts.cvss_score,
+                cvss_version=facts.cvss_version,
+                kev=facts.kev,
+                kev_ransomware=facts.kev_ransomware,
+                kev_due_date=facts.kev_due_date,
+                epss=facts.epss,
+                epss_percentile=facts.epss_percentile,
+                summary=facts.summary,
+            )
+            self._made[(compiled.number, note)] = made
+        return made
 
     def _targets(self, item: ProductVersion) -> list[tuple[str, str, _Seen, str]]:
         """(vendor, product, what was seen, a note for the reason) to look up."""
@@ -252,39 +366,6 @@ class VulnMatcher:
             targets += [(vendor, product, seen, note) for vendor in sorted(vendors | {ANY})]
         return targets
 
-    def _match_product(self, vendor: str, product: str, seen: _Seen) -> list[tuple[str, str]]:
-        key = (vendor, product, seen)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        matched = []
-        for compiled in self._index.get((vendor, product), ()):
-            reason = _check(compiled, seen)
-            if reason is not None:
-                matched.append((compiled.cve_id, reason))
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = matched
-        return matched
-
-    def _result(self, cve_id: str, reason: str) -> VulnMatch:
-        facts = self._facts[cve_id]
-        kev = self._kev.get(cve_id)
-        epss = self._epss.get(cve_id)
-        due: date | None = kev.due_date if kev else None
-        return VulnMatch(
-            cve_id=cve_id,
-            reason=reason,
-            cvss_score=facts.cvss_score,
-            cvss_version=facts.cvss_version,
-            kev=kev is not None,
-            kev_ransomware=bool(kev and kev.ransomware),
-            kev_due_date=due,
-            epss=epss.epss if epss else None,
-            epss_percentile=epss.percentile if epss else None,
-            summary=facts.summary,
-        )
-
 
 def _seen(part: str, version: str | None, update: str) -> _Seen:
     text = None
@@ -301,8 +382,13 @@ def _seen(part: str, version: str | None, update: str) -> _Seen:
     return _Seen(part, text, key, bare, update)
 
 
+def _ranged(compiled: _Compiled) -> bool:
+    return compiled.start is not None or compiled.end is not None
+
+
 def _check(compiled: _Compiled, seen: _Seen) -> str | None:
-    """The reason the criterion covers what was seen, or None."""
+    """None when the criterion does not cover what was seen; else what the reason must add
+    to the criterion's description ("" or a note)."""
     criterion = compiled.criterion
     if criterion.part != ANY and seen.part not in (ANY, criterion.part):
         return None
@@ -328,7 +414,7 @@ def _check(compiled: _Compiled, seen: _Seen) -> str | None:
             if seen.bare != compiled.exact_bare:
                 return None
             note = f"; update not seen (criteria names update {compiled.update})"
-    return _describe(criterion, ranged) + note
+    return note
 
 
 def _pattern_matches(pattern: str, version: str) -> bool:

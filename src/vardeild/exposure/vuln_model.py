@@ -49,7 +49,7 @@ ORIGIN_NVD = "nvd"
 ORIGIN_CVE5 = "cve5"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # hundreds of thousands are held while a matcher builds
 class MatchCriterion:
     """One `cpeMatch` (or one CVE JSON 5 `affected` version entry) that can make a CVE apply."""
 
@@ -70,7 +70,7 @@ class MatchCriterion:
     conditions: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CveRecord:
     """One CVE as one origin (NVD or CVE JSON 5) describes it."""
 
