@@ -28,6 +28,7 @@ from vardeild.cli import (
     ship,
     system,
     tokens,
+    vulndb,
     whois,
     worker,
 )
@@ -105,6 +106,7 @@ app.add_typer(ship.app, name="sensor", hidden=True)
 app.add_typer(pgp.app, name="pgp")
 app.add_typer(notify.app, name="notify")
 app.add_typer(exposure.app, name="exposure")
+app.add_typer(vulndb.app, name="vulndb")
 
 
 def main() -> None:

@@ -1,0 +1,274 @@
+"""`vardeild vulndb`: the vulnerability knowledge — load files, sync from the sources, stats.
+
+`load` reads NVD API 2.0 responses, CVE JSON 5 records, the KEV catalogue (JSON or CSV) and
+EPSS scores (CSV, gzip allowed) from files or directories (an offline mirror); `sync` fetches
+what changed from the URLs in the settings. Both are idempotent and audited; a record that
+cannot be read is listed with its place and why, and the rest load. docs/vulndb.md describes
+the sources and how matching decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as ProgressBars
+from rich.text import Text
+
+from vardeild.cli.context import cli_context
+from vardeild.cli.files import read_bytes
+from vardeild.cli.output import (
+    EXIT_INVALID,
+    CliFailure,
+    JsonOption,
+    print_json,
+    print_table,
+    say,
+    stderr,
+    when,
+)
+from vardeild.cli.times import parse_moment
+from vardeild.exposure.vulndb_parsers import MAX_DOCUMENT_BYTES, DocumentError
+from vardeild.exposure.vulndb_service import (
+    LoadCounts,
+    Progress,
+    load_vulndb_document,
+    vulndb_stats,
+)
+from vardeild.exposure.vulndb_sync import SOURCES, SyncConfig, SyncError, sync_vulndb
+from vardeild.settings import Settings
+
+app = typer.Typer(
+    name="vulndb",
+    help="Vulnerability knowledge (CVE, KEV, EPSS): load files, sync, stats.",
+    no_args_is_help=True,
+)
+
+SUFFIXES = (".json", ".csv", ".gz")
+
+
+@contextmanager
+def _progress() -> Iterator[Progress | None]:
+    """Yield a callback drawing progress bars on stderr when it is a terminal, else None."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+    )
+    with ProgressBars(*columns, console=console, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        yield advance
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES)
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def _show(counts: LoadCounts) -> None:
+    say(
+        f"{counts.name}: {counts.kind}, {counts.read:,} read: {counts.created:,} new, "
+        f"{counts.updated:,} changed, {counts.unchanged:,} unchanged"
+        + (f", {counts.removed:,} removed" if counts.removed else "")
+        + "."
+    )
+    if counts.problems:
+        console = stderr()
+        console.print(Text(f"warning: {len(counts.problems):,} records refused:", style="yellow"))
+        for problem in counts.problems[:50]:
+            console.print(Text(f"  {problem}"))
+        if len(counts.problems) > 50:
+            console.print(Text(f"  ... and {len(counts.problems) - 50:,} more"))
+
+
+def load(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files or directories (searched for .json, .csv and .gz files).", exists=True
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Load NVD API 2.0 responses, CVE JSON 5 records, KEV catalogues and EPSS files.
+
+    Each file is one transaction and one audit entry; loading the same file again changes
+    nothing. A file of no known kind is refused with the reason (exit 2 at the end); the other
+    files still load.
+    """
+    cli = cli_context(ctx)
+    platform = cli.platform()
+    results, refused = [], []
+    with _progress() as progress:
+        for path in _files(paths):
+            data = read_bytes(path, limit=MAX_DOCUMENT_BYTES)
+            try:
+                with platform.session() as session:
+                    counts = load_vulndb_document(
+                        session,
+                        cli.principal,
+                        data,
+                        name=str(path),
+                        clock=platform.clock,
+                        progress=progress,
+                    )
+            except DocumentError as exc:
+                refused.append(str(exc))
+                continue
+            results.append(counts)
+            if not as_json:
+                _show(counts)
+    if as_json:
+        print_json({"loaded": [c.as_dict() for c in results], "refused": refused})
+    for reason in refused:
+        stderr().print(Text(f"refused: {reason}", style="red"))
+    if refused:
+        raise CliFailure(f"{len(refused)} files refused", EXIT_INVALID)
+
+
+def sync(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help=f"Sync only this source (repeatable): {', '.join(SOURCES)}. Default: all.",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="NVD: fetch CVEs changed since this date or time, instead of since the last "
+            "sync (a first sync without it goes 120 days back).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch what changed: NVD CVEs by lastModified windows, and the KEV and EPSS files whole.
+
+    The URLs, the NVD API key and the download bounds come from the settings (vulndb_*). Each
+    NVD window is committed as it completes, so an interrupted sync resumes where it stopped.
+    """
+    chosen = sources or list(SOURCES)
+    unknown = sorted(set(chosen) - set(SOURCES))
+    if unknown:
+        raise CliFailure(f"unknown source {', '.join(unknown)}; use {', '.join(SOURCES)}", 2)
+    moment: datetime | None = parse_moment(since, option="--since") if since else None
+    cli = cli_context(ctx)
+    platform = cli.platform()
+    with _progress() as progress, platform.session_factory() as session:
+        try:
+            results = sync_vulndb(
+                session,
+                cli.principal,
+                config=sync_config(cli.settings),
+                clock=platform.clock,
+                sources=chosen,
+                since=moment,
+                on_step=session.commit,
+                progress=progress,
+            )
+            session.commit()
+        except SyncError as exc:
+            session.commit()  # what earlier steps stored stays
+            raise CliFailure(f"sync failed: {exc}") from exc
+    if as_json:
+        print_json([c.as_dict() for c in results])
+        return
+    for counts in results:
+        _show(counts)
+
+
+def sync_config(settings: Settings) -> SyncConfig:
+    """Return the sync's sources and bounds from the settings."""
+    key = settings.vulndb_nvd_api_key
+    return SyncConfig(
+        nvd_url=settings.vulndb_nvd_url,
+        nvd_api_key=key.get_secret_value() if key is not None else None,
+        kev_url=settings.vulndb_kev_url,
+        epss_url=settings.vulndb_epss_url,
+        max_bytes=settings.vulndb_download_max_bytes,
+        timeout=settings.vulndb_download_timeout_seconds,
+        nvd_pause=settings.vulndb_nvd_pause_seconds,
+    )
+
+
+def stats(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show how many CVEs, criteria, KEV entries and EPSS scores are stored, and each sync."""
+    cli = cli_context(ctx)
+    with cli.platform().session() as session:
+        found = vulndb_stats(session, cli.principal)
+    if as_json:
+        print_json(
+            {
+                "records": found.records,
+                "cves": found.cves,
+                "rejected": found.rejected,
+                "criteria": found.criteria,
+                "kev": found.kev,
+                "kev_ransomware": found.kev_ransomware,
+                "epss": found.epss,
+                "epss_score_date": found.epss_score_date,
+                "synced": {
+                    source: {"at": at, "cursor": cursor, "detail": detail}
+                    for source, (at, cursor, detail) in found.synced.items()
+                },
+            }
+        )
+        return
+    print_table(
+        "Vulnerability knowledge",
+        ("what", "count"),
+        [
+            ("CVEs", found.cves),
+            ("  of them rejected", found.rejected),
+            *((f"  records from {origin}", n) for origin, n in sorted(found.records.items())),
+            ("match criteria", found.criteria),
+            ("KEV entries", found.kev),
+            ("  known ransomware use", found.kev_ransomware),
+            ("EPSS scores", found.epss),
+            ("  score date", found.epss_score_date or "-"),
+        ],
+    )
+    if found.synced:
+        print_table(
+            "Syncs",
+            ("source", "last success", "NVD cursor", "what it brought"),
+            [
+                (source, when(at), when(cursor), detail)
+                for source, (at, cursor, detail) in sorted(found.synced.items())
+            ],
+        )
+
+
+app.command("load")(load)
+app.command("sync")(sync)
+app.command("stats")(stats)
