@@ -45,6 +45,9 @@ def test_the_limit_counts_every_member() -> None:
         (gzip.compress(b"a\n") + b"trailing junk", "not valid gzip"),
         (b"", "cut short"),
     ],
+    # Named ids: gzip writes the time into its header, and pytest-xdist's workers must agree
+    # on every test id.
+    ids=["not-gzip", "cut-short", "trailing-junk", "empty"],
 )
 def test_broken_gzip_is_refused(body: bytes, why: str) -> None:
     with pytest.raises(ValueError, match=why):
