@@ -36,6 +36,7 @@ and the exact lookup behind it decides. Measured by benches/matcher.py.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from collections.abc import Iterable
 from datetime import datetime
@@ -102,6 +103,7 @@ class IndicatorMatcher:
         "_ja4",
         "_md5",
         "_names",
+        "_overlay",
         "_sha1",
         "_sha256",
         "_sni",
@@ -114,6 +116,9 @@ class IndicatorMatcher:
         "_v4_nets",
         "_v4_wide",
         "_v6",
+        "_withdrawn",
+        "built_at",
+        "deletions",
         "expires_at",
         "revision",
     )
@@ -134,6 +139,12 @@ class IndicatorMatcher:
         """The indicator revision the matcher was built at (0 when built from bare entries)."""
         self.expires_at = expires_at
         """When the first indicator in the matcher expires: rebuild it then; None: never."""
+        self.built_at: datetime | None = None
+        """When the base was read from the store (set by intel.service.load_matcher)."""
+        self.deletions = 0
+        """The store's deletion count when the base was read: a deletion needs a rebuild."""
+        self._overlay: IndicatorMatcher | None = None
+        self._withdrawn: frozenset[int] = frozenset()
 
         v4: dict[str, Ids] = dict(table(IndicatorType.IPV4))
         v4_nets: list[tuple[int, str, Ids]] = []
@@ -198,8 +209,10 @@ class IndicatorMatcher:
         return cls(grouped, revision=revision, expires_at=expires_at)
 
     def __len__(self) -> int:
-        """Return the number of distinct (type, value) pairs held."""
-        return sum(self._counts.values())
+        """Return the number of distinct (type, value) pairs held (the base's, and the
+        overlay's on top)."""
+        overlay = len(self._overlay) if self._overlay is not None else 0
+        return sum(self._counts.values()) + overlay
 
     @property
     def counts(self) -> dict[str, int]:
@@ -252,9 +265,39 @@ class IndicatorMatcher:
             self._match_hashes(event, found)
         if self._fingerprints and (event.tls_ja3 or event.tls_ja4 or event.tls_ja3s):
             self._match_fingerprints(event, found)
+        if self._overlay is not None:
+            return self._layered(found, self._overlay.match(event))
         if len(found) > 1:
             return sorted(set(found))
         return found
+
+    # -- incremental updates ----------------------------------------------------------------
+    # A change to a few indicators need not rebuild a million-entry matcher: `with_changes`
+    # returns the base (shared, not copied) with an overlay matcher of the changed indicators
+    # still valid, and the ids of every changed one withdrawn from the base's answers. The
+    # overlay replaces any earlier one, so it always holds every change since the base.
+
+    def with_changes(
+        self,
+        changed: Iterable[tuple[int, IndicatorType, str]],
+        withdrawn: Iterable[int],
+        *,
+        revision: int,
+        expires_at: datetime | None,
+    ) -> IndicatorMatcher:
+        """Return this matcher's base with changed (id, type, value) entries on top and the
+        withdrawn ids (every changed or expired id) hidden from the base."""
+        layered = copy.copy(self)
+        layered._overlay = IndicatorMatcher.build(changed)
+        layered._withdrawn = frozenset(withdrawn)
+        layered.revision = revision
+        layered.expires_at = expires_at
+        return layered
+
+    def _layered(self, found: list[int], added: list[int]) -> list[int]:
+        withdrawn = self._withdrawn
+        kept = [i for i in found if i not in withdrawn] if withdrawn else found
+        return sorted({*kept, *added})
 
     # -- screening: may a line match at all? ------------------------------------------------
     # The EVE screen (monitoring/parsers/eve_screen.py) asks these for the observables of
@@ -270,11 +313,15 @@ class IndicatorMatcher:
             self._ip6(ip, found)
         else:
             self._ip4(ip, found)
+        if self._overlay is not None:
+            return bool(self._layered(found, [])) or self._overlay.hits_ip(ip)
         return bool(found)
 
     def hits_name(self, name: str) -> bool:
         """Return whether a domain, TLS SNI, HTTP host or URL indicator may match the name (a
         DNS query, SNI or HTTP host without port, or the host of a URL) in any field."""
+        if self._overlay is not None and self._overlay.hits_name(name):
+            return True
         name = name.lower().rstrip(".")
         if not name.isascii():
             name = url_host_name(name)
@@ -288,6 +335,8 @@ class IndicatorMatcher:
 
     def hits_digest(self, value: str) -> bool:
         """Return whether a hash or TLS fingerprint indicator of any type equals the value."""
+        if self._overlay is not None and self._overlay.hits_digest(value):
+            return True
         return value.lower() in self._digest_keys
 
     def _match_hashes(self, event: Observables, found: list[int]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -87,6 +87,80 @@ def bump_indicator_revision(session: Session) -> None:
     )
 
 
+_DELETIONS_ROW = 2  # a second counter in indicator_revision: deletions, which no row can show
+# How far before a base was read the changes an incremental update takes start: a loading
+# transaction stamps its rows when it starts and may commit after the base was read, so the
+# overlay re-reads that margin (rows in it and in the base are withdrawn from the base and
+# answered by the overlay: the same ids). Longer than any load takes.
+INCREMENTAL_MARGIN = timedelta(minutes=30)
+# Above this many changed rows (or a tenth of the base) a full rebuild is as cheap.
+INCREMENTAL_MAX_CHANGES = 50_000
+
+
+def indicator_deletions(session: Session) -> int:
+    """Return how many times indicators were deleted (a held matcher's base is then stale)."""
+    return int(
+        session.scalar(
+            select(IndicatorRevisionRow.revision).where(IndicatorRevisionRow.id == _DELETIONS_ROW)
+        )
+        or 0
+    )
+
+
+def _count_deletion(session: Session) -> None:
+    result = session.execute(
+        update(IndicatorRevisionRow)
+        .where(IndicatorRevisionRow.id == _DELETIONS_ROW)
+        .values(revision=IndicatorRevisionRow.revision + 1)
+    )
+    if not getattr(result, "rowcount", 0):
+        session.execute(insert(IndicatorRevisionRow).values(id=_DELETIONS_ROW, revision=1))
+
+
+def refresh_matcher(
+    session: Session, matcher: IndicatorMatcher, *, now: datetime
+) -> IndicatorMatcher:
+    """Return a matcher that is current: the same one if nothing changed; the held base with
+    an overlay of the indicators changed since it was read, when only additions and changes
+    (expiry by command included) happened; else a full rebuild (a deletion, an indicator
+    expiring by its time, too many changes)."""
+    revision = indicator_revision(session)
+    expired = matcher.expires_at is not None and now >= matcher.expires_at
+    if revision == matcher.revision and not expired:
+        return matcher
+    if expired or matcher.built_at is None or indicator_deletions(session) != matcher.deletions:
+        return load_matcher(session, now=now)
+    table = _table()
+    since = matcher.built_at - INCREMENTAL_MARGIN
+    changed_since = table.c.updated_at >= since  # created rows have it too; it is indexed
+    limit = max(INCREMENTAL_MAX_CHANGES, len(matcher) // 10)
+    rows = (
+        session.connection()
+        .execute(
+            select(table.c.id, table.c.type, table.c.value, table.c.valid_until)
+            .where(changed_since)
+            .order_by(table.c.type)
+            .limit(limit + 1)
+        )
+        .all()
+    )
+    if len(rows) > limit:
+        return load_matcher(session, now=now)
+    valid: list[tuple[int, IndicatorType, str]] = []
+    expires_at = matcher.expires_at
+    for row in rows:
+        kind = _TYPES[row[1]]
+        until = None if row[3] is None else _utc(row[3])
+        if kind in UNMATCHED_TYPES or (until is not None and until <= now):
+            continue
+        valid.append((row[0], kind, row[2]))
+        if until is not None and (expires_at is None or until < expires_at):
+            expires_at = until
+    return matcher.with_changes(
+        valid, [row[0] for row in rows], revision=revision, expires_at=expires_at
+    )
+
+
 def load_matcher(session: Session, *, now: datetime | None = None) -> IndicatorMatcher:
     """Return a matcher of every indicator valid now (valid_until empty or later), stamped with
     the revision it was built at and the moment its first indicator expires."""
@@ -109,11 +183,15 @@ def load_matcher(session: Session, *, now: datetime | None = None) -> IndicatorM
         .execution_options(yield_per=50_000)
     )
     types = _TYPES
-    return IndicatorMatcher.build(
+    deletions = indicator_deletions(session)
+    matcher = IndicatorMatcher.build(
         ((row[0], types[row[1]], row[2]) for row in rows),
         revision=revision,
         expires_at=None if expires_at is None else _utc(expires_at),
     )
+    matcher.built_at = moment
+    matcher.deletions = deletions
+    return matcher
 
 
 def matcher_is_current(session: Session, matcher: IndicatorMatcher, *, now: datetime) -> bool:
@@ -593,6 +671,7 @@ def delete_indicators(
             .execution_options(synchronize_session=False)
         )
     bump_indicator_revision(session)
+    _count_deletion(session)
     _audit(session, principal, clock, "indicator.delete", chosen, source, len(chosen), note)
     return len(chosen)
 

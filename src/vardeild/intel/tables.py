@@ -69,7 +69,9 @@ class IndicatorRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When the row was created")
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, comment="When its marking, validity, tags or description last changed"
+        UTCDateTime,
+        index=True,  # incremental matcher updates read the rows changed since a moment
+        comment="When its marking, validity, tags or description last changed",
     )
     stix_id: Mapped[str | None] = mapped_column(
         String(MAX_OBJECT_ID_LENGTH),

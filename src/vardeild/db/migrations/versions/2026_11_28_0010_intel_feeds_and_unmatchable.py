@@ -169,6 +169,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_indicators_feed_id"), ["feed_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_indicators_stix_id"), ["stix_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_indicators_updated_at"), ["updated_at"], unique=False)
         batch_op.create_foreign_key(
             batch_op.f("fk_indicators_feed_id_intel_feeds"),
             "intel_feeds",
@@ -183,6 +184,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_indicators_feed_id_intel_feeds"), type_="foreignkey"
         )
+        batch_op.drop_index(batch_op.f("ix_indicators_updated_at"))
         batch_op.drop_index(batch_op.f("ix_indicators_stix_id"))
         batch_op.drop_index(batch_op.f("ix_indicators_feed_id"))
         batch_op.drop_column("feed_id")
