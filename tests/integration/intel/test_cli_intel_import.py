@@ -126,3 +126,24 @@ def test_feeds_are_configured_listed_and_secrets_masked(vardeild: Run) -> None:
     vardeild("intel", "feeds", "add", "partner", "https://x.example/", "-f", "plain", code=4)
     vardeild("intel", "feeds", "remove", "partner")
     assert _json(vardeild("intel", "feeds", "list", "--json")) == []
+
+
+def test_a_misp_feed_directory_imports_its_events(vardeild: Run, tmp_path: Path) -> None:
+    feed = tmp_path / "misp-feed"
+    feed.mkdir()
+    uuid = "5e7f2d40-8f1a-4b8e-9b5a-1c2d3e4f5a6b"
+    (feed / "manifest.json").write_text(
+        json.dumps({uuid: {"timestamp": "1700000000", "info": "x"}, "missing-uuid": {}})
+    )
+    attribute = {"type": "domain", "value": "evil.example.no", "to_ids": True, "uuid": "a-1"}
+    event = {"info": "Phish", "uuid": uuid, "Attribute": [attribute], "Tag": [{"name": "tlp:red"}]}
+    (feed / f"{uuid}.json").write_text(json.dumps({"Event": event}))
+    (summary,) = _json(vardeild("intel", "import", str(feed), "--json"))
+    assert (summary["format"], summary["created"], summary["source"]) == (
+        "misp-feed",
+        1,
+        "misp-feed",
+    )
+    assert any("missing-uuid" in problem for problem in summary["problems"])
+    (indicator,) = _json(vardeild("intel", "list", "--source", "misp-feed", "--json"))
+    assert (indicator["value"], indicator["tlp"]) == ("evil.example.no", "RED")
