@@ -124,6 +124,8 @@ def _gunzip(data: bytes, name: str) -> bytes:
         raise DocumentError(f"{name}: broken gzip: {exc}") from exc
     if len(out) > MAX_DOCUMENT_BYTES or inflater.unconsumed_tail:
         raise DocumentError(f"{name}: larger than {MAX_DOCUMENT_BYTES:,} bytes uncompressed")
+    if not inflater.eof:
+        raise DocumentError(f"{name}: broken gzip: the stream is cut short")
     return out
 
 
