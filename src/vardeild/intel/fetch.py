@@ -91,8 +91,11 @@ def check_address(address: str, *, allow_private: bool) -> None:
                 f"{address} is a {kind} address; feeds may not reach it unless "
                 "intel_fetch_allow_private is set"
             )
-    if ip.is_unspecified:
-        raise FetchError(f"{address} is unspecified")
+    if ip.is_unspecified or not ip.is_global:  # shared (100.64/10), benchmarking, ...
+        raise FetchError(
+            f"{address} is not a global address; feeds may not reach it unless "
+            "intel_fetch_allow_private is set"
+        )
 
 
 def resolve(host: str, port: int, *, allow_private: bool) -> str:

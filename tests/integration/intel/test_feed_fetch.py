@@ -89,7 +89,11 @@ def test_loopback_is_refused_by_default_and_fetched_when_allowed(server: Server)
 
 
 @pytest.mark.parametrize(
-    "address", ["10.1.2.3", "192.168.0.1", "169.254.169.254", "224.0.0.1", "::1", "fe80::1"]
+    "address",
+    [
+        *("10.1.2.3", "192.168.0.1", "169.254.169.254", "224.0.0.1", "100.64.0.1", "0.0.0.0"),
+        *("::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "240.0.0.1"),
+    ],
 )
 def test_private_link_local_and_multicast_addresses_are_refused(address: str) -> None:
     with pytest.raises(FetchError):
