@@ -253,19 +253,56 @@ def ingest_eve_files(
 
     try:
         if not follow:
-            for eve in files:
-                while not stop.is_set():
-                    more = eve.read(batch_records)
-                    if eve.records or not more:
-                        flush(eve)
-                    if not more:
-                        break
+            _read_through(sink, files, stop, totals, on_batch, batch_records)
             return totals
         _follow(files, stop, flush, batch_records, batch_seconds, poll_seconds)
         return totals
     finally:
         for eve in files:
             eve.close()
+
+
+def _read_through(
+    sink: EventSink,
+    files: list[_EveFile],
+    stop: threading.Event,
+    totals: Totals,
+    on_batch: Callable[[Totals], None] | None,
+    batch_records: int,
+) -> None:
+    """Read the files to their end. Where the pipeline writes behind (Pipeline.write_behind),
+    batch N is committed on its writer thread while batch N+1 is read and screened here: the
+    database's own work (SQLite's pages, the PostgreSQL server, the commit) then runs beside
+    the parsing. Commits stay one at a time and in reading order, each with its checkpoint."""
+    opener = getattr(sink, "write_behind", None)
+    behind = opener() if opener is not None else None
+    sizes: list[int] = []
+
+    def flush(eve: _EveFile) -> None:
+        batch, size = eve.batch()
+        if behind is None:
+            totals.add(sink.ingest(batch), size=size)
+        else:
+            sizes.append(size)
+            for result in behind.ingest(batch):
+                totals.add(result, size=sizes.pop(0))
+        if on_batch is not None:
+            on_batch(totals)
+
+    try:
+        for eve in files:
+            while not stop.is_set():
+                more = eve.read(batch_records)
+                if eve.records or not more:
+                    flush(eve)
+                if not more:
+                    break
+    finally:
+        if behind is not None:
+            for result in behind.finish():
+                totals.add(result, size=sizes.pop(0))
+            if on_batch is not None:
+                on_batch(totals)
 
 
 def _follow(

@@ -24,6 +24,7 @@ read at most once per batch, and frozen out of the garbage collector's reach.
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,7 +48,7 @@ from vardeild.monitoring.batch import BatchProcessor, IndicatorMatcher, Work
 from vardeild.monitoring.ingest import IngestResult, RawBatch
 from vardeild.monitoring.model import SensorStats
 from vardeild.monitoring.store import Outcome
-from vardeild.monitoring.suppression import load_suppressor
+from vardeild.monitoring.suppression import Suppressor, load_suppressor
 
 T = TypeVar("T")
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -78,6 +79,17 @@ class PipelineConfig:
     # factory whose sessions may run on another thread, each on its own connection (an
     # engine's pool, as Platform.session has; not a test's one shared connection).
     write_behind: bool = False
+
+
+@dataclass(frozen=True)
+class _Indexes:
+    """What processing a batch reads from the database: attribution, critical members,
+    indicators, suppression rules."""
+
+    index: AttributionIndex
+    critical: frozenset[int]
+    matcher: IndicatorMatcher | None
+    suppressor: Suppressor
 
 
 class _Skipped(Exception):
@@ -246,34 +258,55 @@ class Pipeline:
         if batch.checkpoint is not None:
             store.save_checkpoint(session, batch.checkpoint, at=now)
 
-    def _prepare(self, batch: RawBatch) -> _Prepared:
-        """Process a batch in memory, outside its write transaction (write-behind)."""
-        return self._prepare_all([batch])[0]
+    def _prepare(self, batch: RawBatch, indexes: _Indexes | None = None) -> _Prepared:
+        """Process a batch in memory, outside its write transaction (write-behind), with
+        indexes if given (read by the write in flight), else read here."""
+        return self._prepare_all([batch], indexes)[0]
 
-    def _prepare_all(self, batches: Sequence[RawBatch]) -> list[_Prepared]:
+    def _prepare_all(
+        self, batches: Sequence[RawBatch], indexes: _Indexes | None = None
+    ) -> list[_Prepared]:
         """Process batches in memory, with the indexes read once, in a short transaction of
-        their own: the write transaction runs later (on the writer, or for the group)."""
+        their own (unless given): the write transaction runs later (on the writer, or for the
+        group)."""
         now = self._clock.now()
-        with self._session_factory() as session:
-            index, critical, matcher = self._indexes(session, now)
-            suppressor = load_suppressor(session, now=now)
+        if indexes is None:
+            with self._session_factory() as session:
+                indexes = self._read_indexes(session, now)
+        index, critical, matcher, suppressor = (
+            indexes.index,
+            indexes.critical,
+            indexes.matcher,
+            indexes.suppressor,
+        )
         process = self._batches.process
         return [
             _Prepared(batch, process(batch, now, index, matcher, suppressor), now, critical)
             for batch in batches
         ]
 
-    def _write_prepared(self, prepared: _Prepared) -> IngestResult:
-        """Write a prepared batch in its own transaction (write-behind's writer)."""
-        return self._write_group([prepared])[0]
+    def _read_indexes(self, session: Session, now: datetime) -> _Indexes:
+        index, critical, matcher = self._indexes(session, now)
+        return _Indexes(index, critical, matcher, load_suppressor(session, now=now))
 
-    def _write_group(self, prepared: list[_Prepared]) -> list[IngestResult]:
+    def _write_prepared(
+        self, prepared: _Prepared, on_begin: Callable[[Session], None] | None = None
+    ) -> IngestResult:
+        """Write a prepared batch in its own transaction (write-behind's writer)."""
+        return self._write_group([prepared], on_begin)[0]
+
+    def _write_group(
+        self, prepared: list[_Prepared], on_begin: Callable[[Session], None] | None = None
+    ) -> list[IngestResult]:
         """Write prepared batches in one transaction, each claiming its key and checkpoint
         (one committed before is skipped alone), the rows they share written once at the end
-        (`_flush`). The processed work is kept across tries; its counts are restored."""
+        (`_flush`). The processed work is kept across tries; its counts are restored.
+        on_begin runs first in each try's transaction."""
         counts = [dict(each.work.counts) for each in prepared]
 
         def attempt(session: Session) -> list[IngestResult]:
+            if on_begin is not None:
+                on_begin(session)
             group = _Group()
             results: list[IngestResult] = []
             for each, before in zip(prepared, counts, strict=True):
@@ -443,6 +476,13 @@ class WriteBehind:
     and while the commit waits for the disk; the Python around it (rows to driver values,
     folding into alerts) still shares the one core with the parsing.
 
+    The indexes (attribution, indicators, suppression rules) for batch N+1 are read by the
+    writer at the start of batch N's transaction, and the caller waits for that read before
+    processing N+1. The caller opens no transaction of its own: on SQLite one would wait
+    (BEGIN IMMEDIATE) for the writer's whole transaction, and the overlap was lost. The price:
+    a change to the registry, indicators or rules made while batch N is written reaches batch
+    N+2 rather than N+1 (one batch later: at most 10,000 records or a second).
+
     Guarantees kept: at most one batch is being written at a time, and batch N+1 is handed to
     the writer only after batch N committed, so commits happen in reading order, each with its
     own checkpoint: a kill at any moment leaves the last committed checkpoint naming exactly
@@ -454,15 +494,36 @@ class WriteBehind:
         self._pipeline = pipeline
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vardeild-writer")
         self._pending: Future[IngestResult] | None = None
+        self._read: threading.Event | None = None  # set when the write in flight read them
+        self._indexes: _Indexes | None = None
 
     def ingest(self, batch: RawBatch) -> list[IngestResult]:
         """Process batch here, wait for the write in flight, hand batch's write to the
         writer; return the result of the write that finished (none for the first batch).
         Raises what that write raised."""
-        prepared = self._pipeline._prepare(batch)
+        read, indexes = self._read, None
+        if read is not None:
+            read.wait()
+            indexes = self._indexes  # None if that write failed before reading them
+        prepared = self._pipeline._prepare(batch, indexes)
         done = self._collect()
-        self._pending = self._writer.submit(self._pipeline._write_prepared, prepared)
+        self._read = read = threading.Event()
+        self._pending = self._writer.submit(self._write, prepared, read)
         return done
+
+    def _write(self, prepared: _Prepared, read: threading.Event) -> IngestResult:
+        """The writer: read the indexes for the next batch in the transaction, then write."""
+        self._indexes = None
+
+        def on_begin(session: Session) -> None:
+            if not read.is_set():
+                self._indexes = self._pipeline._read_indexes(session, self._pipeline._clock.now())
+                read.set()
+
+        try:
+            return self._pipeline._write_prepared(prepared, on_begin)
+        finally:
+            read.set()  # a failed write must not leave the reader waiting
 
     def finish(self) -> list[IngestResult]:
         """Wait for the write in flight, stop the writer, and return that write's result

@@ -119,3 +119,25 @@ def test_times_are_stored_as_the_orm_reads_them(database: Platform) -> None:
         assert row is not None
         assert row.time_source == T0
         assert row.time_observation == received
+
+
+def test_a_registry_change_reaches_the_batch_after_the_write_in_flight(database: Platform) -> None:
+    # The writer reads the indexes for the next batch at the start of its transaction (the
+    # caller opens none of its own, which on SQLite would wait for the writer's lock): a
+    # member registered while batch 2 is written attributes batch 3 at the latest.
+    pipeline = Pipeline(
+        database.session, clock=database.clock, config=PipelineConfig(write_behind=True)
+    )
+    behind = pipeline.write_behind()
+    assert behind is not None
+    behind.ingest(batch(1))
+    behind.ingest(batch(2))
+    member = add_member(database, "203.0.113.0/24")
+    behind.ingest(batch(3))
+    behind.ingest(batch(4))
+    behind.finish()
+    with database.session() as session:
+        query = select(EventRow.source_ip, EventRow.source_member_id).distinct()
+        owners: dict[str, int | None] = {ip: owner for ip, owner in session.execute(query)}  # noqa: C416
+    assert owners["203.0.113.1"] is None  # processed before the member existed
+    assert owners["203.0.113.4"] == member
