@@ -389,6 +389,17 @@ def vulndb_stats(session: Session, principal: Principal) -> VulnDbStats:
     )
 
 
+def vulndb_revision(session: Session) -> tuple[Any, ...]:
+    """Return a value that changes whenever the stored knowledge changes (each table's count
+    and latest change; unchanged records are never rewritten). Building a matcher over NVD
+    takes tens of seconds: cache it under this value (Platform.cached) rather than per scan."""
+    revision: list[Any] = []
+    for table in (VulnRecordRow, KevRow, EpssRow):
+        count, latest = session.execute(select(func.count(), func.max(table.loaded_at))).one()
+        revision += [int(count), latest]
+    return tuple(revision)
+
+
 def load_vuln_matcher(session: Session) -> VulnMatcher:
     """Return a matcher built from everything stored (CVE views, criteria, KEV, EPSS)."""
     criteria: dict[tuple[str, str], list[MatchCriterion]] = defaultdict(list)

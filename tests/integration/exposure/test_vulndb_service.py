@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from vardeild.exposure.vulndb_parsers import DocumentError
 from vardeild.exposure.vulndb_service import (
     load_vuln_matcher,
     load_vulndb_document,
+    vulndb_revision,
     vulndb_stats,
 )
 from vardeild.exposure.vulndb_tables import VulnCriterionRow
@@ -169,3 +171,22 @@ def test_a_member_may_not_load_knowledge(session: Session, clock: FixedClock) ->
     member = Principal(actor="member", role=Role.MEMBER_ADMIN, organisation_id=1)
     with pytest.raises(PermissionDenied):
         load_vulndb_document(session, member, ssh_response(), name="x", clock=clock)
+
+
+def test_the_revision_moves_with_every_change_and_only_then(
+    session: Session, clock: FixedClock
+) -> None:
+    empty = vulndb_revision(session)
+    load(session, clock, ssh_response())
+    loaded = vulndb_revision(session)
+    assert loaded != empty
+    clock.advance(timedelta(minutes=5))
+    load(session, clock, ssh_response())
+    assert vulndb_revision(session) == loaded
+    load(session, clock, epss_csv(("CVE-2099-2001", 0.1, 0.5)), "e")
+    with_epss = vulndb_revision(session)
+    assert with_epss != loaded
+    load(session, clock, kev_catalogue(("CVE-2099-2001", False)), "k1")
+    clock.advance(timedelta(minutes=5))
+    load(session, clock, kev_catalogue(("CVE-2099-2001", True)), "k2")
+    assert vulndb_revision(session)[2:4] != with_epss[2:4]
