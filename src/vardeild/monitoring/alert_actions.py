@@ -10,11 +10,13 @@ member reaching for another member's alert gets NotFound, as for one that does n
 
 Statuses: `open` -> `acknowledged` (someone is on it) -> `closed` (with a reason), and a
 closed or acknowledged alert may be reopened. New events reopen a closed alert by themselves
-(`alerts.merge_into`) and leave an acknowledged one acknowledged.
+(`alerts.merge_into`), kept in its history and the audit trail as a `reopen` by `pipeline`
+(`record_reopened`), and leave an acknowledged one acknowledged.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.audit.service import record_change
-from vardeild.core.clock import Clock
+from vardeild.core.clock import Clock, FixedClock
 from vardeild.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from vardeild.core.text import clean_text
 from vardeild.monitoring.alert_action_tables import AlertActionRow
@@ -233,3 +235,42 @@ def alert_history(session: Session, principal: Principal, alert_id: int) -> list
         .order_by(AlertActionRow.id)
     )
     return [action_dict(row) for row in rows]
+
+
+PIPELINE_ACTOR = "pipeline"  # who reopens a closed alert that new events fold into
+
+
+def record_reopened(
+    session: Session, reopened: list[tuple[int, int, int]], *, at: datetime
+) -> None:
+    """Keep in the alerts' history and the audit trail that new events reopened closed alerts
+    (`alerts.merge_into`); reopened holds (alert id, member id, events folded in). Runs in the
+    pipeline's batch transaction, so the reopening and its trace commit together."""
+    clock = FixedClock(at)
+    for alert_id, member_id, count in reopened:
+        note = f"reopened by {count} new event{'' if count == 1 else 's'}"
+        entry = AlertActionRow(
+            alert_id=alert_id,
+            member_id=member_id,
+            action=AlertAction.REOPEN.value,
+            actor=PIPELINE_ACTOR,
+            at=at,
+            status_before=AlertStatus.CLOSED.value,
+            status_after=AlertStatus.OPEN.value,
+            reason=None,
+            note=note,
+        )
+        session.add(entry)
+        session.flush()
+        record_change(
+            session,
+            clock=clock,
+            actor=PIPELINE_ACTOR,
+            action=f"alert.{AlertAction.REOPEN.value}",
+            entity_type="alert",
+            entity_id=alert_id,
+            organisation_id=member_id,
+            before={"status": AlertStatus.CLOSED.value},
+            after={"status": AlertStatus.OPEN.value, "history_id": entry.id},
+            note=note,
+        )

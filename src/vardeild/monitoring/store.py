@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from vardeild.monitoring import store_pg, store_sqlite
+from vardeild.monitoring.alert_actions import record_reopened
 from vardeild.monitoring.alerts import AlertDraft, AlertStatus, merge_into
 from vardeild.monitoring.ingest import Checkpoint
 from vardeild.monitoring.tables import (
@@ -153,12 +154,18 @@ def upsert_alerts(session: Session, drafts: Iterable[AlertDraft], *, now: dateti
         if late:
             stored.update(_stored_alerts(session, late))
     changes = []
+    reopened: list[tuple[int, int, int]] = []
     for key, row in stored.items():
         draft = by_key[key]
         draft.alert_id = row["id"]
-        changes.append({"id": row["id"], "updated_at": now, **merge_into(row, draft)})
+        change = {"id": row["id"], "updated_at": now, **merge_into(row, draft)}
+        changes.append(change)
+        if row["status"] == AlertStatus.CLOSED.value and change["status"] != row["status"]:
+            reopened.append((row["id"], draft.member_id, draft.count))
     if not changes:
         return
+    if reopened:
+        record_reopened(session, reopened, at=now)
     if _dialect(session) == "postgresql":
         store_pg.update_alerts(session, changes)
     else:

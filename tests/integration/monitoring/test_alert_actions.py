@@ -173,6 +173,23 @@ def test_new_events_keep_an_acknowledged_alert_and_reopen_a_closed_one(
     assert status_of(platform, closed) == AlertStatus.OPEN
     with platform.session() as session:
         assert get_alert_or_raise(session, CERT, acknowledged)["count"] == 2
+        # The reopening by new events is in the closed alert's history and the audit trail;
+        # the acknowledged one, whose status did not change, gets no entry.
+        history = alert_history(session, CERT, closed)
+        kept = alert_history(session, CERT, acknowledged)
+        trail, _ = list_entries(session, filters=AuditFilter(entity_type="alert"))
+    assert [(h["action"], h["actor"], h["status_before"], h["status_after"]) for h in history] == [
+        ("close", CERT.actor, "open", "closed"),
+        ("reopen", "pipeline", "closed", "open"),
+    ]
+    assert history[1]["note"] == "reopened by 1 new event"
+    assert [h["action"] for h in kept] == ["acknowledge"]
+    reopen = [e for e in trail if e.action == "alert.reopen"]
+    assert [(e.entity_id, e.actor, e.organisation_id) for e in reopen] == [
+        (str(closed), "pipeline", members["b"])
+    ]
+    assert reopen[0].before == {"status": "closed"}
+    assert reopen[0].after == {"status": "open", "history_id": history[1]["id"]}
 
 
 # --- the API --------------------------------------------------------------------------------
