@@ -1,0 +1,599 @@
+"""Local accounts' use cases: users (created, listed, changed by an authorised principal),
+sign-in (password, then TOTP when enrolled), sessions (server-side, hashed ids) and
+password-reset links. Every change to an account is audited in the same transaction.
+
+Sessions and reset links are random secrets of which only the SHA-256 is stored: a copy of
+the database does not let anyone sign in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from vardeild.access.model import Action, Principal, Role, authorize
+from vardeild.accounts import model
+from vardeild.accounts.tables import PasswordResetRow, UserRow, UserSessionRow
+from vardeild.audit.service import record_change
+from vardeild.core.clock import Clock
+from vardeild.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from vardeild.core.text import clean_text
+
+STAGE_TOTP = "totp"
+STAGE_FULL = "full"
+# argon2-cffi's defaults are argon2id with RFC 9106's second recommended parameters
+# (t=3, m=64 MiB, p=4).
+_HASHER = PasswordHasher()
+# Verified against when the address is unknown, so that an unknown address costs the same time
+# as a wrong password and the answer's timing does not tell which addresses exist.
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+# Writing last_seen_at on every page view would turn reads into writes.
+_TOUCH_PRECISION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class AccountsConfig:
+    """What accounts need from the settings."""
+
+    lockout: model.LockoutPolicy = field(default_factory=model.LockoutPolicy)
+    session_idle: timedelta = timedelta(minutes=30)
+    session_max: timedelta = timedelta(hours=12)
+    totp_step_for: timedelta = timedelta(minutes=5)
+    reset_valid: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as shown: never a hash or a secret."""
+
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    organisation_id: int | None
+    totp_enrolled: bool
+    locked_until: datetime | None
+    disabled: bool
+    created_at: datetime
+
+    @property
+    def principal(self) -> Principal:
+        """Return the principal the user acts as."""
+        return Principal(
+            actor=f"user:{self.id}:{self.email}",
+            role=self.role,
+            organisation_id=self.organisation_id,
+        )
+
+
+class SignIn(StrEnum):
+    """How a sign-in step ended."""
+
+    DONE = "done"  # signed in
+    NEED_TOTP = "need_totp"  # the password was right; the second factor is next
+    REFUSED = "refused"  # wrong address, password or code (the answer never says which)
+    LOCKED = "locked"  # too many failures in a row; try again later
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of a sign-in step, and the user when the step succeeded."""
+
+    outcome: SignIn
+    user: UserInfo | None = None
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A session found by its cookie."""
+
+    id: int
+    stage: str
+    user: UserInfo
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _info(row: UserRow) -> UserInfo:
+    return UserInfo(
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        role=Role(row.role),
+        organisation_id=row.organisation_id,
+        totp_enrolled=row.totp_secret is not None,
+        locked_until=row.locked_until,
+        disabled=row.disabled_at is not None,
+        created_at=row.created_at,
+    )
+
+
+def _snapshot(row: UserRow) -> dict[str, Any]:
+    return {
+        "email": row.email,
+        "display_name": row.display_name,
+        "role": row.role,
+        "organisation_id": row.organisation_id,
+        "totp_enrolled": row.totp_secret is not None,
+        "disabled": row.disabled_at is not None,
+    }
+
+
+def _audit(
+    session: Session,
+    clock: Clock,
+    actor: str,
+    action: str,
+    row: UserRow,
+    before: dict[str, Any] | None,
+    note: str = "",
+) -> None:
+    record_change(
+        session,
+        clock=clock,
+        actor=actor,
+        action=action,
+        entity_type="user",
+        entity_id=row.id,
+        organisation_id=row.organisation_id,
+        before=before,
+        after=_snapshot(row),
+        note=note,
+    )
+
+
+def _clean_email(email: str) -> str:
+    email = email.strip().lower()
+    local, at, domain = email.partition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or len(email) > 254
+        or any(c.isspace() for c in email)
+    ):
+        raise ValidationFailed.one("user", "email", f"{email[:80]!r} is not an e-mail address")
+    return email
+
+
+def _check_scope(role: Role, organisation_id: int | None) -> None:
+    if role.is_cert and organisation_id is not None:
+        raise ValidationFailed.one("user", "organisation", "a CERT user has no organisation")
+    if not role.is_cert and organisation_id is None:
+        raise ValidationFailed.one("user", "organisation", f"a {role.value} user needs one")
+
+
+def _may_manage(principal: Principal, role: Role, organisation_id: int | None) -> None:
+    # Managing users is the same grant as managing tokens: CERT admins for anyone, a member
+    # admin for its own organisation, never above its own station.
+    authorize(principal, Action.MANAGE_TOKENS, organisation_id)
+    if not principal.is_cert and role.is_cert:
+        raise PermissionDenied("a member may only manage member users")
+
+
+def _hash_password(password: str, *, email: str, display_name: str) -> str:
+    problems = model.password_problems(password, email=email, display_name=display_name)
+    if problems:
+        raise ValidationFailed.one("user", "password", "; ".join(problems))
+    return _HASHER.hash(password)
+
+
+def _row_or_raise(session: Session, principal: Principal, user_id: int) -> UserRow:
+    row = session.get(UserRow, user_id)
+    if row is None or (not principal.is_cert and row.organisation_id != principal.organisation_id):
+        raise NotFound(f"user {user_id} not found")
+    return row
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def create_user(
+    session: Session,
+    principal: Principal,
+    *,
+    clock: Clock,
+    email: str,
+    display_name: str,
+    role: Role,
+    organisation_id: int | None,
+    password: str | None = None,
+) -> UserInfo:
+    """Return a new user; ValidationFailed for bad input, Conflict if the address is taken,
+    PermissionDenied/NotFound if the principal may not create it."""
+    email = _clean_email(email)
+    try:
+        display_name = clean_text(display_name, max_length=200)
+    except ValueError as exc:
+        raise ValidationFailed.one("user", "display_name", str(exc)) from exc
+    if not display_name:
+        raise ValidationFailed.one("user", "display_name", "is required")
+    _check_scope(role, organisation_id)
+    _may_manage(principal, role, organisation_id)
+    now = clock.now()
+    row = UserRow(
+        email=email,
+        display_name=display_name,
+        role=role.value,
+        organisation_id=organisation_id,
+        password_hash=(
+            _hash_password(password, email=email, display_name=display_name) if password else None
+        ),
+        failed_count=0,
+        created_at=now,
+        password_changed_at=now if password else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a user with the address {email} exists") from exc
+    _audit(session, clock, principal.actor, "user.create", row, None)
+    return _info(row)
+
+
+def list_users(session: Session, principal: Principal) -> list[UserInfo]:
+    """Return the users the principal may manage: all for the CERT, its own members' else."""
+    query = select(UserRow).order_by(UserRow.id)
+    if principal.is_cert:
+        authorize(principal, Action.MANAGE_TOKENS)
+    else:
+        authorize(principal, Action.MANAGE_TOKENS, principal.organisation_id)
+        query = query.where(UserRow.organisation_id == principal.organisation_id)
+    return [_info(row) for row in session.scalars(query)]
+
+
+def get_user(session: Session, user_id: int) -> UserInfo | None:
+    """Return the user with user_id, or None."""
+    row = session.get(UserRow, user_id)
+    return _info(row) if row is not None else None
+
+
+def find_user_id(session: Session, principal: Principal, key: str) -> int:
+    """Return the id of the user key names (an id or an e-mail address); NotFound if none."""
+    if key.isdigit():
+        return _row_or_raise(session, principal, int(key)).id
+    row = session.scalar(select(UserRow).where(UserRow.email == key.strip().lower()))
+    if row is None:
+        raise NotFound(f"user {key} not found")
+    return _row_or_raise(session, principal, row.id).id
+
+
+def set_role(
+    session: Session,
+    principal: Principal,
+    user_id: int,
+    *,
+    clock: Clock,
+    role: Role,
+    organisation_id: int | None,
+) -> UserInfo:
+    """Give the user a new role (and organisation) and end its sessions, so that the new
+    privileges start with a fresh session; return the user."""
+    row = _row_or_raise(session, principal, user_id)
+    _check_scope(role, organisation_id)
+    _may_manage(principal, Role(row.role), row.organisation_id)
+    _may_manage(principal, role, organisation_id)
+    before = _snapshot(row)
+    row.role = role.value
+    row.organisation_id = organisation_id
+    revoke_sessions(session, row.id, now=clock.now())
+    _audit(session, clock, principal.actor, "user.set_role", row, before)
+    return _info(row)
+
+
+def disable_user(session: Session, principal: Principal, user_id: int, *, clock: Clock) -> UserInfo:
+    """Disable the user (no more sign-ins) and end its sessions; return the user."""
+    row = _row_or_raise(session, principal, user_id)
+    _may_manage(principal, Role(row.role), row.organisation_id)
+    if row.disabled_at is None:
+        before = _snapshot(row)
+        row.disabled_at = clock.now()
+        revoke_sessions(session, row.id, now=clock.now())
+        _audit(session, clock, principal.actor, "user.disable", row, before)
+    return _info(row)
+
+
+def reset_totp(session: Session, principal: Principal, user_id: int, *, clock: Clock) -> UserInfo:
+    """Remove the user's second factor (a lost phone) and end its sessions; return the user."""
+    row = _row_or_raise(session, principal, user_id)
+    _may_manage(principal, Role(row.role), row.organisation_id)
+    before = _snapshot(row)
+    row.totp_secret = None
+    row.totp_pending = None
+    row.totp_last_step = None
+    revoke_sessions(session, row.id, now=clock.now())
+    _audit(session, clock, principal.actor, "user.reset_totp", row, before)
+    return _info(row)
+
+
+def set_password(
+    session: Session, principal: Principal, user_id: int, *, clock: Clock, password: str
+) -> UserInfo:
+    """Set the user's password (by an administrator), unlock it and end its sessions."""
+    row = _row_or_raise(session, principal, user_id)
+    _may_manage(principal, Role(row.role), row.organisation_id)
+    _store_password(session, row, password, clock=clock)
+    _audit(session, clock, principal.actor, "user.set_password", row, _snapshot(row))
+    return _info(row)
+
+
+def _store_password(session: Session, row: UserRow, password: str, *, clock: Clock) -> None:
+    row.password_hash = _hash_password(password, email=row.email, display_name=row.display_name)
+    row.password_changed_at = clock.now()
+    row.failed_count = 0
+    row.locked_until = None
+    revoke_sessions(session, row.id, now=clock.now())
+
+
+def change_own_password(
+    session: Session, user_id: int, *, clock: Clock, current: str, new: str
+) -> None:
+    """Change the user's own password after checking the current one; every session of the
+    user ends (the caller starts a new one for the browser that asked).
+
+    Raises ValidationFailed if current is wrong or new breaks the policy."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFound(f"user {user_id} not found")
+    if not _verify(row.password_hash, current):
+        raise ValidationFailed.one("user", "current_password", "is not right")
+    _store_password(session, row, new, clock=clock)
+    actor = f"user:{row.id}:{row.email}"
+    _audit(session, clock, actor, "user.change_password", row, _snapshot(row))
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    if len(password) > model.PASSWORD_MAX:
+        return False
+    try:
+        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _failed(session: Session, row: UserRow, *, clock: Clock, config: AccountsConfig) -> SignIn:
+    now = clock.now()
+    state = model.after_failure(
+        model.FailureState(row.failed_count, row.locked_until), now, config.lockout
+    )
+    row.failed_count = state.failures
+    newly_locked = state.locked_until != row.locked_until and state.locked_until is not None
+    row.locked_until = state.locked_until
+    if newly_locked:
+        _audit(session, clock, "system", "user.lock", row, None, note="too many failed sign-ins")
+        return SignIn.LOCKED
+    return SignIn.REFUSED
+
+
+def check_password(
+    session: Session, *, email: str, password: str, clock: Clock, config: AccountsConfig
+) -> SignInResult:
+    """Return the outcome of the password step: DONE (no TOTP enrolled), NEED_TOTP, REFUSED
+    (unknown address, wrong password, disabled) or LOCKED."""
+    row = session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
+    if row is None:
+        _verify(None, password)  # the same time as a wrong password
+        return SignInResult(SignIn.REFUSED)
+    now = clock.now()
+    if model.is_locked(model.FailureState(row.failed_count, row.locked_until), now):
+        _verify(None, password)
+        return SignInResult(SignIn.LOCKED)
+    if not _verify(row.password_hash, password):
+        return SignInResult(_failed(session, row, clock=clock, config=config))
+    if row.disabled_at is not None:
+        return SignInResult(SignIn.REFUSED)
+    if _HASHER.check_needs_rehash(row.password_hash or ""):
+        row.password_hash = _HASHER.hash(password)
+    if row.totp_secret is not None:
+        return SignInResult(SignIn.NEED_TOTP, _info(row))
+    _signed_in(session, row, clock)
+    return SignInResult(SignIn.DONE, _info(row))
+
+
+def _signed_in(session: Session, row: UserRow, clock: Clock) -> None:
+    row.failed_count = 0
+    row.locked_until = None
+    record_change(
+        session,
+        clock=clock,
+        actor=f"user:{row.id}:{row.email}",
+        action="user.sign_in",
+        entity_type="user",
+        entity_id=row.id,
+        organisation_id=row.organisation_id,
+        before=None,
+        after=None,
+    )
+
+
+def check_totp(
+    session: Session, user_id: int, code: str, *, clock: Clock, config: AccountsConfig
+) -> SignInResult:
+    """Return the outcome of the TOTP step for a user whose password was right: DONE,
+    REFUSED (a wrong or replayed code counts as a failure) or LOCKED."""
+    row = session.get(UserRow, user_id)
+    if row is None or row.totp_secret is None or row.disabled_at is not None:
+        return SignInResult(SignIn.REFUSED)
+    now = clock.now()
+    if model.is_locked(model.FailureState(row.failed_count, row.locked_until), now):
+        return SignInResult(SignIn.LOCKED)
+    step = model.verify_totp(row.totp_secret, code, now, last_step=row.totp_last_step)
+    if step is None:
+        return SignInResult(_failed(session, row, clock=clock, config=config))
+    row.totp_last_step = step
+    _signed_in(session, row, clock)
+    return SignInResult(SignIn.DONE, _info(row))
+
+
+# --- TOTP enrolment ---------------------------------------------------------------------------
+
+
+def begin_totp(session: Session, user_id: int) -> str:
+    """Return the secret to enrol (kept pending until confirmed; the same one until then)."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFound(f"user {user_id} not found")
+    if row.totp_pending is None:
+        row.totp_pending = model.new_totp_secret()
+    return row.totp_pending
+
+
+def confirm_totp(session: Session, user_id: int, code: str, *, clock: Clock) -> bool:
+    """Return True and enrol the pending secret if code is valid for it; False otherwise."""
+    row = session.get(UserRow, user_id)
+    if row is None or row.totp_pending is None:
+        return False
+    step = model.verify_totp(row.totp_pending, code, clock.now())
+    if step is None:
+        return False
+    before = _snapshot(row)
+    row.totp_secret = row.totp_pending
+    row.totp_pending = None
+    row.totp_last_step = step
+    _audit(session, clock, f"user:{row.id}:{row.email}", "user.enrol_totp", row, before)
+    return True
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+
+def start_session(
+    session: Session,
+    user_id: int,
+    *,
+    stage: str,
+    clock: Clock,
+    config: AccountsConfig,
+    client: str = "",
+) -> str:
+    """Return the secret of a new session for the user (the cookie's value)."""
+    now = clock.now()
+    secret = secrets.token_urlsafe(32)
+    lasts = config.totp_step_for if stage == STAGE_TOTP else config.session_max
+    session.add(
+        UserSessionRow(
+            id_hash=_digest(secret),
+            user_id=user_id,
+            stage=stage,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + lasts,
+            client=client[:64],
+        )
+    )
+    session.flush()
+    return secret
+
+
+def find_session(
+    session: Session, secret: str, *, clock: Clock, config: AccountsConfig
+) -> ActiveSession | None:
+    """Return the live session the secret names, or None when unknown, revoked, past its end,
+    idle too long, or its user is disabled."""
+    if not secret or len(secret) > 100:
+        return None
+    row = session.scalar(select(UserSessionRow).where(UserSessionRow.id_hash == _digest(secret)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = clock.now()
+    if now >= row.expires_at or now - row.last_seen_at >= config.session_idle:
+        return None
+    user = session.get(UserRow, row.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    if now - row.last_seen_at >= _TOUCH_PRECISION:
+        row.last_seen_at = now
+    return ActiveSession(id=row.id, stage=row.stage, user=_info(user))
+
+
+def end_session(session: Session, secret: str, *, clock: Clock) -> None:
+    """Revoke the session the secret names (signing out); unknown secrets are ignored."""
+    row = session.scalar(select(UserSessionRow).where(UserSessionRow.id_hash == _digest(secret)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = clock.now()
+
+
+def revoke_sessions(session: Session, user_id: int, *, now: datetime) -> None:
+    """Revoke every live session of the user."""
+    session.execute(
+        update(UserSessionRow)
+        .where(UserSessionRow.user_id == user_id, UserSessionRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+def request_reset(
+    session: Session, email: str, *, clock: Clock, config: AccountsConfig
+) -> tuple[UserInfo, str] | None:
+    """Return the user and the secret of a new reset link for email, or None when no enabled
+    user has that address (the caller must answer the same either way)."""
+    row = session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
+    if row is None or row.disabled_at is not None:
+        return None
+    now = clock.now()
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        PasswordResetRow(
+            token_hash=_digest(secret),
+            user_id=row.id,
+            created_at=now,
+            expires_at=now + config.reset_valid,
+        )
+    )
+    session.flush()
+    _audit(session, clock, "system", "user.request_reset", row, None)
+    return _info(row), secret
+
+
+def _live_reset(session: Session, secret: str, now: datetime) -> PasswordResetRow | None:
+    if not secret or len(secret) > 100:
+        return None
+    row = session.scalar(
+        select(PasswordResetRow).where(PasswordResetRow.token_hash == _digest(secret))
+    )
+    if row is None or row.used_at is not None or now >= row.expires_at:
+        return None
+    return row
+
+
+def reset_is_valid(session: Session, secret: str, *, clock: Clock) -> bool:
+    """Return True if the reset link's secret can still be used."""
+    return _live_reset(session, secret, clock.now()) is not None
+
+
+def use_reset(session: Session, secret: str, *, clock: Clock, password: str) -> UserInfo:
+    """Set a new password through a reset link, used up by this; every session of the user
+    ends and a lock is lifted. NotFound if the link is unknown, used or expired;
+    ValidationFailed if the password breaks the policy."""
+    now = clock.now()
+    reset = _live_reset(session, secret, now)
+    if reset is None:
+        raise NotFound("the reset link is unknown, used or expired")
+    row = session.get(UserRow, reset.user_id)
+    if row is None or row.disabled_at is not None:
+        raise NotFound("the reset link is unknown, used or expired")
+    _store_password(session, row, password, clock=clock)
+    reset.used_at = now
+    actor = f"user:{row.id}:{row.email}"
+    _audit(session, clock, actor, "user.reset_password", row, None, note="by e-mailed link")
+    return _info(row)
