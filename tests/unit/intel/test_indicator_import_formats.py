@@ -333,3 +333,39 @@ def test_feed_times_are_read_leniently(text: str, moment: datetime) -> None:
 )
 def test_the_format_is_detected_from_the_content(data: bytes, fmt: ImportFormat) -> None:
     assert detect_format(data) is fmt
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "[ipv4-addr:value = '192.0.2.1']",
+        " [ domain-name:value = 'Evil.Example.NO' ] ",
+        "[file:hashes.'SHA-256' = '" + "A" * 64 + "']",
+        "[file:hashes.MD5 = '" + "b" * 32 + "']",
+        "[network-traffic:dst_ref.value = '192.0.2.5']",
+        "[url:value = 'http://a.no/x?y=1']",
+        "[ipv4-addr:value = '10.0.0.0/8']",
+    ],
+)
+def test_the_fast_path_reduces_as_the_grammar_does(pattern: str) -> None:
+    from vardeild.intel import stix_patterns
+
+    grammar = stix_patterns._observations  # the path every other pattern takes
+    found: list[tuple[IndicatorType, str]] = []
+    grammar(stix_patterns.create_pattern_object(pattern.strip(), version="2.1"), found)
+    assert stix_patterns._SIMPLE.fullmatch(pattern.strip())
+    assert reduce_pattern(pattern) == found
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "[file:hashes.SHA-256 = 'x']",  # a hyphen needs quotes: not valid STIX
+        "[url:value = 'it\\'s']",  # an escape: left to the grammar
+        "[domain-name:value == 'a.no']",
+    ],
+)
+def test_other_forms_are_left_to_the_grammar(pattern: str) -> None:
+    from vardeild.intel import stix_patterns
+
+    assert stix_patterns._SIMPLE.fullmatch(pattern) is None
