@@ -429,6 +429,40 @@ class Settings(BaseSettings):
     exposure_notify_from: Literal["P1", "P2", "P3", "P4"] = Field(
         default="P2", description="New findings at or above this priority send a notice."
     )
+    portal_secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that binds the portal's CSRF tokens to the browser. Empty means a random key "
+            "kept in <data_dir>/portal-secret (mode 0600), made on first use."
+        ),
+    )
+    portal_trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses of reverse proxies whose X-Forwarded-Proto and "
+            "X-Forwarded-For the portal believes (for HSTS, Secure cookies and rate limits)."
+        ),
+    )
+    portal_session_idle_minutes: int = Field(
+        default=30, gt=0, description="A portal session ends after this long without a request."
+    )
+    portal_session_max_hours: int = Field(
+        default=12, gt=0, description="A portal session ends this long after sign-in at the latest."
+    )
+    portal_signin_max_failures: int = Field(
+        default=5, gt=0, description="Failed sign-ins in a row that lock an account."
+    )
+    portal_lockout_minutes: int = Field(
+        default=15, gt=0, description="How long a locked account stays locked."
+    )
+    portal_address_max_failures: int = Field(
+        default=20,
+        gt=0,
+        description="Failed sign-ins from one client address per 15 minutes before it must wait.",
+    )
+    portal_reset_link_minutes: int = Field(
+        default=30, gt=0, description="How long an e-mailed password-reset link works (once)."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -448,6 +482,7 @@ class Settings(BaseSettings):
         "mail_smtp_username",
         "mail_smtp_password",
         "mail_smtp_ca_file",
+        "portal_secret_key",
         mode="before",
     )
     @classmethod
