@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -204,7 +204,7 @@ def _store_cve_chunk(
             )
         )
     rows = [_record_row(record, digest, now) for record, digest in changed]
-    statement = _insert(session, VulnRecordRow)
+    statement = _insert(session, VulnRecordRow.__table__)
     updated = {key: statement.excluded[key] for key in rows[0] if key not in ("cve_id", "origin")}
     session.execute(
         statement.on_conflict_do_update(index_elements=["cve_id", "origin"], set_=updated), rows
@@ -213,7 +213,7 @@ def _store_cve_chunk(
         _criterion_row(record, criterion) for record, _ in changed for criterion in record.criteria
     ]
     if criteria:
-        session.execute(insert(VulnCriterionRow), criteria)
+        session.execute(insert(_table(VulnCriterionRow)), criteria)  # Core: no ORM bulk path
 
 
 def _record_row(record: CveRecord, digest: str, now: datetime) -> dict[str, Any]:
@@ -461,10 +461,15 @@ def _epss_scores(session: Session) -> Iterable[EpssScore]:
         yield EpssScore(row.cve_id, row.epss, row.percentile, row.score_date, row.model_version)
 
 
+def _table(mapped: Any) -> Table:
+    table: Table = mapped.__table__
+    return table
+
+
 def _upsert(session: Session, table: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    statement = _insert(session, table)
+    statement = _insert(session, table.__table__)
     updated = {k: statement.excluded[k] for k in rows[0] if k not in keys}
     session.execute(statement.on_conflict_do_update(index_elements=keys, set_=updated), rows)
 
