@@ -94,6 +94,11 @@ PRODUCT_ALIASES: dict[str, tuple[tuple[str, str], ...]] = {
     "pan-os": (("paloaltonetworks", "pan-os"),),
     "microsoft exchange server": (("microsoft", "exchange_server"),),
 }
+# One product under several CPE vendors (nginx was igor_sysoev, then nginx, now f5): an exposure
+# seen as one is looked up as all of them, nmap's CPE included.
+EQUIVALENT_PRODUCTS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    name: targets for targets in PRODUCT_ALIASES.values() if len(targets) > 1 for name in targets
+}
 # Words nmap adds after a product's name that NVD's product names do not carry.
 _SERVICE_SUFFIXES = (" httpd", " smtpd", " ftpd", " imapd", " pop3d", " sshd", " daemon")
 _CACHE_LIMIT = 200_000
@@ -339,7 +344,13 @@ class VulnMatcher:
                 if cpe.version == NA:
                     text = NA
                 seen = _seen(cpe.part, text, cpe.update)
-                return [(cpe.vendor, cpe.product, seen, "")]
+                same = EQUIVALENT_PRODUCTS.get((cpe.vendor, cpe.product), ())
+                also = f" (CPE {cpe.vendor}:{cpe.product} is the same product as {{}})"
+                return [(cpe.vendor, cpe.product, seen, "")] + [
+                    (vendor, product, seen, also.format(f"{vendor}:{product}"))
+                    for vendor, product in same
+                    if (vendor, product) != (cpe.vendor, cpe.product)
+                ]
         if not item.product or not item.product.strip():
             return []
         seen = _seen(ANY, item.version, ANY)

@@ -59,6 +59,10 @@ NVD = nvd_response(
         ],
     ),
     nvd_cve("CVE-2099-1022", [cpe_match("cpe:2.3:a:example:dual:*:*:*:*:*:*:*:*", end_ex="6.0")]),
+    nvd_cve(
+        "CVE-2099-1025",
+        [cpe_match("cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:*", start_in="1.19.0", end_ex="1.21.0")],
+    ),
 )
 CVE5 = [
     cve5_record(
@@ -234,6 +238,11 @@ CASES: list[tuple[ProductVersion, frozenset[str]]] = [
     (pv(cpe="cpe:/o:linux:linux_kernel:5.10.200"), ids()),
     (pv(cpe="cpe:/o:linux:linux_kernel:5.9"), ids()),
     (pv(cpe="cpe:/a:linux:linux_kernel:5.10.1"), ids()),
+    # one product under several CPE vendors: nmap's igor_sysoev:nginx finds f5:nginx's CVEs
+    (pv(cpe="cpe:/a:igor_sysoev:nginx:1.20.0"), ids(1025)),
+    (pv("nginx", "1.20.0"), ids(1025)),
+    (pv("nginx", "1.21.0"), ids()),
+    (pv(cpe="cpe:/a:igor_sysoev:nginx:1.18.0"), ids()),
     # nothing known
     (pv("Nothing At All", "1.0"), ids()),
     (pv(None, None), ids()),
@@ -303,6 +312,11 @@ def test_an_update_the_scanner_did_not_see_is_said(matcher: VulnMatcher) -> None
 def test_an_unknown_vendor_is_said_in_the_reason(matcher: VulnMatcher) -> None:
     (match,) = matcher.match(pv("gadget", None))
     assert match.reason.endswith("(every version) (by product name 'gadget'; vendor not seen)")
+
+
+def test_a_product_under_another_vendor_is_said(matcher: VulnMatcher) -> None:
+    (match,) = matcher.match(pv(cpe="cpe:/a:igor_sysoev:nginx:1.20.0"))
+    assert match.reason.endswith("(CPE igor_sysoev:nginx is the same product as f5:nginx)")
 
 
 def test_a_cve5_only_record_brings_its_cvss_4_score(matcher: VulnMatcher) -> None:
