@@ -9,6 +9,7 @@ from vardeild import __version__
 from vardeild.monitoring.ingest import EventSink
 from vardeild.platform import Platform
 from vardeild.web.errors import install_error_handlers
+from vardeild.web.pages import install_pages
 from vardeild.web.routes import (
     alerts,
     audit,
@@ -94,4 +95,5 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
     app.include_router(pgp.public_router)
     app.include_router(taxii.router)
     app.include_router(api)
+    install_pages(app, platform)
     return app

@@ -151,6 +151,23 @@ _NO_FEED = Call(
     path=lambda w: {"name": "no-such-feed"}, member_admin=403, member_user=403, cert=404
 )
 _READ_OWN = Call(member_admin=200, member_user=200)
+_FORM_WITHOUT_CSRF = Call(
+    public=True,
+    member_admin=403,
+    member_user=403,
+    cert=403,
+    public_status=403,
+    note="a form without its CSRF token",
+)
+_NO_RESET_LINK = Call(
+    path=lambda w: {"token": "x" * 32},
+    public=True,
+    member_admin=404,
+    member_user=404,
+    cert=404,
+    public_status=404,
+    note="a reset link no one was sent",
+)
 _CERT_LOCAL, _, _CERT_DOMAIN = SHARED_CERT_EMAIL.partition("@")
 _WKD = "/.well-known/openpgpkey"
 _B_COLLECTION = "/taxii2/api/collections/{collection_id}"
@@ -192,6 +209,36 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         ),
     ),
     ("GET", "/pgp-key.asc"): (_PUBLIC,),
+    # The portal's pages authenticate by session cookie, never by bearer token: signed-in
+    # pages send a token holder to the sign-in page, and every form without its CSRF token is
+    # refused (tests/integration/web/test_signin_pages.py signs in and walks them for real).
+    ("GET", "/signin"): (_PUBLIC,),
+    ("GET", "/signin/totp"): (_PUBLIC,),
+    ("GET", "/portal"): (_PUBLIC,),
+    ("GET", "/account"): (_PUBLIC,),
+    ("GET", "/reset"): (_PUBLIC,),
+    ("GET", "/reset/{token}"): (_NO_RESET_LINK,),
+    ("GET", "/language/{code}"): (
+        Call(path=lambda w: {"code": "en"}, public=True, member_admin=200, member_user=200),
+    ),
+    ("GET", "/portal.css"): (_PUBLIC,),
+    ("POST", "/signin"): (_FORM_WITHOUT_CSRF,),
+    ("POST", "/signin/totp"): (_FORM_WITHOUT_CSRF,),
+    ("POST", "/signout"): (_FORM_WITHOUT_CSRF,),
+    ("POST", "/account/totp"): (_FORM_WITHOUT_CSRF,),
+    ("POST", "/account/password"): (_FORM_WITHOUT_CSRF,),
+    ("POST", "/reset"): (_FORM_WITHOUT_CSRF,),
+    ("POST", "/reset/{token}"): (
+        Call(
+            path=lambda w: {"token": "x" * 32},
+            public=True,
+            member_admin=403,
+            member_user=403,
+            cert=403,
+            public_status=403,
+            note="a form without its CSRF token",
+        ),
+    ),
     ("GET", "/taxii2/"): (_PUBLIC,),
     ("GET", "/taxii2/api/"): (_PUBLIC,),
     ("GET", "/taxii2/api/collections/"): (_PUBLIC,),

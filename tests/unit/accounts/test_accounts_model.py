@@ -61,7 +61,9 @@ def test_totp_refuses_malformed_codes(code: str) -> None:
 
 
 def test_totp_uri_names_issuer_and_account() -> None:
-    uri = model.totp_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", account="a@cert.example", issuer="Test CERT")
+    uri = model.totp_uri(
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", account="a@cert.example", issuer="Test CERT"
+    )
     assert uri.startswith("otpauth://totp/Test%20CERT:a%40cert.example?")
     assert "secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" in uri
     assert "issuer=Test%20CERT" in uri

@@ -1,0 +1,232 @@
+"""What every page handler receives: the request's language, TLS, cookies, the signed-in
+session (if any), CSRF tokens, and the way answers are made (templates rendered with
+autoescaping, redirects, cookies set with the right names and flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
+
+from vardeild.accounts import service as accounts
+from vardeild.accounts.model import FailureWindow, LockoutPolicy
+from vardeild.platform import Platform
+from vardeild.web.deps import PlatformDep, SessionDep
+from vardeild.web.pages import csrf, i18n
+from vardeild.web.pages.transport import HSTS, client_address, cookie_name, is_tls
+
+SESSION_COOKIE = "vardeild_session"
+
+_ENV = Environment(
+    loader=PackageLoader("vardeild.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass
+class PortalState:
+    """What the pages share across requests within one process."""
+
+    key: bytes
+    config: accounts.AccountsConfig
+    trusted_proxies: str
+    signin_failures: FailureWindow
+    reset_requests: FailureWindow = field(default_factory=FailureWindow)
+
+
+def build_state(platform: Platform) -> PortalState:
+    """Return the portal's state for the platform's settings."""
+    settings = platform.settings
+    secret = settings.portal_secret_key
+    limit = settings.portal_address_max_failures
+    return PortalState(
+        key=csrf.load_key(secret.get_secret_value() if secret else None, settings.data_dir),
+        config=accounts.AccountsConfig(
+            lockout=LockoutPolicy(
+                max_failures=settings.portal_signin_max_failures,
+                lock_for=timedelta(minutes=settings.portal_lockout_minutes),
+            ),
+            session_idle=timedelta(minutes=settings.portal_session_idle_minutes),
+            session_max=timedelta(hours=settings.portal_session_max_hours),
+            reset_valid=timedelta(minutes=settings.portal_reset_link_minutes),
+        ),
+        trusted_proxies=settings.portal_trusted_proxies,
+        signin_failures=FailureWindow(limit=limit),
+        reset_requests=FailureWindow(limit=limit),
+    )
+
+
+def portal_state(request: Request) -> PortalState:
+    """Return the portal's state held by the app."""
+    state = request.app.state.portal
+    assert isinstance(state, PortalState)
+    return state
+
+
+@dataclass
+class Page:
+    """One page request: who asks, in which language, and how to answer."""
+
+    request: Request
+    platform: Platform
+    db: Session
+    state: PortalState
+    language: str
+    tls: bool
+    client: str
+    seed: str
+    seed_is_new: bool
+    session_secret: str
+    active: accounts.ActiveSession | None
+
+    @property
+    def user(self) -> accounts.UserInfo | None:
+        """Return the fully signed-in user, or None."""
+        if self.active is None or self.active.stage != accounts.STAGE_FULL:
+            return None
+        return self.active.user
+
+    def csrf_token(self) -> str:
+        """Return the token this browser's forms carry."""
+        return csrf.token_for(self.state.key, self.seed, self.session_secret)
+
+    def t(self, key: str) -> str:
+        """Return the text of key in the page's language."""
+        return i18n.translate(key, self.language)
+
+    def _finish(self, response: Response) -> Response:
+        if self.tls:
+            response.headers["Strict-Transport-Security"] = HSTS
+        if self.seed_is_new:
+            self._cookie(response, csrf.SEED_COOKIE, self.seed, max_age=None)
+        return response
+
+    def _cookie(self, response: Response, base: str, value: str, *, max_age: int | None) -> None:
+        response.set_cookie(
+            cookie_name(base, tls=self.tls),
+            value,
+            max_age=max_age,
+            path="/",
+            secure=self.tls,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        """Return the template rendered (autoescaped) with the page's common context."""
+        body = _ENV.get_template(template).render(
+            t=self.t,
+            lang=self.language,
+            other_lang="en" if self.language == "nb" else "nb",
+            here=self.request.url.path,
+            user=self.user,
+            csrf_field=csrf.FIELD,
+            csrf_token=self.csrf_token(),
+            cert_name=self.platform.settings.cert_name,
+            **context,
+        )
+        response = HTMLResponse(body, status_code=status)
+        self._finish(response)
+        return response
+
+    def redirect(self, url: str) -> RedirectResponse:
+        """Return a 303 to url (a path of ours)."""
+        response = RedirectResponse(url, status_code=303)
+        self._finish(response)
+        return response
+
+    def set_session(self, response: Response, secret: str) -> None:
+        """Give the browser the session cookie (ending with the browser, checked server-side)."""
+        self._cookie(response, SESSION_COOKIE, secret, max_age=None)
+
+    def clear_session(self, response: Response) -> None:
+        """Take the session cookie from the browser."""
+        response.delete_cookie(
+            cookie_name(SESSION_COOKIE, tls=self.tls),
+            path="/",
+            secure=self.tls,
+            httponly=True,
+            samesite="lax",
+        )
+
+
+def request_tls(request: Request) -> bool:
+    """Return whether the request came over TLS, as the settings let us believe."""
+    return is_tls(request, portal_state(request).trusted_proxies)
+
+
+def get_page(request: Request, platform: PlatformDep, db: SessionDep) -> Page:
+    """Return the page context of the request (finding its session, if any)."""
+    state = portal_state(request)
+    tls = is_tls(request, state.trusted_proxies)
+    seed = request.cookies.get(cookie_name(csrf.SEED_COOKIE, tls=tls), "")
+    secret = request.cookies.get(cookie_name(SESSION_COOKIE, tls=tls), "")
+    active = (
+        accounts.find_session(db, secret, clock=platform.clock, config=state.config)
+        if secret
+        else None
+    )
+    return Page(
+        request=request,
+        platform=platform,
+        db=db,
+        state=state,
+        language=i18n.pick_language(request),
+        tls=tls,
+        client=client_address(request, state.trusted_proxies),
+        seed=seed or csrf.new_seed(),
+        seed_is_new=not seed,
+        session_secret=secret,
+        active=active,
+    )
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+class CsrfRefused(Exception):
+    """A form came without a valid CSRF token."""
+
+
+async def require_csrf(request: Request) -> None:
+    """Refuse (CsrfRefused, answered 403) any state-changing request whose form lacks the
+    token of this browser's seed and session. Set on the whole pages router, so no form can
+    skip it."""
+    if request.method in {"GET", "HEAD", "OPTIONS"}:
+        return
+    state = portal_state(request)
+    tls = is_tls(request, state.trusted_proxies)
+    seed = request.cookies.get(cookie_name(csrf.SEED_COOKIE, tls=tls), "")
+    secret = request.cookies.get(cookie_name(SESSION_COOKIE, tls=tls), "")
+    form = await request.form(max_files=0, max_fields=20, max_part_size=16 * 1024)
+    sent = form.get(csrf.FIELD)
+    if not isinstance(sent, str) or not csrf.token_is_valid(state.key, seed, secret, sent):
+        raise CsrfRefused
+
+
+def csrf_refused_page(request: Request) -> HTMLResponse:
+    """Return the 403 page of a refused form."""
+    language = i18n.pick_language(request)
+    body = _ENV.get_template("portal/message.html").render(
+        t=lambda key: i18n.translate(key, language),
+        lang=language,
+        other_lang="en" if language == "nb" else "nb",
+        here="/signin",
+        user=None,
+        csrf_field=csrf.FIELD,
+        csrf_token="",
+        cert_name=request.app.state.platform.settings.cert_name,
+        title=i18n.translate("csrf.title", language),
+        message=i18n.translate("csrf.text", language),
+    )
+    response = HTMLResponse(body, status_code=403)
+    if request_tls(request):
+        response.headers["Strict-Transport-Security"] = HSTS
+    return response

@@ -1,0 +1,310 @@
+"""The portal's pages: sign-in (password, then TOTP when enrolled), sign-out, the signed-in
+home page, the account page (TOTP enrolment, password change), password reset by e-mailed
+link, the language switch and the style sheet.
+
+Every route is on one router whose dependency checks the CSRF token of every POST, so a new
+form cannot forget it (tests/integration/web/test_signin_pages.py walks the router to prove
+it).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Annotated
+from urllib.parse import quote
+
+import segno
+from fastapi import APIRouter, BackgroundTasks, Depends, Form
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from vardeild.accounts import service as accounts
+from vardeild.accounts.model import totp_uri
+from vardeild.core.errors import NotFound, ValidationFailed
+from vardeild.members.service import get_organisation_or_raise
+from vardeild.web.pages import i18n
+from vardeild.web.pages.context import Page, PageDep, require_csrf
+from vardeild.web.pages.reset_mail import mail_transport, send_reset_mail
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+
+Text = Annotated[str, Form(max_length=300)]
+_CSS = files("vardeild.web").joinpath("templates/portal/portal.css").read_text(encoding="utf-8")
+
+
+def _problems(error: ValidationFailed) -> list[str]:
+    return [problem.message for problem in error.problems]
+
+
+def _signed_in(page: Page) -> RedirectResponse | None:
+    """Return a redirect to the sign-in page unless the page's user is fully signed in."""
+    return None if page.user is not None else page.redirect("/signin")
+
+
+def _start_full_session(page: Page, user_id: int, response: Response) -> None:
+    # A fresh id on every sign-in: an id planted before sign-in (session fixation) is never
+    # the one that becomes signed in.
+    if page.session_secret:
+        accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
+    secret = accounts.start_session(
+        page.db,
+        user_id,
+        stage=accounts.STAGE_FULL,
+        clock=page.platform.clock,
+        config=page.state.config,
+        client=page.client,
+    )
+    page.set_session(response, secret)
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(page: PageDep) -> Response:
+    """The sign-in form (the home page for someone already signed in)."""
+    if page.user is not None:
+        return page.redirect("/portal")
+    return page.render("portal/signin.html")
+
+
+def _refused(page: Page, template: str, *, slow: bool = False) -> HTMLResponse:
+    key = "signin.slow_down" if slow else "signin.refused"
+    return page.render(template, status=429 if slow else 401, error=page.t(key))
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(page: PageDep, email: Text = "", password: Text = "") -> Response:
+    """Check the password; on to the TOTP step when enrolled, else signed in."""
+    now = page.platform.clock.now()
+    limiter = page.state.signin_failures
+    if limiter.blocked(page.client, now):
+        return _refused(page, "portal/signin.html", slow=True)
+    result = accounts.check_password(
+        page.db, email=email, password=password, clock=page.platform.clock, config=page.state.config
+    )
+    if result.user is None:
+        limiter.record(page.client, now)
+        return _refused(page, "portal/signin.html")
+    if result.outcome is accounts.SignIn.NEED_TOTP:
+        response = page.redirect("/signin/totp")
+        if page.session_secret:
+            accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
+        pending = accounts.start_session(
+            page.db,
+            result.user.id,
+            stage=accounts.STAGE_TOTP,
+            clock=page.platform.clock,
+            config=page.state.config,
+            client=page.client,
+        )
+        page.set_session(response, pending)
+        return response
+    response = page.redirect("/portal")
+    _start_full_session(page, result.user.id, response)
+    return response
+
+
+@router.get("/signin/totp", response_class=HTMLResponse)
+def totp_form(page: PageDep) -> Response:
+    """The second step: the one-time code."""
+    if page.active is None or page.active.stage != accounts.STAGE_TOTP:
+        return page.redirect("/signin")
+    return page.render("portal/totp.html")
+
+
+@router.post("/signin/totp", response_class=HTMLResponse)
+def signin_totp(page: PageDep, code: Text = "") -> Response:
+    """Check the one-time code of a user whose password was right."""
+    if page.active is None or page.active.stage != accounts.STAGE_TOTP:
+        return page.redirect("/signin")
+    now = page.platform.clock.now()
+    limiter = page.state.signin_failures
+    if limiter.blocked(page.client, now):
+        return _refused(page, "portal/totp.html", slow=True)
+    result = accounts.check_totp(
+        page.db, page.active.user.id, code, clock=page.platform.clock, config=page.state.config
+    )
+    if result.outcome is accounts.SignIn.DONE:
+        done = page.redirect("/portal")
+        _start_full_session(page, page.active.user.id, done)
+        return done
+    limiter.record(page.client, now)
+    if result.outcome is accounts.SignIn.LOCKED:
+        accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
+        response = _refused(page, "portal/signin.html")
+        page.clear_session(response)
+        return response
+    return _refused(page, "portal/totp.html")
+
+
+@router.post("/signout")
+def signout(page: PageDep) -> Response:
+    """End the session on the server and take the cookie from the browser."""
+    if page.session_secret:
+        accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
+    response = page.redirect("/signin")
+    page.clear_session(response)
+    return response
+
+
+# --- signed in ------------------------------------------------------------------------------
+
+
+@router.get("/portal", response_class=HTMLResponse)
+def home(page: PageDep) -> Response:
+    """Who you are and your role."""
+    if (away := _signed_in(page)) is not None:
+        return away
+    assert page.user is not None
+    organisation = None
+    if page.user.organisation_id is not None:
+        principal = page.user.principal
+        organisation = get_organisation_or_raise(page.db, principal, page.user.organisation_id)
+    return page.render("portal/home.html", organisation=organisation)
+
+
+def _account_page(page: Page, *, status: int = 200, **context: object) -> HTMLResponse:
+    assert page.user is not None
+    qr_svg = secret = uri = None
+    if not page.user.totp_enrolled:
+        secret = accounts.begin_totp(page.db, page.user.id)
+        uri = totp_uri(secret, account=page.user.email, issuer=page.platform.settings.cert_name)
+        qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title="TOTP")
+    return page.render(
+        "portal/account.html", status=status, qr_svg=qr_svg, secret=secret, uri=uri, **context
+    )
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(page: PageDep) -> Response:
+    """Enrol TOTP (a QR code and the secret) and change the password."""
+    if (away := _signed_in(page)) is not None:
+        return away
+    return _account_page(page)
+
+
+@router.post("/account/totp", response_class=HTMLResponse)
+def enrol_totp(page: PageDep, code: Text = "") -> Response:
+    """Confirm the pending TOTP secret with a code from it."""
+    if (away := _signed_in(page)) is not None:
+        return away
+    assert page.user is not None
+    if not accounts.confirm_totp(page.db, page.user.id, code, clock=page.platform.clock):
+        return _account_page(page, status=422, totp_error=page.t("account.bad_code"))
+    return page.redirect("/account?done=totp")
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    page: PageDep, current: Text = "", new: Text = "", repeat: Text = ""
+) -> Response:
+    """Change the password; every session ends, this browser gets a new one."""
+    if (away := _signed_in(page)) is not None:
+        return away
+    assert page.user is not None
+    if new != repeat:
+        return _account_page(page, status=422, password_errors=[page.t("account.mismatch")])
+    try:
+        accounts.change_own_password(
+            page.db, page.user.id, clock=page.platform.clock, current=current, new=new
+        )
+    except ValidationFailed as exc:
+        return _account_page(page, status=422, password_errors=_problems(exc))
+    response = page.redirect("/account?done=password")
+    _start_full_session(page, page.user.id, response)
+    return response
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+@router.get("/reset", response_class=HTMLResponse)
+def reset_form(page: PageDep) -> Response:
+    """Ask for a reset link by e-mail address."""
+    return page.render("portal/reset_request.html")
+
+
+@router.post("/reset", response_class=HTMLResponse)
+def reset_request(page: PageDep, background: BackgroundTasks, email: Text = "") -> Response:
+    """Send a reset link if the address has an account; the answer is the same either way."""
+    now = page.platform.clock.now()
+    limiter = page.state.reset_requests
+    if not limiter.blocked(page.client, now):
+        limiter.record(page.client, now)
+        made = accounts.request_reset(
+            page.db, email, clock=page.platform.clock, config=page.state.config
+        )
+        if made is not None:
+            user, secret = made
+            settings = page.platform.settings
+            link = f"{settings.notify_public_url.rstrip('/')}/reset/{quote(secret)}"
+            # Sent after the answer: its time must not tell that the address exists.
+            background.add_task(
+                send_reset_mail,
+                settings,
+                mail_transport(settings),
+                to=user.email,
+                name=user.display_name,
+                link=link,
+                language=page.language,
+            )
+    return page.render(
+        "portal/message.html", title=page.t("reset.title"), message=page.t("reset.sent")
+    )
+
+
+@router.get("/reset/{token}", response_class=HTMLResponse)
+def reset_link(page: PageDep, token: str) -> Response:
+    """The form of a reset link, or why the link no longer works."""
+    if not accounts.reset_is_valid(page.db, token, clock=page.platform.clock):
+        return page.render(
+            "portal/message.html", status=404, title=page.t("reset.title"),
+            message=page.t("reset.bad_link"),
+        )  # fmt: skip
+    return page.render("portal/reset_form.html", token=token)
+
+
+@router.post("/reset/{token}", response_class=HTMLResponse)
+def reset_password(page: PageDep, token: str, new: Text = "", repeat: Text = "") -> Response:
+    """Set the new password through the link (used up by this)."""
+    if new != repeat:
+        return page.render(
+            "portal/reset_form.html", status=422, token=token, errors=[page.t("account.mismatch")]
+        )
+    try:
+        accounts.use_reset(page.db, token, clock=page.platform.clock, password=new)
+    except NotFound:
+        return page.render(
+            "portal/message.html", status=404, title=page.t("reset.title"),
+            message=page.t("reset.bad_link"),
+        )  # fmt: skip
+    except ValidationFailed as exc:
+        return page.render("portal/reset_form.html", status=422, token=token, errors=_problems(exc))
+    response = page.render(
+        "portal/message.html", title=page.t("reset.title"), message=page.t("reset.done")
+    )
+    page.clear_session(response)
+    return response
+
+
+# --- language and style ---------------------------------------------------------------------
+
+
+@router.get("/language/{code}")
+def switch_language(page: PageDep, code: str, next: str = "/signin") -> Response:
+    """Remember the language in a cookie and go back to the page (a path of ours only)."""
+    if not next.startswith("/") or next.startswith("//") or "\\" in next:
+        next = "/signin"
+    response = page.redirect(next)
+    if code in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.COOKIE, code, max_age=365 * 24 * 3600, path="/", secure=page.tls,
+            httponly=True, samesite="lax",
+        )  # fmt: skip
+    return response
+
+
+@router.get("/portal.css")
+def stylesheet() -> Response:
+    """The portal's style sheet (a file of ours: the CSP allows no inline style)."""
+    return Response(_CSS, media_type="text/css")
