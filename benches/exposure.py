@@ -12,9 +12,11 @@ platform node. Then:
 
 - the import rate: pages parsed and stored (vulndb_service.store_document) into a fresh SQLite
   file and a fresh PostgreSQL schema, records per second;
-- the matcher: built from the database (load_vuln_matcher) and timed matching 100,000
-  exposures (half with a CPE, half with vendor/product names as nmap writes them), with the
-  peak memory of the process. The target is under 10 seconds for the matching.
+- the matcher loaded back from each database (load_vuln_matcher), timed;
+- the matching, in a child process of its own (so that its peak memory is the matcher's):
+  the matcher built from the generated pages, then 100,000 exposures (half with a CPE, half
+  with vendor/product names and words after the version, as nmap writes them) matched, timed
+  cold and again (answers cached). The target is under 10 seconds.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from _common import (
     new_postgres_schema,
     peak_rss_mb,
     platform_for,
+    run_child,
     sqlite_url,
 )
 from vardeild.exposure.vuln_matcher import VulnMatcher
@@ -219,6 +222,7 @@ def import_into(
         with platform.session() as session:
             matcher = load_vuln_matcher(session)
         load_seconds = time.perf_counter() - began
+        loaded_rss = current_rss_mb() - rss_before
         return {
             "records": args.records,
             "created": total.created,
@@ -227,9 +231,8 @@ def import_into(
             "store_seconds": round(store_seconds, 2),
             "records_per_second": round(args.records / seconds, 1),
             "matcher_load_seconds": round(load_seconds, 2),
-            "matcher_rss_mb": round(current_rss_mb() - rss_before, 1),
+            "matcher_rss_mb": round(loaded_rss, 1),
             "criteria": matcher.criteria_count,
-            "_matcher": matcher,
         }
     finally:
         platform.engine.dispose()
@@ -260,6 +263,22 @@ def time_matching(matcher: VulnMatcher, items: list[ProductVersion]) -> dict[str
     }
 
 
+def match_figures(args: argparse.Namespace, catalogue: Catalogue) -> dict[str, Any]:
+    """Build the matcher from the generated pages (parsed one page at a time) and time
+    matching every exposure; the process's peak memory is the matcher's and the match's."""
+    began = time.perf_counter()
+    records = (
+        r
+        for page in pages(args.seed, args.records, catalogue)
+        for r in parse_document(page, "p").cves
+    )
+    matcher = VulnMatcher(records)
+    built = time.perf_counter() - began
+    items = exposures(args.seed, args.exposures, catalogue)
+    gc.collect()
+    return {"matcher_build_seconds": round(built, 2), "matching": time_matching(matcher, items)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=250_000)
@@ -271,39 +290,34 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rng = random.Random(args.seed)
     catalogue = Catalogue(rng, args.products)
+    if args.child:  # the matching, alone in a process so that its peak memory is its own
+        print(json.dumps(match_figures(args, catalogue), default=str))
+        return
     figures: dict[str, Any] = {"machine": machine_state(sample_seconds=0.5), "import": {}}
-    matcher: VulnMatcher | None = None
     work = Path(tempfile.mkdtemp(prefix="vardeild-bench-exposure-"))
     if args.database in ("sqlite", "both"):
         result = import_into(sqlite_url(work / "vulndb.sqlite3"), work / "data", args, catalogue)
-        matcher = result.pop("_matcher")
         figures["import"]["sqlite"] = result
         print(f"SQLite: {result}", file=sys.stderr)
     if args.database in ("postgresql", "both"):
         schema, url = new_postgres_schema(args.postgres_url, "bench_vulndb")
         try:
             result = import_into(url, work / "data", args, catalogue)
-            matcher = matcher or result["_matcher"]
-            result.pop("_matcher")
             figures["import"]["postgresql"] = result
             print(f"PostgreSQL: {result}", file=sys.stderr)
         finally:
             drop_postgres_schema(args.postgres_url, schema)
-    if matcher is None:  # --database none: straight from the parsed pages
-        began = time.perf_counter()
-        records = [
-            r
-            for page in pages(args.seed, args.records, catalogue)
-            for r in parse_document(page, "p").cves
-        ]
-        matcher = VulnMatcher(records)
-        del records
-        figures["matcher_build_seconds"] = round(time.perf_counter() - began, 2)
-    items = exposures(args.seed, args.exposures, catalogue)
-    figures["matching"] = time_matching(matcher, items)
+    gc.collect()
+    child = [
+        __file__,
+        "--child",
+        *(f"--{k}={getattr(args, k)}" for k in ("records", "products", "exposures", "seed")),
+    ]
+    figures.update(run_child(child))
     if args.json:
         print(json.dumps(figures, indent=2, default=str))
         return
@@ -319,7 +333,8 @@ def main() -> None:
         f"matching: {m['exposures']:,} exposures against {args.records:,} CVE records in "
         f"{m['seconds']} s (again, cached: {m['seconds_again_cached']} s), {m['matches']:,} "
         f"matches on {m['exposures_with_a_match']:,} exposures; peak RSS {m['peak_rss_mb']} MB; "
-        f"target < {TARGET_MATCH_SECONDS:g} s: {'met' if m['met'] else 'NOT met'}"
+        f"target < {TARGET_MATCH_SECONDS:g} s: {'met' if m['met'] else 'NOT met'}; matcher "
+        f"built from the parsed records in {figures['matcher_build_seconds']} s"
     )
 
 

@@ -77,6 +77,13 @@ def parse_cpe(text: str) -> Cpe:
 
 
 def _parse_formatted(body: str, text: str) -> Cpe:
+    if "\\" not in body and "?" not in body:
+        # The common case (no escapes, `*` only as a whole value): a split is the whole parse.
+        fields = body.split(":")
+        if len(fields) == len(ATTRIBUTES) and all(f == "*" or "*" not in f for f in fields):
+            cleaned = [_special(f.replace("*", _WILDCARD)) for f in fields]
+            _check_part(cleaned[0], text)
+            return Cpe(*cleaned)
     values: list[str] = []
     current: list[str] = []
     chars = iter(body)

@@ -244,7 +244,7 @@ def criteria_of_configurations(configurations: Sequence[Any]) -> Iterator[MatchC
             raise _RecordError(f"configurations[{config_index}] is not an object")
         nodes = configuration.get("nodes") or []
         operator = str(configuration.get("operator") or "OR").upper()
-        described = [_describe_node(node) for node in nodes]
+        described = [_describe_node(node) for node in nodes] if operator == "AND" else []
         for node_index, node in enumerate(nodes):
             if not isinstance(node, dict):
                 raise _RecordError(f"configurations[{config_index}].nodes[{node_index}] is bad")
