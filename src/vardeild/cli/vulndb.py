@@ -148,7 +148,8 @@ def load(
     for reason in refused:
         stderr().print(Text(f"refused: {reason}", style="red"))
     if refused:
-        raise CliFailure(f"{len(refused)} files refused", EXIT_INVALID)
+        files = "file" if len(refused) == 1 else "files"
+        raise CliFailure(f"{len(refused)} {files} refused", EXIT_INVALID)
 
 
 def sync(
