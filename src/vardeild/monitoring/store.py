@@ -145,7 +145,10 @@ def upsert_alerts(session: Session, drafts: Iterable[AlertDraft], *, now: dateti
     keys = sorted(by_key)
     stored = _stored_alerts(session, keys)
     new = [by_key[key] for key in keys if key not in stored]
-    if new:
+    if new and _dialect(session) != "postgresql":
+        # One writer at a time on SQLite: nobody can create these keys before the commit.
+        store_sqlite.insert_new_alerts(session, new, now=now)
+    elif new:
         ids = _insert_alerts(session, [_new_alert(draft, now) for draft in new])
         for draft in new:
             if draft.key in ids:
@@ -186,10 +189,7 @@ def _stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str,
 
 
 def _insert_alerts(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    if _dialect(session) == "postgresql":
-        return store_pg.insert_alerts(session, rows)
-    # One writer at a time on SQLite: nobody can create these keys between here and the commit.
-    return store_sqlite.insert_alerts(session, rows)
+    return store_pg.insert_alerts(session, rows)
 
 
 def _new_alert(draft: AlertDraft, now: datetime) -> dict[str, Any]:

@@ -13,7 +13,6 @@ copied straight in.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -121,12 +120,15 @@ def _stage(
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} {_STAGING[table]}")
     cursor.execute(f"TRUNCATE {table}")
     json_at = [i for i, column in enumerate(columns) if column in _JSON_COLUMNS]
+    take = itemgetter(*columns)
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        write = copy.write_row
         for row in rows:
-            values = [row[column] for column in columns]
+            values = list(take(row))
             for i in json_at:
-                values[i] = json.dumps(values[i])
-            copy.write_row(values)
+                # Lists of ids: the text json.dumps writes, without its cost per call.
+                values[i] = f"[{', '.join(map(str, values[i]))}]"
+            write(values)
     return cursor
 
 
@@ -156,7 +158,7 @@ def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
 def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Insert alerts whose key is new; return key -> id of those inserted (a key another
     transaction created meanwhile is left out)."""
-    staged = [{**row, "id": 0} for row in rows]
+    staged = [{**row, "id": 0} for row in rows]  # the staging table's id is NOT NULL, unused
     cursor = _stage(session, "alerts_incoming", ("id", *ALERT_COLUMNS), staged)
     with cursor:
         cursor.execute(_INSERT_ALERTS)

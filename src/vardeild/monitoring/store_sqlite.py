@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from vardeild.monitoring.alerts import ALERT_INDICATORS, AlertDraft, AlertStatus
 from vardeild.monitoring.store_pg import ALERT_COLUMNS, ALERT_STATE, CHANGE_COLUMNS, EVENT_COLUMNS
 
 _INSERT_EVENTS = (
@@ -106,14 +107,7 @@ _UPDATE_ALERTS = (
     + ", ".join(f"{column} = ?" for column in CHANGE_COLUMNS if column != "id")
     + " WHERE id = ?"
 )
-_ALERT_VALUES = itemgetter(*ALERT_COLUMNS)
-_ALERT_TIMES = tuple(
-    i + 1 for i, c in enumerate(ALERT_COLUMNS) if c in {"window_start", "first_seen", "last_seen"}
-)
-_ALERT_NOW = tuple(i + 1 for i, c in enumerate(ALERT_COLUMNS) if c in {"created_at", "updated_at"})
-_ALERT_JSON = tuple(
-    i + 1 for i, c in enumerate(ALERT_COLUMNS) if c in {"sample_event_ids", "matched_indicator_ids"}
-)
+_OPEN = AlertStatus.OPEN.value
 _CHANGE_COLUMNS = tuple(column for column in CHANGE_COLUMNS if column != "id")
 _CHANGE_VALUES = itemgetter(*_CHANGE_COLUMNS, "id")
 _CHANGE_TIMES = tuple(
@@ -135,25 +129,6 @@ def _time(value: datetime) -> str | None:
 def _ids(values: list[int]) -> str:
     """A list of ids as SQLAlchemy's JSON type writes it (json.dumps), without its cost."""
     return f"[{', '.join(map(str, values))}]"
-
-
-def _alert_values(rows: Sequence[Mapping[str, Any]], first: int) -> list[list[Any]]:
-    times: dict[datetime, str | None] = {}  # created_at and updated_at: the batch's time
-    values = []
-    for alert_id, row in enumerate(rows, start=first):
-        value = [alert_id, *_ALERT_VALUES(row)]
-        for i in _ALERT_TIMES:
-            value[i] = _time(value[i])
-        for i in _ALERT_NOW:
-            at = value[i]
-            text = times.get(at)
-            if text is None:
-                text = times[at] = stored_time(at)
-            value[i] = text
-        for i in _ALERT_JSON:
-            value[i] = _ids(value[i])
-        values.append(value)
-    return values
 
 
 def _read_time(text: str) -> datetime:
@@ -179,17 +154,44 @@ def stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str, 
     return found
 
 
-def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Insert new alerts (their keys not stored, the caller looked) with the ids after the
-    largest stored one; return key -> id."""
+def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: datetime) -> None:
+    """Store the drafts as new alerts (their keys not stored, the caller looked), with the ids
+    after the largest stored one, and set each draft's alert_id. The values are made straight
+    from the drafts, in the order of ALERT_COLUMNS (as store._new_alert names them)."""
     cursor = _cursor(session)
     try:
         cursor.execute("SELECT coalesce(max(id), 0) FROM alerts")
         first = int(cursor.fetchone()[0]) + 1
-        cursor.executemany(_INSERT_ALERTS, _alert_values(rows, first))
+        at = stored_time(now)
+        values = []
+        for alert_id, draft in enumerate(drafts, start=first):
+            draft.alert_id = alert_id
+            values.append(
+                (
+                    alert_id,
+                    draft.key,
+                    draft.member_id,
+                    draft.taxonomy,
+                    draft.type,
+                    draft.identifier,
+                    draft.signature,
+                    draft.feed_name,
+                    draft.external_party,
+                    _time(draft.window_start),
+                    draft.count,
+                    _time(draft.first_seen),
+                    _time(draft.last_seen),
+                    draft.severity,
+                    _OPEN,
+                    _ids(draft.samples),
+                    _ids(sorted(draft.indicators)[:ALERT_INDICATORS]) if draft.indicators else "[]",
+                    at,
+                    at,
+                )
+            )
+        cursor.executemany(_INSERT_ALERTS, values)
     finally:
         cursor.close()
-    return {row["alert_key"]: alert_id for alert_id, row in enumerate(rows, start=first)}
 
 
 def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> None:
