@@ -28,6 +28,7 @@ from vardeild.cli import (
     ship,
     system,
     tokens,
+    users,
     vulndb,
     whois,
     worker,
@@ -93,6 +94,7 @@ app.add_typer(members.app, name="members")
 app.command("whois")(whois.whois)
 app.add_typer(audit.app, name="audit")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(users.app, name="users")
 app.add_typer(changes.app, name="changes")
 app.add_typer(intel.app, name="intel")
 app.add_typer(sensors.app, name="sensors")
