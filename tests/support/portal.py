@@ -16,7 +16,7 @@ from vardeild.access.model import Role
 from vardeild.accounts import service as accounts
 from vardeild.accounts.model import new_totp_secret, totp_code
 from vardeild.accounts.tables import UserRow
-from vardeild.core.clock import FixedClock
+from vardeild.core.clock import Clock
 from vardeild.platform import Platform
 
 PASSWORD = "fjell-og-fjord-2026"
@@ -71,13 +71,13 @@ def post_form(client: TestClient, get_path: str, post_path: str, data: dict[str,
     return client.post(post_path, data={"csrf_token": token, **data}, follow_redirects=False)
 
 
-def current_code(user: PortalUser, clock: FixedClock) -> str:
+def current_code(user: PortalUser, clock: Clock) -> str:
     """Return the user's TOTP code now."""
     assert user.totp_secret is not None
     return totp_code(user.totp_secret, clock.now())
 
 
-def sign_in(client: TestClient, user: PortalUser, clock: FixedClock) -> None:
+def sign_in(client: TestClient, user: PortalUser, clock: Clock) -> None:
     """Sign in through the pages (password, then the TOTP code when enrolled)."""
     token = csrf_token(client.get("/signin").text)
     answer = client.post(

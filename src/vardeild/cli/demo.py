@@ -33,6 +33,7 @@ from vardeild.cli.demo_feed import (
     seed_demo_indicators,
     seed_demo_sensors,
 )
+from vardeild.cli.demo_users import ensure_demo_users
 from vardeild.cli.output import say, stdout
 from vardeild.cli.system import HostOption, PortOption, run_server
 from vardeild.mail.cert_key import ensure_demo_key
@@ -220,6 +221,8 @@ def demo(
     say(f"Database: {cli.database_label}")
     token = ensure_demo_token(platform, principal)
     say(f"CERT API token (cert_analyst): {token}")
+    portal_users = ensure_demo_users(platform, principal)
+    say(f"Portal accounts (sign in at /signin): {portal_users}")
     cert_key = ensure_demo_key(cli.settings, email=cli.settings.mail_from)
     say(f"CERT OpenPGP key: {cert_key.fingerprint} (vardeild pgp show)")
     host_, port_ = host or cli.settings.host, port or cli.settings.port
