@@ -122,6 +122,9 @@ class ParsedScan:
     hosts: set[str] = field(default_factory=set)  # addresses the scan covered and found up
     refused: list[Refusal] = field(default_factory=list)
     scanned_ports: str = ""  # nmap's port list, when known: what a complete rescan covered
+    # Networks the run covered wholly (a scan's targets): a host there that no longer answers
+    # at all is gone too, not only the ports of hosts that are up.
+    covered: list[str] = field(default_factory=list)
 
     def refuse(self, record: str, reason: str) -> None:
         """Note a refused record."""

@@ -133,6 +133,7 @@ def scan(
     output = run_nmap(command, progress=progress, timeout=timeout)
     parsed = parse_nmap_xml(output, f"scan {' '.join(targets)}", source=Source.SCAN)
     parsed.scanned_ports = options.ports
+    parsed.covered = list(targets)
     return command, parsed
 
 

@@ -280,6 +280,14 @@ def _matches_for(
     return list(found.values())
 
 
+def _inside(address: str, networks: list[Any]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
 def _port_set(ports: str) -> set[int] | None:
     """Return the ports an nmap port list covers, or None when unknown (covers all)."""
     if not ports:
@@ -304,12 +312,13 @@ def _close_unseen(
     """Close what a complete run covered but no longer saw: exposures on covered hosts and
     ports, and findings of seen exposures that no longer apply (e.g. after an upgrade)."""
     ports = _port_set(parsed.scanned_ports)
+    networks = [ipaddress.ip_network(cidr) for cidr in parsed.covered]
     note = f"not seen by the complete {parsed.source.value} run {parsed.name!r}"
     exposures = session.scalars(
         select(ExposureRow).where(ExposureRow.member_id == member_id, ExposureRow.present)
     )
     for exposure in exposures:
-        if exposure.address not in parsed.hosts:
+        if exposure.address not in parsed.hosts and not _inside(exposure.address, networks):
             continue
         if ports is not None and exposure.port not in ports:
             continue

@@ -290,3 +290,18 @@ def test_the_exposure_row_keeps_what_an_earlier_source_saw(
     row = session.scalar(select(ExposureRow))
     assert row is not None
     assert (row.product, row.version, row.sources) == ("OpenSSH", "7.4", ["nmap", "nuclei"])
+
+
+def test_complete_scan_closes_a_host_that_no_longer_answers_in_its_networks(
+    session: Session, member: dict[str, Any], clock: FixedClock
+) -> None:
+    other_host = ObservedService("127.0.0.11", 22, product="OpenSSH", version="7.4")
+    outside = ObservedService("127.0.0.77", 22, product="OpenSSH", version="7.4")
+    record(session, member["id"], parsed(SSH, other_host, outside), clock)
+    scan = parsed(SSH)  # .10 answers; .11 answers no more; .77 lies outside the scan
+    scan.covered = ["127.0.0.8/29"]
+    scan.scanned_ports = "22"
+    result = record(session, member["id"], scan, clock, complete=True)
+    assert result.gone == 1
+    present = {e["address"] for e in service.list_exposures(session, CERT, member["id"])}
+    assert present == {"127.0.0.10", "127.0.0.77"}
