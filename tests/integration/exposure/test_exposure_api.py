@@ -83,6 +83,11 @@ def test_member_sees_its_own_only(client: TestClient, world: dict[str, Any]) -> 
     )
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/csv")
+    assert report.headers["x-tlp"] == "TLP:AMBER+STRICT"
+    page = client.get(f"{API}/organisations/{world['a']}/exposure-report", headers=world["a_user"])
+    assert "TLP:AMBER+STRICT" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
     assert "CVE-2019-0708" in report.text
     changed = client.post(
         f"{API}/exposure/findings/{finding['id']}/status",

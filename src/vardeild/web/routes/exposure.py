@@ -125,7 +125,9 @@ def report_route(
         tlp=platform.settings.notify_default_tlp,
     )
     name = f"vardeild-exposure-{organisation_id}.{format}"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    # Every way out says its TLP label: in the page and PDF themselves, and as a header here.
+    tlp = {"X-TLP": f"TLP:{platform.settings.notify_default_tlp}"}
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"', **tlp}
     if format == "pdf":
         return Response(reports.render_pdf(data), media_type="application/pdf", headers=disposition)
     if format == "csv":
@@ -133,7 +135,13 @@ def report_route(
             reports.render_csv(data.findings), media_type="text/csv; charset=utf-8",
             headers=disposition,
         )  # fmt: skip
-    return HTMLResponse(reports.render_html(data))
+    # The page has its style inline and no script at all: allow exactly that.
+    policy = (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return HTMLResponse(
+        reports.render_html(data), headers={"Content-Security-Policy": policy, **tlp}
+    )
 
 
 @router.post(
