@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
+from typing import Any
 
 from vardeild.exposure.cpe import (
     ANY,
@@ -117,6 +117,9 @@ class _Compiled:
     exact_bare: Key | None  # version without the update, for an exposure with no update known
     start: Key | None
     end: Key | None
+    part: str  # the criterion's, copied here for the hot loop
+    start_including: bool
+    end_including: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +165,17 @@ class _ProductIndex:
         self.ranged = ranged
         self.ends = [e.end or () for e in ranged]
 
-    def candidates(self, seen: _Seen) -> Iterable[_Compiled]:
-        """The criteria that could cover what was seen."""
-        yield from self.others
+    def candidates(self, seen: _Seen) -> tuple[list[_Compiled], list[_Compiled]]:
+        """The criteria that could cover what was seen: (to check in full, ranges whose end
+        is at or after the version seen)."""
+        general = list(self.others)
         if seen.key is None:
-            return
-        yield from self.exact.get(seen.key, ())
+            return general, []
+        general += self.exact.get(seen.key, ())
         if seen.update == ANY:  # `9.3` seen, criteria `9.3` update `p1`: kept, with a note
-            yield from (e for e in self.bare.get(seen.key, ()) if e.exact != seen.key)
-        yield from self.open_end
-        yield from islice(self.ranged, bisect_left(self.ends, seen.key), None)
+            general += [e for e in self.bare.get(seen.key, ()) if e.exact != seen.key]
+        general += self.open_end
+        return general, self.ranged[bisect_left(self.ends, seen.key) :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +212,7 @@ class VulnMatcher:
         # exposure it applies to, and whole answers are kept per product and version seen.
         self._made: dict[tuple[int, str], VulnMatch] = {}
         self._answers: dict[tuple[str, str, _Seen, str], list[VulnMatch]] = {}
+        self._hit_cache: dict[tuple[Any, ...], list[tuple[_Compiled, str]]] = {}
         self._count = 0
         by_cve: dict[str, list[CveRecord]] = defaultdict(list)
         for record in records:
@@ -274,7 +279,20 @@ class VulnMatcher:
         except (CpeError, VersionError):
             return None
         self._count += 1
-        return _Compiled(self._count, cve_id, criterion, version, update, exact, bare, start, end)
+        return _Compiled(
+            self._count,
+            cve_id,
+            criterion,
+            version,
+            update,
+            exact,
+            bare,
+            start,
+            end,
+            criterion.part,
+            criterion.start_including,
+            criterion.end_including,
+        )
 
     def match(self, item: ProductVersion) -> list[VulnMatch]:
         """Return the CVEs that apply to what a scanner saw, one per CVE, each with its reason."""
@@ -292,26 +310,56 @@ class VulnMatcher:
         answer = self._answers.get(key)
         if answer is not None:
             return answer
+        answer = []
+        done: set[str] = set()
+        for compiled, extra in self._hits(vendor, product, seen):
+            if compiled.cve_id in done or (
+                compiled.part != ANY and seen.part not in (ANY, compiled.part)
+            ):
+                continue
+            done.add(compiled.cve_id)
+            answer.append(self._made_for(compiled, extra + note))
+        if len(self._answers) >= _CACHE_LIMIT:
+            self._answers.clear()
+        self._answers[key] = answer
+        return answer
+
+    def _hits(self, vendor: str, product: str, seen: _Seen) -> list[tuple[_Compiled, str]]:
+        """Every criterion of the product covering the version seen, whatever its part (the
+        CPE and the by-name lookups of one product and version share this work)."""
+        core = (vendor, product, seen.version, seen.key, seen.update)
+        hits = self._hit_cache.get(core)
+        if hits is not None:
+            return hits
         index = self._products.get((vendor, product))
         if index is None:
             entries = self._criteria.get((vendor, product))
             if not entries:
                 return []
             index = self._products[(vendor, product)] = _ProductIndex(entries)
-        answer = []
-        seen_cves: set[str] = set()
-        for compiled in index.candidates(seen):
-            if compiled.cve_id in seen_cves:
+        general, ranged = index.candidates(seen)
+        hits = []
+        unparted = _Seen(ANY, seen.version, seen.key, seen.bare, seen.update)
+        for compiled in general:
+            extra = _check(compiled, unparted)
+            if extra is not None:
+                hits.append((compiled, extra))
+        key, update = seen.key, seen.update
+        for compiled in ranged:  # _check's range test, inlined: this loop is the hot one
+            start = compiled.start
+            if start is not None and (
+                key < start or (key == start and not compiled.start_including)  # type: ignore[operator]
+            ):
                 continue
-            extra = _check(compiled, seen)
-            if extra is None:
+            if compiled.end == key and not compiled.end_including:
                 continue
-            seen_cves.add(compiled.cve_id)
-            answer.append(self._made_for(compiled, extra + note))
-        if len(self._answers) >= _CACHE_LIMIT:
-            self._answers.clear()
-        self._answers[key] = answer
-        return answer
+            if compiled.update not in (ANY, NA) and update not in (ANY, compiled.update):
+                continue
+            hits.append((compiled, ""))
+        if len(self._hit_cache) >= _CACHE_LIMIT:
+            self._hit_cache.clear()
+        self._hit_cache[core] = hits
+        return hits
 
     def _made_for(self, compiled: _Compiled, note: str) -> VulnMatch:
         made = self._made.get((compiled.number, note))
