@@ -33,10 +33,10 @@ from vardeild.access.model import SYSTEM, Role
 from vardeild.accounts import service as accounts
 from vardeild.accounts.model import new_totp_secret, totp_code
 from vardeild.accounts.service import _HASHER
-from vardeild.accounts.tables import UserRow
 from vardeild.app import build_platform, create_web_app
 from vardeild.core.clock import FixedClock, SystemClock
 from vardeild.settings import Settings
+from vardeild.web.pages.context import build_state
 
 _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 PASSWORD = "fjell-og-fjord-2026"  # noqa: S105 - a bench account's, made here
@@ -69,9 +69,9 @@ def run(rounds: int) -> dict[str, Any]:
                 session, SYSTEM, clock=clock, email="bench@cert.example", display_name="Bench",
                 role=Role.CERT_ANALYST, organisation_id=None, password=PASSWORD,
             )  # fmt: skip
-            row = session.get(UserRow, user.id)
-            assert row is not None
-            row.totp_secret = secret
+            accounts.enrol_totp_secret(
+                session, user.id, secret, config=build_state(platform).config
+            )
         app = create_web_app(platform)
         render, signin, home = [], [], []
         for _ in range(rounds):

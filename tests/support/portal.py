@@ -15,9 +15,9 @@ from support.factories import CERT_ADMIN
 from vardeild.access.model import Role
 from vardeild.accounts import service as accounts
 from vardeild.accounts.model import new_totp_secret, totp_code
-from vardeild.accounts.tables import UserRow
 from vardeild.core.clock import Clock
 from vardeild.platform import Platform
+from vardeild.web.pages.context import build_state
 
 PASSWORD = "fjell-og-fjord-2026"
 _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -51,10 +51,10 @@ def make_user(
             role=role, organisation_id=organisation_id, password=password,
         )  # fmt: skip
         if secret is not None:
-            # Enrolment itself is tested through the account page; here it is a given.
-            row = session.get(UserRow, user.id)
-            assert row is not None
-            row.totp_secret = secret
+            # Enrolment itself is tested through the account page; here it is a given, sealed
+            # under the key the app on this platform uses.
+            config = build_state(platform).config
+            accounts.enrol_totp_secret(session, user.id, secret, config=config)
     return PortalUser(id=user.id, email=email, password=password, totp_secret=secret)
 
 

@@ -4,13 +4,17 @@ argument, so every rule runs under a fixed clock in the tests."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pyotp
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # Argon2 hashes whatever it is given; a bound keeps a megabyte "password" from costing a
 # megabyte of hashing per request.
@@ -182,3 +186,35 @@ class FailureWindow:
             # Bounded memory: drop the oldest key rather than grow without end.
             self._seen.pop(next(iter(self._seen)))
         self._seen.setdefault(key, deque()).append(now)
+
+
+# --- TOTP secrets at rest -------------------------------------------------------------------
+
+_SEALED_PREFIX = "v1:"
+
+
+def totp_key(portal_key: bytes) -> bytes:
+    """Return the 256-bit key that seals TOTP secrets, derived from the portal's key (so one
+    secret to keep, and a copy of the database alone does not give away second factors)."""
+    return hmac.new(portal_key, b"vardeild totp secret v1", hashlib.sha256).digest()
+
+
+def seal_secret(secret: str, key: bytes, *, user_id: int) -> str:
+    """Return secret encrypted with AES-256-GCM under key, bound to user_id (a sealed secret
+    copied to another user's row does not open)."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, secret.encode("ascii"), str(user_id).encode())
+    return _SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def open_secret(stored: str, key: bytes, *, user_id: int) -> str | None:
+    """Return the secret seal_secret sealed, or None if it does not open under key (the
+    portal's key was changed: the user enrols again)."""
+    if not stored.startswith(_SEALED_PREFIX):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(stored[len(_SEALED_PREFIX) :])
+        plain = AESGCM(key).decrypt(raw[:12], raw[12:], str(user_id).encode())
+    except (InvalidTag, ValueError):
+        return None
+    return plain.decode("ascii")

@@ -53,6 +53,15 @@ class AccountsConfig:
     session_max: timedelta = timedelta(hours=12)
     totp_step_for: timedelta = timedelta(minutes=5)
     reset_valid: timedelta = timedelta(minutes=30)
+    # Seals TOTP secrets at rest (accounts.model.totp_key of the portal's key); empty means
+    # none, and enrolling or checking a second factor refuses to run.
+    totp_key: bytes = field(default=b"", repr=False)
+
+    def sealing_key(self) -> bytes:
+        """Return the key that seals TOTP secrets; ValueError when none is configured."""
+        if len(self.totp_key) != 32:
+            raise ValueError("no key to seal TOTP secrets with (AccountsConfig.totp_key)")
+        return self.totp_key
 
 
 @dataclass(frozen=True)
@@ -437,7 +446,12 @@ def check_totp(
     now = clock.now()
     if model.is_locked(model.FailureState(row.failed_count, row.locked_until), now):
         return SignInResult(SignIn.LOCKED)
-    step = model.verify_totp(row.totp_secret, code, now, last_step=row.totp_last_step)
+    secret = model.open_secret(row.totp_secret, config.sealing_key(), user_id=row.id)
+    if secret is None:
+        # Sealed under another key (the portal's key changed): not the user's failure; an
+        # administrator resets the second factor (vardeild users reset-totp).
+        return SignInResult(SignIn.REFUSED)
+    step = model.verify_totp(secret, code, now, last_step=row.totp_last_step)
     if step is None:
         return SignInResult(_failed(session, row, clock=clock, config=config))
     row.totp_last_step = step
@@ -448,22 +462,31 @@ def check_totp(
 # --- TOTP enrolment ---------------------------------------------------------------------------
 
 
-def begin_totp(session: Session, user_id: int) -> str:
-    """Return the secret to enrol (kept pending until confirmed; the same one until then)."""
+def begin_totp(session: Session, user_id: int, *, config: AccountsConfig) -> str:
+    """Return the secret to enrol (kept pending, sealed, until confirmed; the same one until
+    then)."""
     row = session.get(UserRow, user_id)
     if row is None:
         raise NotFound(f"user {user_id} not found")
-    if row.totp_pending is None:
-        row.totp_pending = model.new_totp_secret()
-    return row.totp_pending
+    key = config.sealing_key()
+    pending = model.open_secret(row.totp_pending, key, user_id=row.id) if row.totp_pending else None
+    if pending is None:
+        pending = model.new_totp_secret()
+        row.totp_pending = model.seal_secret(pending, key, user_id=row.id)
+    return pending
 
 
-def confirm_totp(session: Session, user_id: int, code: str, *, clock: Clock) -> bool:
+def confirm_totp(
+    session: Session, user_id: int, code: str, *, clock: Clock, config: AccountsConfig
+) -> bool:
     """Return True and enrol the pending secret if code is valid for it; False otherwise."""
     row = session.get(UserRow, user_id)
     if row is None or row.totp_pending is None:
         return False
-    step = model.verify_totp(row.totp_pending, code, clock.now())
+    pending = model.open_secret(row.totp_pending, config.sealing_key(), user_id=row.id)
+    if pending is None:
+        return False
+    step = model.verify_totp(pending, code, clock.now())
     if step is None:
         return False
     before = _snapshot(row)
@@ -472,6 +495,17 @@ def confirm_totp(session: Session, user_id: int, code: str, *, clock: Clock) -> 
     row.totp_last_step = step
     _audit(session, clock, f"user:{row.id}:{row.email}", "user.enrol_totp", row, before)
     return True
+
+
+def enrol_totp_secret(
+    session: Session, user_id: int, secret: str, *, config: AccountsConfig
+) -> None:
+    """Enrol secret as the user's second factor without a code (fixtures and benches that
+    know the secret already); the pages always go through begin_totp and confirm_totp."""
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFound(f"user {user_id} not found")
+    row.totp_secret = model.seal_secret(secret, config.sealing_key(), user_id=row.id)
 
 
 # --- sessions -------------------------------------------------------------------------------

@@ -28,10 +28,10 @@ class UserRow(Base):
         String(200), comment="argon2id (PHC string); empty until a password is set"
     )
     totp_secret: Mapped[str | None] = mapped_column(
-        String(64), comment="Base32 TOTP secret once enrolled; never shown again"
+        String(128), comment="TOTP secret once enrolled, sealed (AES-GCM); never shown again"
     )
     totp_pending: Mapped[str | None] = mapped_column(
-        String(64), comment="Secret shown for enrolment, until a code from it is confirmed"
+        String(128), comment="Sealed secret shown for enrolment, until a code from it is confirmed"
     )
     totp_last_step: Mapped[int | None] = mapped_column(
         Integer, comment="Time step of the last accepted code (no replay)"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from support.factories import CERT, CERT_ADMIN, member, org_data
 from vardeild.access.model import Role
 from vardeild.accounts import service as accounts
-from vardeild.accounts.model import new_totp_secret, totp_code
+from vardeild.accounts.model import new_totp_secret, open_secret, totp_code, totp_key
 from vardeild.accounts.tables import PasswordResetRow, UserRow, UserSessionRow
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
@@ -21,7 +21,7 @@ from vardeild.core.errors import Conflict, NotFound, PermissionDenied, Validatio
 from vardeild.members import service
 
 PASSWORD = "fjell-og-fjord-2026"
-CONFIG = accounts.AccountsConfig()
+CONFIG = accounts.AccountsConfig(totp_key=totp_key(b"test portal key"))
 
 
 def _org(session: Session, clock: FixedClock) -> int:
@@ -152,12 +152,19 @@ def test_disabled_user_cannot_sign_in_or_reset(session: Session, clock: FixedClo
 
 def test_totp_enrolment_needs_a_code_from_the_secret(session: Session, clock: FixedClock) -> None:
     user = _user(session, clock)
-    secret = accounts.begin_totp(session, user.id)
-    assert accounts.begin_totp(session, user.id) == secret  # stable until confirmed
+    secret = accounts.begin_totp(session, user.id, config=CONFIG)
+    assert accounts.begin_totp(session, user.id, config=CONFIG) == secret  # stable until confirmed
     right = totp_code(secret, clock.now())
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
-    assert not accounts.confirm_totp(session, user.id, wrong, clock=clock)
-    assert accounts.confirm_totp(session, user.id, totp_code(secret, clock.now()), clock=clock)
+    assert not accounts.confirm_totp(session, user.id, wrong, clock=clock, config=CONFIG)
+    assert accounts.confirm_totp(
+        session, user.id, totp_code(secret, clock.now()), clock=clock, config=CONFIG
+    )
+    row = session.get(UserRow, user.id)
+    assert row is not None
+    assert row.totp_secret is not None
+    assert secret not in row.totp_secret  # sealed at rest
+    assert open_secret(row.totp_secret, CONFIG.totp_key, user_id=user.id) == secret
     result = accounts.check_password(
         session, email=user.email, password=PASSWORD, clock=clock, config=CONFIG
     )

@@ -128,3 +128,16 @@ def test_password_policy_names_the_problem(password: str, problem: str) -> None:
 
 def test_password_policy_accepts_a_good_passphrase() -> None:
     assert model.password_problems("blå-fjord-havørn-29", email="kari@cert.example") == []
+
+
+def test_sealed_secret_opens_only_with_its_key_and_user() -> None:
+    key = model.totp_key(b"portal key")
+    secret = model.new_totp_secret()
+    sealed = model.seal_secret(secret, key, user_id=7)
+    assert secret not in sealed
+    assert model.seal_secret(secret, key, user_id=7) != sealed  # a fresh nonce each time
+    assert model.open_secret(sealed, key, user_id=7) == secret
+    assert model.open_secret(sealed, model.totp_key(b"another key"), user_id=7) is None
+    assert model.open_secret(sealed, key, user_id=8) is None
+    assert model.open_secret(secret, key, user_id=7) is None  # never stored unsealed
+    assert model.open_secret("v1:not-base64!", key, user_id=7) is None

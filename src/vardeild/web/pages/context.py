@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from vardeild.accounts import service as accounts
-from vardeild.accounts.model import FailureWindow, LockoutPolicy
+from vardeild.accounts.model import FailureWindow, LockoutPolicy, totp_key
 from vardeild.platform import Platform
 from vardeild.web.deps import PlatformDep, SessionDep
 from vardeild.web.pages import csrf, i18n
@@ -46,9 +46,11 @@ def build_state(platform: Platform) -> PortalState:
     settings = platform.settings
     secret = settings.portal_secret_key
     limit = settings.portal_address_max_failures
+    key = csrf.load_key(secret.get_secret_value() if secret else None, settings.data_dir)
     return PortalState(
-        key=csrf.load_key(secret.get_secret_value() if secret else None, settings.data_dir),
+        key=key,
         config=accounts.AccountsConfig(
+            totp_key=totp_key(key),
             lockout=LockoutPolicy(
                 max_failures=settings.portal_signin_max_failures,
                 lock_for=timedelta(minutes=settings.portal_lockout_minutes),

@@ -167,7 +167,7 @@ def _account_page(page: Page, *, status: int = 200, **context: object) -> HTMLRe
     assert page.user is not None
     qr_svg = secret = uri = None
     if not page.user.totp_enrolled:
-        secret = accounts.begin_totp(page.db, page.user.id)
+        secret = accounts.begin_totp(page.db, page.user.id, config=page.state.config)
         uri = totp_uri(secret, account=page.user.email, issuer=page.platform.settings.cert_name)
         qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title="TOTP")
     return page.render(
@@ -189,7 +189,9 @@ def enrol_totp(page: PageDep, code: Text = "") -> Response:
     if (away := _signed_in(page)) is not None:
         return away
     assert page.user is not None
-    if not accounts.confirm_totp(page.db, page.user.id, code, clock=page.platform.clock):
+    if not accounts.confirm_totp(
+        page.db, page.user.id, code, clock=page.platform.clock, config=page.state.config
+    ):
         return _account_page(page, status=422, totp_error=page.t("account.bad_code"))
     return page.redirect("/account?done=totp")
 

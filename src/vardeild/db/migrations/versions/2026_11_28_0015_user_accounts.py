@@ -39,15 +39,15 @@ def upgrade() -> None:
         ),
         sa.Column(
             "totp_secret",
-            sa.String(64),
+            sa.String(128),
             nullable=True,
-            comment="Base32 TOTP secret once enrolled; never shown again",
+            comment="TOTP secret once enrolled, sealed (AES-GCM); never shown again",
         ),
         sa.Column(
             "totp_pending",
-            sa.String(64),
+            sa.String(128),
             nullable=True,
-            comment="Secret shown for enrolment, until a code from it is confirmed",
+            comment="Sealed secret shown for enrolment, until a code from it is confirmed",
         ),
         sa.Column(
             "totp_last_step",
