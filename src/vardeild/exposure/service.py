@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -130,16 +130,14 @@ def reported_matches(service: ObservedService) -> list[VulnMatch]:
 
 
 def _upsert_exposure(
-    session: Session, member_id: int, service: ObservedService, source: Source, now: datetime
+    session: Session,
+    member_id: int,
+    service: ObservedService,
+    source: Source,
+    now: datetime,
+    known: dict[tuple[str, int, str], ExposureRow],
 ) -> ExposureRow:
-    row = session.scalar(
-        select(ExposureRow).where(
-            ExposureRow.member_id == member_id,
-            ExposureRow.address == service.address,
-            ExposureRow.port == service.port,
-            ExposureRow.transport == service.transport.value,
-        )
-    )
+    row = known.get(service.key)
     if row is None:
         row = ExposureRow(
             member_id=member_id,
@@ -152,6 +150,7 @@ def _upsert_exposure(
             tls_weak_ciphers=[],
         )
         session.add(row)
+        known[service.key] = row
     # A later source fills in what it knows; an empty field never wipes what another saw.
     for name in ("service", "product", "version", "cpe", "banner", "hostname", "http_title"):
         value = getattr(service, name)
@@ -170,7 +169,6 @@ def _upsert_exposure(
         row.sources = [*(row.sources or []), source.value]
     row.last_seen = now
     row.present = True
-    session.flush()
     return row
 
 
@@ -214,8 +212,13 @@ def record_scan(
     session.flush()
     result = RecordResult(scan_id=run.id)
     expire_acceptances(session, now=now, member_id=member_id)
-    seen_exposures: set[int] = set()
-    seen_findings: set[int] = set()
+    # The member's exposures and findings are read once, not per service: an import of
+    # thousands of services would otherwise cost a query each.
+    known_exposures = {
+        (row.address, row.port, row.transport): row
+        for row in session.scalars(select(ExposureRow).where(ExposureRow.member_id == member_id))
+    }
+    accepted: list[tuple[ObservedService, ExposureRow]] = []
     for service in parsed.services:
         where = f"{parsed.name} {service.address} port {service.port}/{service.transport.value}"
         if not _belongs(service, networks, domains):
@@ -227,13 +230,26 @@ def record_scan(
                 }
             )
             continue
-        exposure = _upsert_exposure(session, member_id, service, parsed.source, now)
-        seen_exposures.add(exposure.id)
+        exposure = _upsert_exposure(
+            session, member_id, service, parsed.source, now, known_exposures
+        )
+        accepted.append((service, exposure))
         result.services += 1
-        for match in _matches_for(session, exposure, service, matcher):
+    session.flush()  # ids for the new exposures
+    seen_exposures = {exposure.id for _, exposure in accepted}
+    seen_findings: set[int] = set()
+    known_findings = {
+        (row.exposure_id, row.cve_id): row
+        for row in session.scalars(select(FindingRow).where(FindingRow.member_id == member_id))
+    }
+    reported = {
+        m.cve_id: m for m in enrich(session, [m for s, _ in accepted for m in reported_matches(s)])
+    }
+    for service, exposure in accepted:
+        for match in _matches_for(exposure, service, matcher, reported):
             finding, outcome = upsert_finding(
                 session, exposure, match, criticality=criticality, actor=principal.actor,
-                now=now, sla=config.sla,
+                now=now, sla=config.sla, known=known_findings,
             )  # fmt: skip
             seen_findings.add(finding.id)
             if outcome == "new":
@@ -269,10 +285,17 @@ def record_scan(
 
 
 def _matches_for(
-    session: Session, exposure: ExposureRow, service: ObservedService, matcher: Matcher | None
+    exposure: ExposureRow,
+    service: ObservedService,
+    matcher: Matcher | None,
+    enriched: dict[str, VulnMatch],
 ) -> list[VulnMatch]:
-    reported = reported_matches(service)
-    found = {m.cve_id: m for m in (enrich(session, reported) if reported else [])}
+    found = {m.cve_id: m for m in reported_matches(service)}
+    for cve_id, match in found.items():
+        known = enriched.get(cve_id)
+        if known is not None:
+            # The knowledge's facts, with this service's own reason (who reported it).
+            found[cve_id] = replace(known, reason=match.reason)
     item = product_version(exposure)
     if matcher is not None and item is not None:
         for match in matcher.match(item):

@@ -113,14 +113,19 @@ def upsert_finding(
     actor: str,
     now: datetime,
     sla: SlaDays,
+    known: dict[tuple[int, str], FindingRow] | None = None,
 ) -> tuple[FindingRow, str]:
     """Record that exposure has match's CVE; return the finding and what happened to it:
-    'new', 'reopened' (it had been fixed), or 'seen'."""
-    finding = session.scalar(
-        select(FindingRow).where(
-            FindingRow.exposure_id == exposure.id, FindingRow.cve_id == match.cve_id
+    'new', 'reopened' (it had been fixed), or 'seen'. `known` holds the member's findings by
+    (exposure id, CVE) when the caller read them at once; a new finding is added to it."""
+    if known is not None:
+        finding = known.get((exposure.id, match.cve_id))
+    else:
+        finding = session.scalar(
+            select(FindingRow).where(
+                FindingRow.exposure_id == exposure.id, FindingRow.cve_id == match.cve_id
+            )
         )
-    )
     outcome = "seen"
     if finding is None:
         finding = FindingRow(
@@ -139,6 +144,8 @@ def upsert_finding(
     if outcome == "new":
         session.add(finding)
         session.flush()
+        if known is not None:
+            known[(exposure.id, match.cve_id)] = finding
         add_history(
             session, finding, event="found", from_status=None, actor=actor, at=now,
             note=f"{finding.priority}: {finding.priority_basis}; {match.reason}",
