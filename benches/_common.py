@@ -9,6 +9,7 @@ orchestrates. Nothing here is timed against a threshold in tests: benches print 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -337,6 +338,95 @@ def run_child(argv: Sequence[str], *, timeout: float = 7200) -> dict[str, Any]:
         raise RuntimeError(f"{' '.join(command)} printed nothing:\n{done.stderr[-4000:]}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+# --- the benches' shared command line and rounds ------------------------------------------------
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options every pipeline bench takes, and the hidden ones its children get."""
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds (medians are compared)")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--anchors", type=Path, default=ANCHORS)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schemas")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    # The parent runs itself with these for each measurement.
+    parser.add_argument("--phase", choices=("setup", "ingest"), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--work-input", help=argparse.SUPPRESS)
+
+
+def databases_of(args: argparse.Namespace) -> list[str]:
+    """Return the databases --database names."""
+    return ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+
+
+def child_phase(
+    script: str, args: argparse.Namespace, phase: str, url: str, data_dir: Path, *extra: str
+) -> dict[str, Any]:
+    """Run script's phase (setup or ingest) in a child process on url; return its JSON."""
+    argv = [str(Path(script).resolve()), "--phase", phase, "--url", url]
+    argv += ["--data-dir", str(data_dir), "--work-input", str(args.input_dir), *extra]
+    return run_child(argv)
+
+
+def database_round(
+    args: argparse.Namespace,
+    database: str,
+    round_no: int,
+    *,
+    name: str,
+    schema_prefix: str,
+    child: Callable[[str, str, Path], dict[str, Any]],
+    on_setup: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """One measurement on a fresh database (a SQLite file under --work/name-database, or a new
+    PostgreSQL schema named schema_prefix_..., dropped afterwards unless --keep): child(phase, url,
+    data_dir) runs setup, then ingest; return both results with the round's names."""
+    data_dir = Path(args.work) / f"{name}-{database}"
+    schema = None
+    if database == "sqlite":
+        url = sqlite_url(data_dir / "bench.db")
+    else:
+        schema, url = new_postgres_schema(args.postgres_url, schema_prefix)
+    try:
+        prepared = child("setup", url, data_dir)
+        if on_setup is not None:
+            on_setup(prepared)
+        result = child("ingest", url, data_dir)
+        say(
+            f"round {round_no}: {database}: {result['events_per_s']:,.0f} events/s "
+            f"({result['wall_s']} s wall, {result['cpu_s']} s CPU)"
+        )
+    finally:
+        if schema is not None and not args.keep:
+            drop_postgres_schema(args.postgres_url, schema)
+    return {"database": database, "round": round_no, "schema": schema, **prepared, **result}
+
+
+def bench_main(
+    args: argparse.Namespace,
+    *,
+    setup: Callable[[argparse.Namespace], dict[str, Any]],
+    ingest: Callable[[argparse.Namespace], dict[str, Any]],
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    report: Callable[[dict[str, Any]], str],
+    passed: Callable[[dict[str, Any]], bool],
+) -> int:
+    """A bench's main: a child's phase prints its JSON; the parent runs every round, prints
+    the figures and returns 0, or 1 if a target was missed."""
+    if args.phase == "setup":
+        print(json.dumps(setup(args)))
+        return 0
+    if args.phase == "ingest":
+        print(json.dumps(ingest(args)))
+        return 0
+    figures = run(args)
+    emit(figures, args.json, report)
+    return 0 if passed(figures) else 1
 
 
 def say(message: str) -> None:

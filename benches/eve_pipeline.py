@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import random
 import sys
 import time
@@ -64,28 +63,25 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    ANCHORS,
-    DEFAULT_POSTGRES_URL,
-    DEFAULT_WORK,
+    add_common_arguments,
     backend_pid_tracker,
+    bench_main,
+    child_phase,
     current_rss_mb,
-    drop_postgres_schema,
-    emit,
+    database_round,
+    databases_of,
     fever_version,
     import_registry,
     machine_state,
     median,
-    new_postgres_schema,
     peak_rss_mb,
     platform_for,
     prepare_fever_input,
     process_cpu_seconds,
     rate,
     ratio,
-    run_child,
     run_fever,
     say,
-    sqlite_url,
     timed,
 )
 
@@ -371,59 +367,36 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def _child(args: argparse.Namespace, phase: str, url: str, data_dir: Path) -> dict[str, Any]:
-    argv = [
-        str(Path(__file__).resolve()),
-        "--phase",
-        phase,
-        "--url",
-        url,
-        "--data-dir",
-        str(data_dir),
-        "--work-input",
-        str(args.input_dir),
-        "--prefixes",
-        str(args.prefixes),
-        "--organisations",
-        str(args.organisations),
-        "--seed",
-        str(args.seed),
-    ]
-    if args.ip_blacklist:
-        argv.append("--ip-blacklist")
-    return run_child(argv)
-
-
 def vardeild_round(args: argparse.Namespace, database: str, round_no: int) -> dict[str, Any]:
     """Set up a fresh database, then time the pipeline on it in a new process."""
-    data_dir = Path(args.work) / f"vardeild-{database}"
-    schema = None
-    if database == "sqlite":
-        url = sqlite_url(data_dir / "bench.db")
-    else:
-        schema, url = new_postgres_schema(args.postgres_url, "bench_eve")
-    try:
-        say(f"round {round_no}: {database}: setting up (registry, indicators)")
-        prepared = _child(args, "setup", url, data_dir)
+
+    def child(phase: str, url: str, data_dir: Path) -> dict[str, Any]:
+        extra = ["--prefixes", str(args.prefixes), "--organisations", str(args.organisations)]
+        extra += ["--seed", str(args.seed), *(["--ip-blacklist"] if args.ip_blacklist else [])]
+        return child_phase(__file__, args, phase, url, data_dir, *extra)
+
+    def prepared(setup: dict[str, Any]) -> None:
         say(
-            f"round {round_no}: {database}: {prepared['networks']:,} networks in "
-            f"{prepared['registry_import_s']} s, {prepared['indicators']:,} indicators in "
-            f"{prepared['indicator_load_s']} s; ingesting"
+            f"round {round_no}: {database}: {setup['networks']:,} networks in "
+            f"{setup['registry_import_s']} s, {setup['indicators']:,} indicators in "
+            f"{setup['indicator_load_s']} s; ingesting"
         )
-        result = _child(args, "ingest", url, data_dir)
-        say(
-            f"round {round_no}: {database}: {result['events_per_s']:,.0f} events/s "
-            f"({result['wall_s']} s wall, {result['cpu_s']} s CPU)"
-        )
-    finally:
-        if schema is not None and not args.keep:
-            drop_postgres_schema(args.postgres_url, schema)
-    return {"database": database, "round": round_no, "schema": schema, **prepared, **result}
+
+    say(f"round {round_no}: {database}: setting up (registry, indicators)")
+    return database_round(
+        args,
+        database,
+        round_no,
+        name="vardeild",
+        schema_prefix="bench_eve",
+        child=child,
+        on_setup=prepared,
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run every round and return the figures."""
-    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    databases = databases_of(args)
     modes = [] if args.skip_fever else [m for m in args.fever_modes.split(",") if m]
     if args.ip_blacklist and "bloom+ipbl" not in modes and modes:
         modes.append("bloom+ipbl")
@@ -604,8 +577,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--prefixes", type=int, default=50_000)
     parser.add_argument("--indicators", type=int, default=1_000_000, help="IOCs (both peers)")
     parser.add_argument("--organisations", type=int, default=DEFAULT_ORGANISATIONS)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--skip-fever", action="store_true")
     parser.add_argument("--fever-modes", default="alerts,all", help="comma-separated")
     parser.add_argument(
@@ -613,32 +584,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also load the anchor's ip_blacklist.txt and run FEVER's bloom+ipbl mode",
     )
-    parser.add_argument("--repeat", type=int, default=1, help="rounds (medians are compared)")
-    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
-    parser.add_argument("--anchors", type=Path, default=ANCHORS)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schemas")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    # The parent runs itself with these for each measurement.
-    parser.add_argument("--phase", choices=("setup", "ingest"), help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
-    parser.add_argument("--work-input", help=argparse.SUPPRESS)
+    add_common_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench and print its figures; return 0, or 1 if a target was missed."""
     args = parse_args(argv)
-    if args.phase == "setup":
-        print(json.dumps(setup(args)))
-        return 0
-    if args.phase == "ingest":
-        print(json.dumps(ingest(args)))
-        return 0
-    figures = run(args)
-    emit(figures, args.json, report)
-    return 0 if passed(figures) else 1
+    return bench_main(args, setup=setup, ingest=ingest, run=run, report=report, passed=passed)
 
 
 if __name__ == "__main__":

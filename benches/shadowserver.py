@@ -46,28 +46,25 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
-    ANCHORS,
-    DEFAULT_POSTGRES_URL,
-    DEFAULT_WORK,
     INTELMQ_VENV,
+    add_common_arguments,
     backend_pid_tracker,
+    bench_main,
+    child_phase,
     current_rss_mb,
-    drop_postgres_schema,
-    emit,
+    database_round,
+    databases_of,
     import_registry,
     machine_state,
     median,
-    new_postgres_schema,
     peak_rss_mb,
     platform_for,
     process_cpu_seconds,
     rate,
     ratio,
-    run_child,
     run_command,
     run_intelmq,
     say,
-    sqlite_url,
     timed,
 )
 
@@ -227,46 +224,25 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
 # --- the run -----------------------------------------------------------------------------------
 
 
-def _child(args: argparse.Namespace, phase: str, url: str, data_dir: Path) -> dict[str, Any]:
-    return run_child(
-        [
-            str(Path(__file__).resolve()),
-            "--phase",
-            phase,
-            "--url",
-            url,
-            "--data-dir",
-            str(data_dir),
-            "--work-input",
-            str(args.input_dir),
-        ]
-    )
-
-
 def vardeild_round(args: argparse.Namespace, database: str, round_no: int) -> dict[str, Any]:
     """Set up a fresh database, then time the pipeline on it in a new process."""
-    data_dir = Path(args.work) / f"vardeild-shadowserver-{database}"
-    schema = None
-    if database == "sqlite":
-        url = sqlite_url(data_dir / "bench.db")
-    else:
-        schema, url = new_postgres_schema(args.postgres_url, "bench_ss")
-    try:
-        prepared = _child(args, "setup", url, data_dir)
-        result = _child(args, "ingest", url, data_dir)
-        say(
-            f"round {round_no}: {database}: {result['events_per_s']:,.0f} events/s "
-            f"({result['wall_s']} s wall, {result['cpu_s']} s CPU)"
-        )
-    finally:
-        if schema is not None and not args.keep:
-            drop_postgres_schema(args.postgres_url, schema)
-    return {"database": database, "round": round_no, "schema": schema, **prepared, **result}
+
+    def child(phase: str, url: str, data_dir: Path) -> dict[str, Any]:
+        return child_phase(__file__, args, phase, url, data_dir)
+
+    return database_round(
+        args,
+        database,
+        round_no,
+        name="vardeild-shadowserver",
+        schema_prefix="bench_ss",
+        child=child,
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run every round and return the figures."""
-    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    databases = databases_of(args)
     args.input_dir = Path(args.work) / f"intelmq-{args.rows}rows-{args.members}members"
     machine = machine_state()
     intelmq: list[dict[str, Any]] = []
@@ -367,40 +343,27 @@ def report(figures: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def passed(figures: dict[str, Any]) -> bool:
+    """Return False if a database missed the target (no verdict without IntelMQ)."""
+    return all(s["meets_target"] is not False for s in figures["summary"].values())
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Return the command line's options."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--members", type=int, default=100)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--skip-intelmq", action="store_true")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds (medians are compared)")
-    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
-    parser.add_argument("--anchors", type=Path, default=ANCHORS)
     parser.add_argument("--intelmq-venv", type=Path, default=INTELMQ_VENV)
     parser.add_argument("--redis-port", type=int, default=REDIS_PORT)
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schemas")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument("--phase", choices=("setup", "ingest"), help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--data-dir", help=argparse.SUPPRESS)
-    parser.add_argument("--work-input", help=argparse.SUPPRESS)
+    add_common_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench and print its figures; return 0, or 1 if the target was missed."""
     args = parse_args(argv)
-    if args.phase == "setup":
-        print(json.dumps(setup(args)))
-        return 0
-    if args.phase == "ingest":
-        print(json.dumps(ingest(args)))
-        return 0
-    figures = run(args)
-    emit(figures, args.json, report)
-    return 0 if all(s["meets_target"] is not False for s in figures["summary"].values()) else 1
+    return bench_main(args, setup=setup, ingest=ingest, run=run, report=report, passed=passed)
 
 
 if __name__ == "__main__":
