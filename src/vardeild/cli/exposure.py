@@ -416,5 +416,5 @@ def exposure_weekly(ctx: typer.Context) -> None:
                 session, cli.principal, organisation["id"], rows,
                 config=notify_config(platform.settings), now=platform.clock.now(),
             )  # fmt: skip
-            queued += notice is not None
+            queued += notice is not None and notice[1]
     say(f"{queued} weekly summaries queued")

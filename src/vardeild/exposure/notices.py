@@ -84,9 +84,9 @@ def queue_weekly_summary(
     *,
     config: NotifyConfig,
     now: datetime,
-) -> int | None:
+) -> tuple[int, bool] | None:
     """Queue this ISO week's summary of the member's open findings (none if it has none);
-    return the notice id. Idempotent per member and week."""
+    return the notice id and whether it was made now. Idempotent per member and week."""
     if not open_findings:
         return None
     year, week, _ = now.isocalendar()
@@ -103,7 +103,7 @@ def queue_weekly_summary(
             f"- {finding.priority} {finding.cve_id} {exposure.address}:{exposure.port} "
             f"{exposure.product} {exposure.version} (fix by {finding.due_on})"
         )
-    row, _ = queue_notice(
+    row, made = queue_notice(
         session,
         principal,
         member_id=member_id,
@@ -118,4 +118,4 @@ def queue_weekly_summary(
         config=config,
         now=now,
     )
-    return row.id
+    return row.id, made

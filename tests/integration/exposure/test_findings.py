@@ -269,8 +269,9 @@ def test_weekly_summary_once_per_week(
     first = queue_weekly_summary(session, CERT, member["id"], rows, config=NOTIFY, now=clock.now())
     again = queue_weekly_summary(session, CERT, member["id"], rows, config=NOTIFY, now=clock.now())
     assert first is not None
-    assert first == again
-    notice = session.get(NoticeRow, first)
+    assert first[1] is True
+    assert again == (first[0], False)
+    notice = session.get(NoticeRow, first[0])
     assert notice is not None
     assert notice.source_key == f"exposure-weekly:{member['id']}:2026-W48"
     assert (

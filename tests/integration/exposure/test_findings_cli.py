@@ -84,6 +84,8 @@ def test_import_match_track_and_report(cli: Cli, member: dict[str, Any], tmp_pat
     assert [(e["port"], e["product"]) for e in exposures] == [(22, "OpenSSH"), (80, "nginx")]
     # Re-import: nothing new.
     assert "0 new findings" in cli("exposure", "import", str(member["id"]), str(scan)).stdout
+    assert "1 weekly summaries queued" in cli("exposure", "weekly").stdout
+    assert "0 weekly summaries queued" in cli("exposure", "weekly").stdout  # once a week
     # Accept, then false positive, each audited in the history.
     cli("exposure", "accept", str(finding["id"]), "--reason", "VPN only", "--until", "2027-06-01")
     cli("exposure", "false-positive", str(finding["id"]), "--reason", "backported")
