@@ -178,6 +178,11 @@ class _ProductIndex:
         return general, self.ranged[bisect_left(self.ends, seen.key) :]
 
 
+# A criterion covering a version: (CVE, criterion part, its VulnMatch without a note, the
+# criterion, what its reason adds).
+_Hit = tuple[str, str, VulnMatch, "_Compiled", str]
+
+
 @dataclass(frozen=True, slots=True)
 class _Facts:
     summary: str
@@ -212,7 +217,7 @@ class VulnMatcher:
         # exposure it applies to, and whole answers are kept per product and version seen.
         self._made: dict[tuple[int, str], VulnMatch] = {}
         self._answers: dict[tuple[str, str, _Seen, str], list[VulnMatch]] = {}
-        self._hit_cache: dict[tuple[Any, ...], list[tuple[_Compiled, str]]] = {}
+        self._hit_cache: dict[tuple[Any, ...], list[_Hit]] = {}
         self._count = 0
         by_cve: dict[str, list[CveRecord]] = defaultdict(list)
         for record in records:
@@ -312,19 +317,19 @@ class VulnMatcher:
             return answer
         answer = []
         done: set[str] = set()
-        for compiled, extra in self._hits(vendor, product, seen):
-            if compiled.cve_id in done or (
-                compiled.part != ANY and seen.part not in (ANY, compiled.part)
-            ):
+        part = seen.part
+        made_for = self._made_for
+        for cve_id, criterion_part, plain, compiled, extra in self._hits(vendor, product, seen):
+            if cve_id in done or (criterion_part != ANY and part != ANY and criterion_part != part):
                 continue
-            done.add(compiled.cve_id)
-            answer.append(self._made_for(compiled, extra + note))
+            done.add(cve_id)
+            answer.append(made_for(compiled, extra + note) if note else plain)
         if len(self._answers) >= _CACHE_LIMIT:
             self._answers.clear()
         self._answers[key] = answer
         return answer
 
-    def _hits(self, vendor: str, product: str, seen: _Seen) -> list[tuple[_Compiled, str]]:
+    def _hits(self, vendor: str, product: str, seen: _Seen) -> list[_Hit]:
         """Every criterion of the product covering the version seen, whatever its part (the
         CPE and the by-name lookups of one product and version share this work)."""
         core = (vendor, product, seen.version, seen.key, seen.update)
@@ -340,10 +345,12 @@ class VulnMatcher:
         general, ranged = index.candidates(seen)
         hits = []
         unparted = _Seen(ANY, seen.version, seen.key, seen.bare, seen.update)
+        made_for = self._made_for
         for compiled in general:
             extra = _check(compiled, unparted)
             if extra is not None:
-                hits.append((compiled, extra))
+                plain = made_for(compiled, extra)
+                hits.append((compiled.cve_id, compiled.part, plain, compiled, extra))
         key, update = seen.key, seen.update
         for compiled in ranged:  # _check's range test, inlined: this loop is the hot one
             start = compiled.start
@@ -355,7 +362,7 @@ class VulnMatcher:
                 continue
             if compiled.update not in (ANY, NA) and update not in (ANY, compiled.update):
                 continue
-            hits.append((compiled, ""))
+            hits.append((compiled.cve_id, compiled.part, made_for(compiled, ""), compiled, ""))
         if len(self._hit_cache) >= _CACHE_LIMIT:
             self._hit_cache.clear()
         self._hit_cache[core] = hits
