@@ -94,7 +94,7 @@ def exposure_scan(
             )
             for member_id in ids
         ]
-        matcher = load_matcher(session)
+        matcher = load_matcher(session, cache=platform.cached)
     results = []
     for plan in plans:
         say(f"scanning member {plan.member_id}: {' '.join(plan.command)}")
@@ -146,7 +146,7 @@ def exposure_import(
     refused_files = 0
     with platform.session() as session:
         member_id = resolve_organisation(session, member)
-        matcher = load_matcher(session)
+        matcher = load_matcher(session, cache=platform.cached)
     for path in files:
         try:
             parsed = read_import(path, kind)
@@ -193,8 +193,9 @@ def exposure_import_shadowserver(
         )
         parsed = scan_from_events(events, f"shadowserver reports of the last {days} days")
         result = service.record_scan(
-            session, cli.principal, member_id, parsed, matcher=load_matcher(session),
-            config=config, now=now, notify=notify_config(platform.settings),
+            session, cli.principal, member_id, parsed,
+            matcher=load_matcher(session, cache=platform.cached), config=config, now=now,
+            notify=notify_config(platform.settings),
         )  # fmt: skip
     if as_json:
         print_json(result.as_dict())

@@ -5,21 +5,34 @@ query)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vardeild.exposure.tracking import Matcher
 from vardeild.exposure.vuln_model import VulnMatch
-from vardeild.exposure.vulndb_service import load_vuln_matcher
+from vardeild.exposure.vulndb_service import load_vuln_matcher, vulndb_revision
 from vardeild.exposure.vulndb_tables import EpssRow, KevRow, VulnRecordRow
 
+Cache = Callable[[str, Any, Callable[[], Any]], Any]
 
-def load_matcher(session: Session) -> Matcher | None:
-    """Return a matcher over the stored CVE, KEV and EPSS knowledge, or None if it is empty."""
-    matcher = load_vuln_matcher(session)
-    return matcher if matcher.cve_count else None
+
+def load_matcher(session: Session, *, cache: Cache | None = None) -> Matcher | None:
+    """Return a matcher over the stored CVE, KEV and EPSS knowledge, or None if it is empty.
+
+    With `cache` (the platform's `cached`), the matcher is built once per revision of the
+    knowledge: over all of NVD that takes tens of seconds, too long to repeat per import."""
+
+    def build() -> Matcher | None:
+        matcher = load_vuln_matcher(session)
+        return matcher if matcher.cve_count else None
+
+    if cache is None:
+        return build()
+    built: Matcher | None = cache("exposure.matcher", vulndb_revision(session), build)
+    return built
 
 
 def enrich(session: Session, matches: Iterable[VulnMatch]) -> list[VulnMatch]:

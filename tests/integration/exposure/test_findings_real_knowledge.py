@@ -4,6 +4,7 @@ CVE gets KEV, EPSS and NVD's score; the sector query finds the product a KEV ent
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,11 +12,12 @@ from sqlalchemy.orm import Session
 from support.exposure import make_member
 from support.factories import CERT
 from support.vulndb import cpe_match, epss_csv, nvd_cve, nvd_response
-from vardeild.core.clock import FixedClock
+from vardeild.core.clock import Clock, FixedClock
 from vardeild.exposure import sector, service
 from vardeild.exposure.knowledge import load_matcher
 from vardeild.exposure.model import ObservedService, ParsedScan, ReportedWeakness, Source
 from vardeild.exposure.vulndb_service import load_vulndb_document
+from vardeild.platform import Platform
 
 
 def kev(cve_id: str, vendor: str, product: str, *, ransomware: bool) -> bytes:
@@ -36,7 +38,7 @@ def kev(cve_id: str, vendor: str, product: str, *, ransomware: bool) -> bytes:
     ).encode()
 
 
-def load(session: Session, clock: FixedClock) -> None:
+def load(session: Session, clock: Clock) -> None:
     documents = {
         "nvd.json": nvd_response(
             nvd_cve(
@@ -116,3 +118,20 @@ def test_sector_query_by_kev_entry_and_by_product(session: Session, clock: Fixed
         (b["id"], "127.0.3.1")
     ]
     assert sector.who_exposes(session, CERT, product="Exchange Server") == []
+
+
+def test_the_matcher_is_built_once_per_revision_of_the_knowledge(
+    platform: Platform, clock: FixedClock
+) -> None:
+    with platform.session() as session:
+        load(session, platform.clock)
+        first = load_matcher(session, cache=platform.cached)
+        assert first is not None
+        assert load_matcher(session, cache=platform.cached) is first
+        clock.advance(timedelta(minutes=1))  # the revision moves with the latest change's time
+        more = epss_csv(("CVE-2099-6001", 0.5, 0.9))
+        load_vulndb_document(session, CERT, more, name="epss2.csv", clock=platform.clock)
+    with platform.session() as session:
+        again = load_matcher(session, cache=platform.cached)
+        assert again is not None
+        assert again is not first

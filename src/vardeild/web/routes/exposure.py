@@ -171,7 +171,7 @@ def scan_route(
         ports=body.ports,
         ignore_window=body.ignore_window,
     )
-    matcher = load_matcher(session)
+    matcher = load_matcher(session, cache=platform.cached)
     background.add_task(
         scanning.run_scan,
         platform.session,
