@@ -1,9 +1,8 @@
 """Local accounts' use cases: users (created, listed, changed by an authorised principal),
-sign-in (password, then TOTP when enrolled), sessions (server-side, hashed ids) and
-password-reset links. Every change to an account is audited in the same transaction.
-
-Sessions and reset links are random secrets of which only the SHA-256 is stored: a copy of
-the database does not let anyone sign in.
+sign-in (password, then TOTP when enrolled) and TOTP enrolment. Every change to an account is
+audited in the same transaction. Sessions are in `sessions`, reset links in `resets`; both are
+random secrets of which only the SHA-256 (secret_digest) is stored, so a copy of the database
+does not let anyone sign in.
 """
 
 from __future__ import annotations
@@ -23,14 +22,12 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, Role, authorize
 from vardeild.accounts import model
-from vardeild.accounts.tables import PasswordResetRow, UserRow, UserSessionRow
+from vardeild.accounts.tables import UserRow, UserSessionRow
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
 from vardeild.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from vardeild.core.text import clean_text
 
-STAGE_TOTP = "totp"
-STAGE_FULL = "full"
 # argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): about a quarter of
 # argon2-cffi's default cost (RFC 9106's 64 MiB, 3 passes, 4 lanes), which on a small server
 # under a burst of sign-ins is the difference between answering and queueing; guessing is held
@@ -40,8 +37,6 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the address is unknown, so that an unknown address costs the same time
 # as a wrong password and the answer's timing does not tell which addresses exist.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
-# Writing last_seen_at on every page view would turn reads into writes.
-_TOUCH_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -105,20 +100,13 @@ class SignInResult:
     user: UserInfo | None = None
 
 
-@dataclass(frozen=True)
-class ActiveSession:
-    """A session found by its cookie."""
-
-    id: int
-    stage: str
-    user: UserInfo
-
-
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """Return the SHA-256 (hex) under which a session id or reset token is stored."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _info(row: UserRow) -> UserInfo:
+def user_info(row: UserRow) -> UserInfo:
+    """Return the user as shown (no hash, no secret)."""
     return UserInfo(
         id=row.id,
         email=row.email,
@@ -143,7 +131,7 @@ def _snapshot(row: UserRow) -> dict[str, Any]:
     }
 
 
-def _audit(
+def audit_user(
     session: Session,
     clock: Clock,
     actor: str,
@@ -152,6 +140,7 @@ def _audit(
     before: dict[str, Any] | None,
     note: str = "",
 ) -> None:
+    """Add the audit entry of a change to the user (its state after, never a hash)."""
     record_change(
         session,
         clock=clock,
@@ -253,8 +242,8 @@ def create_user(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"a user with the address {email} exists") from exc
-    _audit(session, clock, principal.actor, "user.create", row, None)
-    return _info(row)
+    audit_user(session, clock, principal.actor, "user.create", row, None)
+    return user_info(row)
 
 
 def list_users(session: Session, principal: Principal) -> list[UserInfo]:
@@ -265,13 +254,13 @@ def list_users(session: Session, principal: Principal) -> list[UserInfo]:
     else:
         authorize(principal, Action.MANAGE_TOKENS, principal.organisation_id)
         query = query.where(UserRow.organisation_id == principal.organisation_id)
-    return [_info(row) for row in session.scalars(query)]
+    return [user_info(row) for row in session.scalars(query)]
 
 
 def get_user(session: Session, user_id: int) -> UserInfo | None:
     """Return the user with user_id, or None."""
     row = session.get(UserRow, user_id)
-    return _info(row) if row is not None else None
+    return user_info(row) if row is not None else None
 
 
 def find_user_id(session: Session, principal: Principal, key: str) -> int:
@@ -303,8 +292,8 @@ def set_role(
     row.role = role.value
     row.organisation_id = organisation_id
     revoke_sessions(session, row.id, now=clock.now())
-    _audit(session, clock, principal.actor, "user.set_role", row, before)
-    return _info(row)
+    audit_user(session, clock, principal.actor, "user.set_role", row, before)
+    return user_info(row)
 
 
 def disable_user(session: Session, principal: Principal, user_id: int, *, clock: Clock) -> UserInfo:
@@ -315,8 +304,8 @@ def disable_user(session: Session, principal: Principal, user_id: int, *, clock:
         before = _snapshot(row)
         row.disabled_at = clock.now()
         revoke_sessions(session, row.id, now=clock.now())
-        _audit(session, clock, principal.actor, "user.disable", row, before)
-    return _info(row)
+        audit_user(session, clock, principal.actor, "user.disable", row, before)
+    return user_info(row)
 
 
 def reset_totp(session: Session, principal: Principal, user_id: int, *, clock: Clock) -> UserInfo:
@@ -328,8 +317,8 @@ def reset_totp(session: Session, principal: Principal, user_id: int, *, clock: C
     row.totp_pending = None
     row.totp_last_step = None
     revoke_sessions(session, row.id, now=clock.now())
-    _audit(session, clock, principal.actor, "user.reset_totp", row, before)
-    return _info(row)
+    audit_user(session, clock, principal.actor, "user.reset_totp", row, before)
+    return user_info(row)
 
 
 def set_password(
@@ -338,12 +327,14 @@ def set_password(
     """Set the user's password (by an administrator), unlock it and end its sessions."""
     row = _row_or_raise(session, principal, user_id)
     _may_manage(principal, Role(row.role), row.organisation_id)
-    _store_password(session, row, password, clock=clock)
-    _audit(session, clock, principal.actor, "user.set_password", row, _snapshot(row))
-    return _info(row)
+    store_password(session, row, password, clock=clock)
+    audit_user(session, clock, principal.actor, "user.set_password", row, _snapshot(row))
+    return user_info(row)
 
 
-def _store_password(session: Session, row: UserRow, password: str, *, clock: Clock) -> None:
+def store_password(session: Session, row: UserRow, password: str, *, clock: Clock) -> None:
+    """Set the password (ValidationFailed if it breaks the policy), lift a lock and end every
+    session of the user."""
     row.password_hash = _hash_password(password, email=row.email, display_name=row.display_name)
     row.password_changed_at = clock.now()
     row.failed_count = 0
@@ -363,9 +354,9 @@ def change_own_password(
         raise NotFound(f"user {user_id} not found")
     if not _verify(row.password_hash, current):
         raise ValidationFailed.one("user", "current_password", "is not right")
-    _store_password(session, row, new, clock=clock)
+    store_password(session, row, new, clock=clock)
     actor = f"user:{row.id}:{row.email}"
-    _audit(session, clock, actor, "user.change_password", row, _snapshot(row))
+    audit_user(session, clock, actor, "user.change_password", row, _snapshot(row))
 
 
 # --- sign-in --------------------------------------------------------------------------------
@@ -389,7 +380,9 @@ def _failed(session: Session, row: UserRow, *, clock: Clock, config: AccountsCon
     newly_locked = state.locked_until != row.locked_until and state.locked_until is not None
     row.locked_until = state.locked_until
     if newly_locked:
-        _audit(session, clock, "system", "user.lock", row, None, note="too many failed sign-ins")
+        audit_user(
+            session, clock, "system", "user.lock", row, None, note="too many failed sign-ins"
+        )
         return SignIn.LOCKED
     return SignIn.REFUSED
 
@@ -414,9 +407,9 @@ def check_password(
     if _HASHER.check_needs_rehash(row.password_hash or ""):
         row.password_hash = _HASHER.hash(password)
     if row.totp_secret is not None:
-        return SignInResult(SignIn.NEED_TOTP, _info(row))
+        return SignInResult(SignIn.NEED_TOTP, user_info(row))
     _signed_in(session, row, clock)
-    return SignInResult(SignIn.DONE, _info(row))
+    return SignInResult(SignIn.DONE, user_info(row))
 
 
 def _signed_in(session: Session, row: UserRow, clock: Clock) -> None:
@@ -456,7 +449,7 @@ def check_totp(
         return SignInResult(_failed(session, row, clock=clock, config=config))
     row.totp_last_step = step
     _signed_in(session, row, clock)
-    return SignInResult(SignIn.DONE, _info(row))
+    return SignInResult(SignIn.DONE, user_info(row))
 
 
 # --- TOTP enrolment ---------------------------------------------------------------------------
@@ -493,7 +486,7 @@ def confirm_totp(
     row.totp_secret = row.totp_pending
     row.totp_pending = None
     row.totp_last_step = step
-    _audit(session, clock, f"user:{row.id}:{row.email}", "user.enrol_totp", row, before)
+    audit_user(session, clock, f"user:{row.id}:{row.email}", "user.enrol_totp", row, before)
     return True
 
 
@@ -508,65 +501,6 @@ def enrol_totp_secret(
     row.totp_secret = model.seal_secret(secret, config.sealing_key(), user_id=row.id)
 
 
-# --- sessions -------------------------------------------------------------------------------
-
-
-def start_session(
-    session: Session,
-    user_id: int,
-    *,
-    stage: str,
-    clock: Clock,
-    config: AccountsConfig,
-    client: str = "",
-) -> str:
-    """Return the secret of a new session for the user (the cookie's value)."""
-    now = clock.now()
-    secret = secrets.token_urlsafe(32)
-    lasts = config.totp_step_for if stage == STAGE_TOTP else config.session_max
-    session.add(
-        UserSessionRow(
-            id_hash=_digest(secret),
-            user_id=user_id,
-            stage=stage,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + lasts,
-            client=client[:64],
-        )
-    )
-    session.flush()
-    return secret
-
-
-def find_session(
-    session: Session, secret: str, *, clock: Clock, config: AccountsConfig
-) -> ActiveSession | None:
-    """Return the live session the secret names, or None when unknown, revoked, past its end,
-    idle too long, or its user is disabled."""
-    if not secret or len(secret) > 100:
-        return None
-    row = session.scalar(select(UserSessionRow).where(UserSessionRow.id_hash == _digest(secret)))
-    if row is None or row.revoked_at is not None:
-        return None
-    now = clock.now()
-    if now >= row.expires_at or now - row.last_seen_at >= config.session_idle:
-        return None
-    user = session.get(UserRow, row.user_id)
-    if user is None or user.disabled_at is not None:
-        return None
-    if now - row.last_seen_at >= _TOUCH_PRECISION:
-        row.last_seen_at = now
-    return ActiveSession(id=row.id, stage=row.stage, user=_info(user))
-
-
-def end_session(session: Session, secret: str, *, clock: Clock) -> None:
-    """Revoke the session the secret names (signing out); unknown secrets are ignored."""
-    row = session.scalar(select(UserSessionRow).where(UserSessionRow.id_hash == _digest(secret)))
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = clock.now()
-
-
 def revoke_sessions(session: Session, user_id: int, *, now: datetime) -> None:
     """Revoke every live session of the user."""
     session.execute(
@@ -574,63 +508,3 @@ def revoke_sessions(session: Session, user_id: int, *, now: datetime) -> None:
         .where(UserSessionRow.user_id == user_id, UserSessionRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-
-
-# --- password reset -------------------------------------------------------------------------
-
-
-def request_reset(
-    session: Session, email: str, *, clock: Clock, config: AccountsConfig
-) -> tuple[UserInfo, str] | None:
-    """Return the user and the secret of a new reset link for email, or None when no enabled
-    user has that address (the caller must answer the same either way)."""
-    row = session.scalar(select(UserRow).where(UserRow.email == email.strip().lower()))
-    if row is None or row.disabled_at is not None:
-        return None
-    now = clock.now()
-    secret = secrets.token_urlsafe(32)
-    session.add(
-        PasswordResetRow(
-            token_hash=_digest(secret),
-            user_id=row.id,
-            created_at=now,
-            expires_at=now + config.reset_valid,
-        )
-    )
-    session.flush()
-    _audit(session, clock, "system", "user.request_reset", row, None)
-    return _info(row), secret
-
-
-def _live_reset(session: Session, secret: str, now: datetime) -> PasswordResetRow | None:
-    if not secret or len(secret) > 100:
-        return None
-    row = session.scalar(
-        select(PasswordResetRow).where(PasswordResetRow.token_hash == _digest(secret))
-    )
-    if row is None or row.used_at is not None or now >= row.expires_at:
-        return None
-    return row
-
-
-def reset_is_valid(session: Session, secret: str, *, clock: Clock) -> bool:
-    """Return True if the reset link's secret can still be used."""
-    return _live_reset(session, secret, clock.now()) is not None
-
-
-def use_reset(session: Session, secret: str, *, clock: Clock, password: str) -> UserInfo:
-    """Set a new password through a reset link, used up by this; every session of the user
-    ends and a lock is lifted. NotFound if the link is unknown, used or expired;
-    ValidationFailed if the password breaks the policy."""
-    now = clock.now()
-    reset = _live_reset(session, secret, now)
-    if reset is None:
-        raise NotFound("the reset link is unknown, used or expired")
-    row = session.get(UserRow, reset.user_id)
-    if row is None or row.disabled_at is not None:
-        raise NotFound("the reset link is unknown, used or expired")
-    _store_password(session, row, password, clock=clock)
-    reset.used_at = now
-    actor = f"user:{row.id}:{row.email}"
-    _audit(session, clock, actor, "user.reset_password", row, None, note="by e-mailed link")
-    return _info(row)

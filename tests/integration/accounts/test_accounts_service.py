@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from support.factories import CERT, CERT_ADMIN, member, org_data
 from vardeild.access.model import Role
+from vardeild.accounts import resets, sessions
 from vardeild.accounts import service as accounts
 from vardeild.accounts.model import new_totp_secret, open_secret, totp_code, totp_key
 from vardeild.accounts.tables import PasswordResetRow, UserRow, UserSessionRow
@@ -48,10 +49,10 @@ def _user(
 def test_only_hashes_are_stored(session: Session, clock: FixedClock) -> None:
     user = _user(session, clock, email="  Ada@CERT.example ")
     assert user.email == "ada@cert.example"
-    secret = accounts.start_session(
-        session, user.id, stage=accounts.STAGE_FULL, clock=clock, config=CONFIG
+    secret = sessions.start_session(
+        session, user.id, stage=sessions.STAGE_FULL, clock=clock, config=CONFIG
     )
-    made = accounts.request_reset(session, user.email, clock=clock, config=CONFIG)
+    made = resets.request_reset(session, user.email, clock=clock, config=CONFIG)
     assert made is not None
     row = session.get(UserRow, user.id)
     assert row is not None
@@ -64,9 +65,9 @@ def test_only_hashes_are_stored(session: Session, clock: FixedClock) -> None:
     assert stored_reset is not None
     assert secret != stored_session.id_hash
     assert made[1] != stored_reset.token_hash
-    assert accounts.find_session(session, secret, clock=clock, config=CONFIG) is not None
+    assert sessions.find_session(session, secret, clock=clock, config=CONFIG) is not None
     assert (
-        accounts.find_session(session, stored_session.id_hash, clock=clock, config=CONFIG) is None
+        sessions.find_session(session, stored_session.id_hash, clock=clock, config=CONFIG) is None
     )
 
 
@@ -117,8 +118,8 @@ def test_account_changes_end_sessions_and_are_audited(
     session: Session, clock: FixedClock, change: str
 ) -> None:
     user = _user(session, clock)
-    secret = accounts.start_session(
-        session, user.id, stage=accounts.STAGE_FULL, clock=clock, config=CONFIG
+    secret = sessions.start_session(
+        session, user.id, stage=sessions.STAGE_FULL, clock=clock, config=CONFIG
     )
     if change == "set_role":
         accounts.set_role(
@@ -132,7 +133,7 @@ def test_account_changes_end_sessions_and_are_audited(
         accounts.set_password(
             session, CERT_ADMIN, user.id, clock=clock, password="annet-passord-42"
         )
-    assert accounts.find_session(session, secret, clock=clock, config=CONFIG) is None
+    assert sessions.find_session(session, secret, clock=clock, config=CONFIG) is None
     entries, _ = list_entries(session, filters=AuditFilter(action=f"user.{change}"))
     assert len(entries) == 1
     assert entries[0].actor == CERT_ADMIN.actor
@@ -147,7 +148,7 @@ def test_disabled_user_cannot_sign_in_or_reset(session: Session, clock: FixedClo
         session, email=user.email, password=PASSWORD, clock=clock, config=CONFIG
     )
     assert result.outcome is accounts.SignIn.REFUSED
-    assert accounts.request_reset(session, user.email, clock=clock, config=CONFIG) is None
+    assert resets.request_reset(session, user.email, clock=clock, config=CONFIG) is None
 
 
 def test_totp_enrolment_needs_a_code_from_the_secret(session: Session, clock: FixedClock) -> None:
@@ -186,11 +187,11 @@ def test_totp_enrolment_needs_a_code_from_the_secret(session: Session, clock: Fi
 
 def test_sessions_end_at_their_absolute_limit(session: Session, clock: FixedClock) -> None:
     user = _user(session, clock)
-    secret = accounts.start_session(
-        session, user.id, stage=accounts.STAGE_FULL, clock=clock, config=CONFIG
+    secret = sessions.start_session(
+        session, user.id, stage=sessions.STAGE_FULL, clock=clock, config=CONFIG
     )
     for _ in range(int(CONFIG.session_max / timedelta(minutes=20)) - 1):
         clock.advance(timedelta(minutes=20))
-        assert accounts.find_session(session, secret, clock=clock, config=CONFIG) is not None
+        assert sessions.find_session(session, secret, clock=clock, config=CONFIG) is not None
     clock.advance(timedelta(minutes=20))
-    assert accounts.find_session(session, secret, clock=clock, config=CONFIG) is None
+    assert sessions.find_session(session, secret, clock=clock, config=CONFIG) is None

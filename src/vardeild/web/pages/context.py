@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from vardeild.accounts import service as accounts
+from vardeild.accounts import sessions
 from vardeild.accounts.model import FailureWindow, LockoutPolicy, totp_key
 from vardeild.platform import Platform
 from vardeild.web.deps import PlatformDep, SessionDep
@@ -86,12 +87,12 @@ class Page:
     seed: str
     seed_is_new: bool
     session_secret: str
-    active: accounts.ActiveSession | None
+    active: sessions.ActiveSession | None
 
     @property
     def user(self) -> accounts.UserInfo | None:
         """Return the fully signed-in user, or None."""
-        if self.active is None or self.active.stage != accounts.STAGE_FULL:
+        if self.active is None or self.active.stage != sessions.STAGE_FULL:
             return None
         return self.active.user
 
@@ -171,7 +172,7 @@ def get_page(request: Request, platform: PlatformDep, db: SessionDep) -> Page:
     seed = request.cookies.get(cookie_name(csrf.SEED_COOKIE, tls=tls), "")
     secret = request.cookies.get(cookie_name(SESSION_COOKIE, tls=tls), "")
     active = (
-        accounts.find_session(db, secret, clock=platform.clock, config=state.config)
+        sessions.find_session(db, secret, clock=platform.clock, config=state.config)
         if secret
         else None
     )

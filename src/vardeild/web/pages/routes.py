@@ -17,6 +17,7 @@ import segno
 from fastapi import APIRouter, BackgroundTasks, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from vardeild.accounts import resets, sessions
 from vardeild.accounts import service as accounts
 from vardeild.accounts.model import totp_uri
 from vardeild.core.errors import NotFound, ValidationFailed
@@ -44,11 +45,11 @@ def _start_full_session(page: Page, user_id: int, response: Response) -> None:
     # A fresh id on every sign-in: an id planted before sign-in (session fixation) is never
     # the one that becomes signed in.
     if page.session_secret:
-        accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
-    secret = accounts.start_session(
+        sessions.end_session(page.db, page.session_secret, clock=page.platform.clock)
+    secret = sessions.start_session(
         page.db,
         user_id,
-        stage=accounts.STAGE_FULL,
+        stage=sessions.STAGE_FULL,
         clock=page.platform.clock,
         config=page.state.config,
         client=page.client,
@@ -88,11 +89,11 @@ def signin(page: PageDep, email: Text = "", password: Text = "") -> Response:
     if result.outcome is accounts.SignIn.NEED_TOTP:
         response = page.redirect("/signin/totp")
         if page.session_secret:
-            accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
-        pending = accounts.start_session(
+            sessions.end_session(page.db, page.session_secret, clock=page.platform.clock)
+        pending = sessions.start_session(
             page.db,
             result.user.id,
-            stage=accounts.STAGE_TOTP,
+            stage=sessions.STAGE_TOTP,
             clock=page.platform.clock,
             config=page.state.config,
             client=page.client,
@@ -107,7 +108,7 @@ def signin(page: PageDep, email: Text = "", password: Text = "") -> Response:
 @router.get("/signin/totp", response_class=HTMLResponse)
 def totp_form(page: PageDep) -> Response:
     """The second step: the one-time code."""
-    if page.active is None or page.active.stage != accounts.STAGE_TOTP:
+    if page.active is None or page.active.stage != sessions.STAGE_TOTP:
         return page.redirect("/signin")
     return page.render("portal/totp.html")
 
@@ -115,7 +116,7 @@ def totp_form(page: PageDep) -> Response:
 @router.post("/signin/totp", response_class=HTMLResponse)
 def signin_totp(page: PageDep, code: Text = "") -> Response:
     """Check the one-time code of a user whose password was right."""
-    if page.active is None or page.active.stage != accounts.STAGE_TOTP:
+    if page.active is None or page.active.stage != sessions.STAGE_TOTP:
         return page.redirect("/signin")
     now = page.platform.clock.now()
     limiter = page.state.signin_failures
@@ -130,7 +131,7 @@ def signin_totp(page: PageDep, code: Text = "") -> Response:
         return done
     limiter.record(page.client, now)
     if result.outcome is accounts.SignIn.LOCKED:
-        accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
+        sessions.end_session(page.db, page.session_secret, clock=page.platform.clock)
         response = _refused(page, "portal/signin.html")
         page.clear_session(response)
         return response
@@ -141,7 +142,7 @@ def signin_totp(page: PageDep, code: Text = "") -> Response:
 def signout(page: PageDep) -> Response:
     """End the session on the server and take the cookie from the browser."""
     if page.session_secret:
-        accounts.end_session(page.db, page.session_secret, clock=page.platform.clock)
+        sessions.end_session(page.db, page.session_secret, clock=page.platform.clock)
     response = page.redirect("/signin")
     page.clear_session(response)
     return response
@@ -233,7 +234,7 @@ def reset_request(page: PageDep, background: BackgroundTasks, email: Text = "") 
     limiter = page.state.reset_requests
     if not limiter.blocked(page.client, now):
         limiter.record(page.client, now)
-        made = accounts.request_reset(
+        made = resets.request_reset(
             page.db, email, clock=page.platform.clock, config=page.state.config
         )
         if made is not None:
@@ -258,7 +259,7 @@ def reset_request(page: PageDep, background: BackgroundTasks, email: Text = "") 
 @router.get("/reset/{token}", response_class=HTMLResponse)
 def reset_link(page: PageDep, token: str) -> Response:
     """The form of a reset link, or why the link no longer works."""
-    if not accounts.reset_is_valid(page.db, token, clock=page.platform.clock):
+    if not resets.reset_is_valid(page.db, token, clock=page.platform.clock):
         return page.render(
             "portal/message.html", status=404, title=page.t("reset.title"),
             message=page.t("reset.bad_link"),
@@ -274,7 +275,7 @@ def reset_password(page: PageDep, token: str, new: Text = "", repeat: Text = "")
             "portal/reset_form.html", status=422, token=token, errors=[page.t("account.mismatch")]
         )
     try:
-        accounts.use_reset(page.db, token, clock=page.platform.clock, password=new)
+        resets.use_reset(page.db, token, clock=page.platform.clock, password=new)
     except NotFound:
         return page.render(
             "portal/message.html", status=404, title=page.t("reset.title"),
