@@ -6,11 +6,11 @@ happens here and nowhere else.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from vardeild.core.clock import Clock, SystemClock
 from vardeild.db.engine import create_db_engine
@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from vardeild.monitoring.background import PeriodicTask
-    from vardeild.monitoring.pipeline import Pipeline, SensorSeenHook, SensorStatsHook
+    from vardeild.monitoring.pipeline import (
+        IndicatorSource,
+        Pipeline,
+        SensorSeenHook,
+        SensorStatsHook,
+    )
     from vardeild.notify.outbox import Outbox
     from vardeild.notify.ports import MailTransport, MessageProtector
     from vardeild.notify.service import NotifyConfig
@@ -72,6 +77,35 @@ def create_web_app(platform: Platform) -> FastAPI:
     return create_api(platform, event_sink=pipeline)
 
 
+def indicator_source() -> IndicatorSource:
+    """Return how one pipeline reaches the intel domain's indicators. When they change, the
+    next matcher is the held one with an overlay of what changed (milliseconds), not a rebuild
+    of the whole store (seconds at a million indicators); intel.service.refresh_matcher decides
+    when a rebuild is needed after all (a deletion, an expiry by time, too many changes)."""
+    from vardeild.intel import service as intel
+    from vardeild.intel.matcher import IndicatorMatcher
+    from vardeild.monitoring.pipeline import IndicatorSource
+
+    held: list[IndicatorMatcher] = []
+
+    def load(session: Session, now: datetime) -> IndicatorMatcher:
+        matcher = (
+            intel.refresh_matcher(session, held[0], now=now)
+            if held
+            else intel.load_matcher(session, now=now)
+        )
+        held[:] = [matcher]
+        return matcher
+
+    return IndicatorSource(
+        load=load,
+        is_current=lambda session, matcher, now: intel.matcher_is_current(
+            session, cast(IndicatorMatcher, matcher), now=now
+        ),
+        record_sightings=intel.record_sightings,
+    )
+
+
 def build_pipeline(
     platform: Platform,
     *,
@@ -81,9 +115,7 @@ def build_pipeline(
     """Return the monitoring pipeline of platform, matching against the intel domain's
     indicators; build one per process and share it (it caches the indexes it reads)."""
     # Imported here so that commands which never ingest do not load the parsers.
-    from vardeild.intel import service as intel
-    from vardeild.intel.matcher import IndicatorMatcher
-    from vardeild.monitoring.pipeline import IndicatorSource, Pipeline, PipelineConfig, tune_gc
+    from vardeild.monitoring.pipeline import Pipeline, PipelineConfig, tune_gc
 
     settings = platform.settings
     tune_gc()
@@ -95,13 +127,7 @@ def build_pipeline(
             store_unattributed=settings.store_unattributed_events,
             write_behind=True,  # platform.session: a pooled connection per thread
         ),
-        indicators=IndicatorSource(
-            load=lambda session, now: intel.load_matcher(session, now=now),
-            is_current=lambda session, matcher, now: intel.matcher_is_current(
-                session, cast(IndicatorMatcher, matcher), now=now
-            ),
-            record_sightings=intel.record_sightings,
-        ),
+        indicators=indicator_source(),
         on_sensor_stats=on_sensor_stats,
         on_sensor_seen=on_sensor_seen,
         cache=platform.cached,

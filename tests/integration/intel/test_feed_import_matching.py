@@ -5,13 +5,16 @@ matching; sightings are recorded on the indicator."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from support.factories import CERT
 from support.pipeline import add_member, alerts, eve_batch, eve_line
+from vardeild.app import indicator_source
 from vardeild.core.clock import FixedClock
 from vardeild.intel import service as intel
 from vardeild.intel.import_service import import_parsed
@@ -19,24 +22,19 @@ from vardeild.intel.imports import ImportDefaults
 from vardeild.intel.matcher import IndicatorMatcher
 from vardeild.intel.stix_in import read_stix
 from vardeild.intel.tables import IndicatorRow
-from vardeild.monitoring.pipeline import IndicatorSource, Pipeline, PipelineConfig
+from vardeild.monitoring.pipeline import Pipeline, PipelineConfig
 from vardeild.platform import Platform
 
 C2 = "198.51.100.20"
 
 
 def _pipeline(platform: Platform) -> Pipeline:
+    # The indicator source exactly as the composition root wires it for every pipeline.
     return Pipeline(
         platform.session,
         clock=platform.clock,
         config=PipelineConfig(),
-        indicators=IndicatorSource(
-            load=lambda session, now: intel.load_matcher(session, now=now),
-            is_current=lambda session, matcher, now: intel.matcher_is_current(
-                session, cast(IndicatorMatcher, matcher), now=now
-            ),
-            record_sightings=intel.record_sightings,
-        ),
+        indicators=indicator_source(),
         cache=platform.cached,
     )
 
@@ -57,8 +55,16 @@ def _bundle(valid_until: str) -> bytes:
 
 
 def test_an_imported_indicator_matches_the_next_event_and_stops_when_expired(
-    platform: Platform,
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    rebuilds: list[int] = []
+    full_load = intel.load_matcher
+
+    def counted_load(session: Session, *, now: datetime) -> IndicatorMatcher:
+        rebuilds.append(1)
+        return full_load(session, now=now)
+
+    monkeypatch.setattr(intel, "load_matcher", counted_load)
     clock = cast(FixedClock, platform.clock)
     add_member(platform, "10.1.0.0/16")
     pipeline = _pipeline(platform)
@@ -72,6 +78,7 @@ def test_an_imported_indicator_matches_the_next_event_and_stops_when_expired(
         import_parsed(session, CERT, parsed, clock=clock, source="partner", fmt="stix")
     second = pipeline.ingest(eve_batch([flow], batch_key="second"))
     assert second.events_stored == 1
+    assert len(rebuilds) == 1, "an added indicator is taken in as an overlay, not a rebuild"
     with platform.session() as session:
         row = session.scalar(select(IndicatorRow).where(IndicatorRow.value == C2))
         assert row is not None
@@ -83,3 +90,4 @@ def test_an_imported_indicator_matches_the_next_event_and_stops_when_expired(
     clock.advance(timedelta(hours=2))  # past valid_until: the matcher is rebuilt without it
     third = pipeline.ingest(eve_batch([flow], batch_key="third"))
     assert third.events_stored == 0
+    assert len(rebuilds) == 2
