@@ -97,7 +97,8 @@ def exposure_scan(
         matcher = load_matcher(session, cache=platform.cached)
     results = []
     for plan in plans:
-        say(f"scanning member {plan.member_id}: {' '.join(plan.command)}")
+        for command in plan.commands:
+            say(f"scanning member {plan.member_id}: {' '.join(command)}")
 
         def progress(task: str, percent: float) -> None:
             sys.stderr.write(f"\r  {task}: {percent:5.1f}%   ")

@@ -2,7 +2,8 @@
 database transaction, then record the complete result.
 
 Planning and recording each take their own session, so a scan that runs for an hour holds no
-transaction open; the plan's command is the exact argv nmap gets, built only from targets the
+transaction open; the plan's commands are the exact argv nmap gets (one per address family,
+since one nmap run scans IPv4 or IPv6, not both), built only from targets the
 scope accepted.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.core.errors import ValidationFailed
 from vardeild.exposure import nmap
+from vardeild.exposure.model import ParsedScan
 from vardeild.exposure.scope import member_scope, resolve_targets
 from vardeild.exposure.service import ExposureConfig, RecordResult, record_scan
 from vardeild.exposure.tracking import Matcher
@@ -27,12 +29,13 @@ from vardeild.notify.service import NotifyConfig
 
 @dataclass(frozen=True)
 class ScanPlan:
-    """A scan the scope allows: the member, its checked targets and nmap's argv."""
+    """A scan the scope allows: the member, its checked targets and nmap's argv per family."""
 
     member_id: int
     targets: list[str]
     options: nmap.ScanOptions
-    command: list[str]
+    groups: list[list[str]]  # the targets of one address family each
+    commands: list[list[str]]  # nmap's argv for each group, in order
 
 
 def plan_scan(
@@ -70,7 +73,16 @@ def plan_scan(
             )
         except ValueError as exc:
             raise ValidationFailed.one("scan", "ports", str(exc)) from None
-    return ScanPlan(member_id, checked, options, nmap.build_command(checked, options))
+    groups = [
+        group
+        for group in (
+            [t for t in checked if ":" not in t],
+            [t for t in checked if ":" in t],
+        )
+        if group
+    ]
+    commands = [nmap.build_command(group, options) for group in groups]
+    return ScanPlan(member_id, checked, options, groups, commands)
 
 
 def run_scan(
@@ -87,10 +99,20 @@ def run_scan(
     """Run the planned scan with real nmap and record it as complete for its targets.
 
     `sessions` opens a session that commits on success (the platform's `session()`)."""
-    command, parsed = nmap.scan(
-        plan.targets, plan.options, progress=progress, timeout=config.scan_timeout_seconds
-    )
-    assert command == plan.command  # the argv run is the one planned and shown
+    parsed: ParsedScan | None = None
+    for group, planned in zip(plan.groups, plan.commands, strict=True):
+        command, part = nmap.scan(
+            group, plan.options, progress=progress, timeout=config.scan_timeout_seconds
+        )
+        assert command == planned  # the argv run is the one planned and shown
+        if parsed is None:
+            parsed = part
+            continue
+        parsed.services += part.services
+        parsed.hosts |= part.hosts
+        parsed.refused += part.refused
+        parsed.covered += part.covered
+    assert parsed is not None  # a plan has at least one group
     with sessions() as session:
         return record_scan(
             session,
@@ -101,6 +123,6 @@ def run_scan(
             config=config,
             now=clock_now(),
             complete=True,
-            command=command,
+            command=[" ".join(c) for c in plan.commands],
             notify=notify,
         )

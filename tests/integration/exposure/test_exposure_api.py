@@ -154,7 +154,7 @@ def test_scan_through_the_api_runs_real_nmap_on_loopback(
         server.shutdown()
         server.server_close()
     assert answer.status_code == 202
-    assert answer.json()["command"][-1] == "127.0.0.1/32"
+    assert [c[-1] for c in answer.json()["commands"]] == ["127.0.0.1/32"]
     exposures = client.get(
         f"{API}/organisations/{world['a']}/exposures", headers=world["a_user"]
     ).json()

@@ -190,8 +190,9 @@ def test_scan_finds_the_real_services_and_their_cves(
         session, CERT, member["id"], targets=["127.0.0.1"], config=config, now=clock.now(),
         zone=ZONE,
     )  # fmt: skip
-    assert plan.command[-1] == "127.0.0.1/32"
-    assert plan.command[plan.command.index("--max-rate") + 1] == "500"
+    (command,) = plan.commands
+    assert command[-1] == "127.0.0.1/32"
+    assert command[command.index("--max-rate") + 1] == "500"
     seen: list[tuple[str, float]] = []
 
     @contextmanager
@@ -236,7 +237,7 @@ def test_scan_finds_the_real_services_and_their_cves(
     assert notices == [f"exposure-finding:{findings[0]['id']}"]
     run = session.scalar(select(ScanRunRow).where(ScanRunRow.id == result.scan_id))
     assert run is not None
-    assert run.command == plan.command
+    assert run.command == [" ".join(command)]
     assert run.complete is True
 
 
@@ -276,3 +277,15 @@ def test_outside_the_scan_window_the_scan_waits(session: Session, clock: FixedCl
         ignore_window=True,
     )  # fmt: skip
     assert plan.targets == ["127.0.0.0/29"]
+
+
+def test_both_address_families_make_one_nmap_run_each(session: Session, clock: FixedClock) -> None:
+    member = make_member(session, clock, networks=["127.0.0.0/29", "::1/128"])
+    plan = scanning.plan_scan(
+        session, CERT, member["id"], targets=[], config=ExposureConfig(), now=clock.now(),
+        zone=ZONE,
+    )  # fmt: skip
+    assert plan.groups == [["127.0.0.0/29"], ["::1/128"]]
+    assert [c[-1] for c in plan.commands] == ["127.0.0.0/29", "::1/128"]
+    assert "-6" not in plan.commands[0]
+    assert plan.commands[1][-2:] == ["-6", "::1/128"]

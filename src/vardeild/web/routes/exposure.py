@@ -4,7 +4,7 @@ and the sector query "who exposes this CVE or product?".
 
 A member's token sees its own organisation only; another member's answers 404, as one that does
 not exist. A scan is planned (scope, window, ports) inside the request, so an out-of-scope target
-is refused there with 422, and run after the answer (202) with the plan's exact nmap command.
+is refused there with 422, and run after the answer (202) with the plan's exact nmap commands.
 """
 
 from __future__ import annotations
@@ -182,7 +182,11 @@ def scan_route(
         clock_now=platform.clock.now,
         notify=notify_config(platform.settings),
     )
-    return {"organisation_id": organisation_id, "targets": plan.targets, "command": plan.command}
+    return {
+        "organisation_id": organisation_id,
+        "targets": plan.targets,
+        "commands": plan.commands,
+    }
 
 
 @router.get("/exposure/who-exposes", summary="Which members expose a CVE or product (CERT)")
