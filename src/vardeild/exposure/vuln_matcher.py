@@ -181,6 +181,7 @@ class _ProductIndex:
 # A criterion covering a version: (CVE, criterion part, its VulnMatch without a note, the
 # criterion, what its reason adds).
 _Hit = tuple[str, str, VulnMatch, "_Compiled", str]
+_Hits = tuple[list[_Hit], list[VulnMatch], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +218,7 @@ class VulnMatcher:
         # exposure it applies to, and whole answers are kept per product and version seen.
         self._made: dict[tuple[int, str], VulnMatch] = {}
         self._answers: dict[tuple[str, str, _Seen, str], list[VulnMatch]] = {}
-        self._hit_cache: dict[tuple[Any, ...], list[_Hit]] = {}
+        self._hit_cache: dict[tuple[Any, ...], _Hits] = {}
         self._count = 0
         by_cve: dict[str, list[CveRecord]] = defaultdict(list)
         for record in records:
@@ -315,32 +316,39 @@ class VulnMatcher:
         answer = self._answers.get(key)
         if answer is not None:
             return answer
+        hits, plain, hits_part = self._hits(vendor, product, seen)
+        if len(self._answers) >= _CACHE_LIMIT:
+            self._answers.clear()
+        part = seen.part
+        if not note and (part == ANY or hits_part in (ANY, part)):
+            # the usual CPE lookup: one VulnMatch per CVE, made when the hits were found
+            self._answers[key] = plain
+            return plain
         answer = []
         done: set[str] = set()
-        part = seen.part
         made_for = self._made_for
-        for cve_id, criterion_part, plain, compiled, extra in self._hits(vendor, product, seen):
+        for cve_id, criterion_part, made, compiled, extra in hits:
             if cve_id in done or (criterion_part != ANY and part != ANY and criterion_part != part):
                 continue
             done.add(cve_id)
-            answer.append(made_for(compiled, extra + note) if note else plain)
-        if len(self._answers) >= _CACHE_LIMIT:
-            self._answers.clear()
+            answer.append(made_for(compiled, extra + note) if note else made)
         self._answers[key] = answer
         return answer
 
-    def _hits(self, vendor: str, product: str, seen: _Seen) -> list[_Hit]:
+    def _hits(self, vendor: str, product: str, seen: _Seen) -> _Hits:
         """Every criterion of the product covering the version seen, whatever its part (the
-        CPE and the by-name lookups of one product and version share this work)."""
+        CPE and the by-name lookups of one product and version share this work); with them
+        the note-free answer (one VulnMatch per CVE) and the one part they name (ANY for
+        none, "" for several)."""
         core = (vendor, product, seen.version, seen.key, seen.update)
-        hits = self._hit_cache.get(core)
-        if hits is not None:
-            return hits
+        cached = self._hit_cache.get(core)
+        if cached is not None:
+            return cached
         index = self._products.get((vendor, product))
         if index is None:
             entries = self._criteria.get((vendor, product))
             if not entries:
-                return []
+                return [], [], ANY
             index = self._products[(vendor, product)] = _ProductIndex(entries)
         general, ranged = index.candidates(seen)
         hits = []
@@ -349,8 +357,9 @@ class VulnMatcher:
         for compiled in general:
             extra = _check(compiled, unparted)
             if extra is not None:
-                plain = made_for(compiled, extra)
-                hits.append((compiled.cve_id, compiled.part, plain, compiled, extra))
+                hits.append(
+                    (compiled.cve_id, compiled.part, made_for(compiled, extra), compiled, extra)
+                )
         key, update = seen.key, seen.update
         for compiled in ranged:  # _check's range test, inlined: this loop is the hot one
             start = compiled.start
@@ -363,10 +372,19 @@ class VulnMatcher:
             if compiled.update not in (ANY, NA) and update not in (ANY, compiled.update):
                 continue
             hits.append((compiled.cve_id, compiled.part, made_for(compiled, ""), compiled, ""))
+        parts = {hit[1] for hit in hits} - {ANY}
+        hits_part = ANY if not parts else (parts.pop() if len(parts) == 1 else "")
+        plain: list[VulnMatch] = []
+        done: set[str] = set()
+        for hit in hits:
+            if hit[0] not in done:
+                done.add(hit[0])
+                plain.append(hit[2])
         if len(self._hit_cache) >= _CACHE_LIMIT:
             self._hit_cache.clear()
-        self._hit_cache[core] = hits
-        return hits
+        found = (hits, plain, hits_part)
+        self._hit_cache[core] = found
+        return found
 
     def _made_for(self, compiled: _Compiled, note: str) -> VulnMatch:
         made = self._made.get((compiled.number, note))
