@@ -211,4 +211,4 @@ def _pattern(value: str) -> re.Pattern[str]:
 
 def name_key(name: str) -> str:
     """Return a vendor or product name in CPE's form: lower-case, spaces as underscores."""
-    return re.sub(r"\s+", "_", name.strip().lower())
+    return "_".join(name.lower().split())
