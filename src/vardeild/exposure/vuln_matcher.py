@@ -26,11 +26,10 @@ exposure. How it decides (docs/vulndb.md says the same for operators):
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from vardeild.exposure.cpe import (
@@ -56,6 +55,7 @@ from vardeild.exposure.vuln_model import (
 )
 
 Key = tuple[Token, ...]
+_new = object.__new__
 
 # What nmap (and Nessus, Nuclei) call a product -> the CPE vendor:product names NVD uses.
 # Lower-case keys. Several targets where NVD has used more than one vendor over the years.
@@ -139,10 +139,12 @@ class _ProductIndex:
 
     Ranged criteria are sorted by their end: a version after a range's end cannot be in it,
     so a bisection skips every range that ended before it (most exposures run recent
-    releases, most ranges end in old ones).
+    releases, most ranges end in old ones). Ranges with no start and no update (about half of
+    NVD's) need no comparison at all past the bisection: every one whose end is after the
+    version covers it, so they are kept apart and taken as a slice.
     """
 
-    __slots__ = ("bare", "ends", "exact", "open_end", "others", "ranged")
+    __slots__ = ("bare", "ends", "exact", "open_end", "others", "ranged", "tail", "tail_ends")
 
     def __init__(self, entries: list[_Compiled]) -> None:
         self.exact: dict[Key, list[_Compiled]] = defaultdict(list)
@@ -162,38 +164,33 @@ class _ProductIndex:
             else:
                 self.others.append(entry)
         ranged.sort(key=lambda e: e.end or ())
-        self.ranged = ranged
-        self.ends = [e.end or () for e in ranged]
+        self.ranged = [e for e in ranged if e.start is not None or e.update not in (ANY, NA)]
+        self.ends = [e.end or () for e in self.ranged]
+        self.tail = [e for e in ranged if e.start is None and e.update in (ANY, NA)]
+        self.tail_ends = [e.end or () for e in self.tail]
 
-    def candidates(self, seen: _Seen) -> tuple[list[_Compiled], list[_Compiled]]:
+    def candidates(self, seen: _Seen) -> tuple[list[_Compiled], list[_Compiled], list[_Compiled]]:
         """The criteria that could cover what was seen: (to check in full, ranges whose end
-        is at or after the version seen)."""
+        is at or after the version seen, ranges that cover it)."""
         general = list(self.others)
         if seen.key is None:
-            return general, []
+            return general, [], []
         general += self.exact.get(seen.key, ())
         if seen.update == ANY:  # `9.3` seen, criteria `9.3` update `p1`: kept, with a note
             general += [e for e in self.bare.get(seen.key, ()) if e.exact != seen.key]
         general += self.open_end
-        return general, self.ranged[bisect_left(self.ends, seen.key) :]
+        key = seen.key
+        tail, ends = self.tail, self.tail_ends
+        after = bisect_right(ends, key)
+        covering = [e for e in tail[bisect_left(ends, key, hi=after) : after] if e.end_including]
+        covering += tail[after:]
+        return general, self.ranged[bisect_left(self.ends, key) :], covering
 
 
-# A criterion covering a version: (CVE, criterion part, its VulnMatch without a note, the
-# criterion, what its reason adds).
-_Hit = tuple[str, str, VulnMatch, "_Compiled", str]
-_Hits = tuple[list[_Hit], list[VulnMatch], str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    summary: str
-    cvss_score: float | None
-    cvss_version: str | None
-    kev: bool
-    kev_ransomware: bool
-    kev_due_date: date | None
-    epss: float | None
-    epss_percentile: float | None
+# A criterion covering a version: (the criterion, what its reason adds).
+# (the covering criteria, what reasons add by criterion number when not "", the note-free
+# answer, the one part the criteria name: ANY for none, "" for several)
+_Hits = tuple[list["_Compiled"], dict[int, str], list[VulnMatch], str]
 
 
 class VulnMatcher:
@@ -208,7 +205,8 @@ class VulnMatcher:
         """Build the indexes; criteria whose versions cannot be parsed are counted in
         `skipped_criteria` and left out (they could only match by guess)."""
         self.skipped_criteria = 0
-        self._facts: dict[str, _Facts] = {}
+        # per CVE, VulnMatch's fields after cve_id and reason, in their order
+        self._facts: dict[str, dict[str, Any]] = {}
         self._criteria: dict[tuple[str, str], list[_Compiled]] = defaultdict(list)
         self._products: dict[tuple[str, str], _ProductIndex] = {}
         self._vendors: dict[str, set[str]] = defaultdict(set)
@@ -217,6 +215,7 @@ class VulnMatcher:
         # Matches are immutable: one VulnMatch per (criterion, reason note) is shared by every
         # exposure it applies to, and whole answers are kept per product and version seen.
         self._made: dict[tuple[int, str], VulnMatch] = {}
+        self._plain_made: list[VulnMatch | None] = [None]  # by criterion number, made lazily
         self._answers: dict[tuple[str, str, _Seen, str], list[VulnMatch]] = {}
         self._hit_cache: dict[tuple[Any, ...], _Hits] = {}
         self._count = 0
@@ -252,16 +251,17 @@ class VulnMatcher:
         summary = next((v.description for v in described if v.description), "")
         kev = self._kev.get(cve_id)
         epss = self._epss.get(cve_id)
-        self._facts[cve_id] = _Facts(
-            summary=summary[:SUMMARY_LENGTH],
-            cvss_score=best.cvss_score if best else None,
-            cvss_version=best.cvss_version if best else None,
-            kev=kev is not None,
-            kev_ransomware=bool(kev and kev.ransomware),
-            kev_due_date=kev.due_date if kev else None,
-            epss=epss.epss if epss else None,
-            epss_percentile=epss.percentile if epss else None,
-        )
+        facts: dict[str, Any] = {
+            "cvss_score": best.cvss_score if best else None,
+            "cvss_version": best.cvss_version if best else None,
+            "kev": kev is not None,
+            "kev_ransomware": bool(kev and kev.ransomware),
+            "kev_due_date": kev.due_date if kev else None,
+            "epss": epss.epss if epss else None,
+            "epss_percentile": epss.percentile if epss else None,
+            "summary": summary[:SUMMARY_LENGTH],
+        }
+        self._facts[cve_id] = facts
         for criterion in chosen.criteria:
             if not criterion.vulnerable:
                 continue
@@ -285,6 +285,7 @@ class VulnMatcher:
         except (CpeError, VersionError):
             return None
         self._count += 1
+        self._plain_made.append(None)
         return _Compiled(
             self._count,
             cve_id,
@@ -316,7 +317,7 @@ class VulnMatcher:
         answer = self._answers.get(key)
         if answer is not None:
             return answer
-        hits, plain, hits_part = self._hits(vendor, product, seen)
+        hits, extras, plain, hits_part = self._hits(vendor, product, seen)
         if len(self._answers) >= _CACHE_LIMIT:
             self._answers.clear()
         part = seen.part
@@ -327,11 +328,12 @@ class VulnMatcher:
         answer = []
         done: set[str] = set()
         made_for = self._made_for
-        for cve_id, criterion_part, made, compiled, extra in hits:
+        for compiled in hits:
+            cve_id, criterion_part = compiled.cve_id, compiled.part
             if cve_id in done or (criterion_part != ANY and part != ANY and criterion_part != part):
                 continue
             done.add(cve_id)
-            answer.append(made_for(compiled, extra + note) if note else made)
+            answer.append(made_for(compiled, extras.get(compiled.number, "") + note))
         self._answers[key] = answer
         return answer
 
@@ -348,18 +350,18 @@ class VulnMatcher:
         if index is None:
             entries = self._criteria.get((vendor, product))
             if not entries:
-                return [], [], ANY
+                return [], {}, [], ANY
             index = self._products[(vendor, product)] = _ProductIndex(entries)
-        general, ranged = index.candidates(seen)
-        hits = []
+        general, ranged, covering = index.candidates(seen)
+        hits: list[_Compiled] = []
+        extras: dict[int, str] = {}
         unparted = _Seen(ANY, seen.version, seen.key, seen.bare, seen.update)
-        made_for = self._made_for
         for compiled in general:
             extra = _check(compiled, unparted)
             if extra is not None:
-                hits.append(
-                    (compiled.cve_id, compiled.part, made_for(compiled, extra), compiled, extra)
-                )
+                hits.append(compiled)
+                if extra:
+                    extras[compiled.number] = extra
         key, update = seen.key, seen.update
         for compiled in ranged:  # _check's range test, inlined: this loop is the hot one
             start = compiled.start
@@ -371,38 +373,52 @@ class VulnMatcher:
                 continue
             if compiled.update not in (ANY, NA) and update not in (ANY, compiled.update):
                 continue
-            hits.append((compiled.cve_id, compiled.part, made_for(compiled, ""), compiled, ""))
-        parts = {hit[1] for hit in hits} - {ANY}
+            hits.append(compiled)
+        hits += covering
+        parts = {compiled.part for compiled in hits}
+        parts.discard(ANY)
         hits_part = ANY if not parts else (parts.pop() if len(parts) == 1 else "")
+        # The note-free answer: one VulnMatch per CVE, its first covering criterion's. Only
+        # these are made here (a CVE's other covering criteria would be made for nothing).
         plain: list[VulnMatch] = []
         done: set[str] = set()
-        for hit in hits:
-            if hit[0] not in done:
-                done.add(hit[0])
-                plain.append(hit[2])
+        made = self._plain_made
+        for compiled in hits:
+            cve_id = compiled.cve_id
+            if cve_id not in done:
+                done.add(cve_id)
+                match = made[compiled.number] if not extras else None
+                if match is None:
+                    match = self._made_for(compiled, extras.get(compiled.number, ""))
+                plain.append(match)
         if len(self._hit_cache) >= _CACHE_LIMIT:
             self._hit_cache.clear()
-        found = (hits, plain, hits_part)
+        found = (hits, extras, plain, hits_part)
         self._hit_cache[core] = found
         return found
 
     def _made_for(self, compiled: _Compiled, note: str) -> VulnMatch:
+        if not note:
+            made = self._plain_made[compiled.number]
+            if made is None:
+                made = self._plain_made[compiled.number] = self._make(compiled, "")
+            return made
         made = self._made.get((compiled.number, note))
         if made is None:
-            facts = self._facts[compiled.cve_id]
-            made = VulnMatch(
-                cve_id=compiled.cve_id,
-                reason=_describe(compiled.criterion, _ranged(compiled)) + note,
-                cvss_score=facts.cvss_score,
-                cvss_version=facts.cvss_version,
-                kev=facts.kev,
-                kev_ransomware=facts.kev_ransomware,
-                kev_due_date=facts.kev_due_date,
-                epss=facts.epss,
-                epss_percentile=facts.epss_percentile,
-                summary=facts.summary,
-            )
-            self._made[(compiled.number, note)] = made
+            made = self._made[(compiled.number, note)] = self._make(compiled, note)
+        return made
+
+    def _make(self, compiled: _Compiled, note: str) -> VulnMatch:
+        """A VulnMatch, filled from its CVE's facts without the frozen dataclass's __init__:
+        that runs object.__setattr__ once per field, and making the matches of 100,000
+        exposures is where matching spent most of its time. The instance is the same as
+        VulnMatch(...) makes (fields in order, equal, hashable, frozen to callers)."""
+        facts = self._facts[compiled.cve_id]
+        made: VulnMatch = _new(VulnMatch)
+        fields = made.__dict__
+        fields["cve_id"] = compiled.cve_id
+        fields["reason"] = _describe(compiled.criterion, _ranged(compiled)) + note
+        fields.update(facts)
         return made
 
     def _targets(self, item: ProductVersion) -> list[tuple[str, str, _Seen, str]]:
