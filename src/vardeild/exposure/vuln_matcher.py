@@ -188,9 +188,10 @@ class _ProductIndex:
 
 
 # A criterion covering a version: (the criterion, what its reason adds).
-# (the covering criteria, what reasons add by criterion number when not "", the note-free
-# answer, the one part the criteria name: ANY for none, "" for several)
-_Hits = tuple[list["_Compiled"], dict[int, str], list[VulnMatch], str]
+# (the covering criteria, what reasons add by criterion number when not "", the first of them
+# per CVE, the note-free answer made of those, the one part the criteria name: ANY for none,
+# "" for several)
+_Hits = tuple[list["_Compiled"], dict[int, str], list["_Compiled"], list[VulnMatch], str]
 
 
 class VulnMatcher:
@@ -214,7 +215,8 @@ class VulnMatcher:
         self._epss = {score.cve_id: score for score in epss}
         # Matches are immutable: one VulnMatch per (criterion, reason note) is shared by every
         # exposure it applies to, and whole answers are kept per product and version seen.
-        self._made: dict[tuple[int, str], VulnMatch] = {}
+        self._noted: dict[str, dict[int, VulnMatch]] = {}  # note -> criterion number -> match
+        self._by_item: dict[tuple[str | None, ...], list[VulnMatch]] = {}
         self._plain_made: list[VulnMatch | None] = [None]  # by criterion number, made lazily
         self._answers: dict[tuple[str, str, _Seen, str], list[VulnMatch]] = {}
         self._hit_cache: dict[tuple[Any, ...], _Hits] = {}
@@ -303,21 +305,30 @@ class VulnMatcher:
 
     def match(self, item: ProductVersion) -> list[VulnMatch]:
         """Return the CVEs that apply to what a scanner saw, one per CVE, each with its reason."""
+        item_key = (item.cpe, item.vendor, item.product, item.version)
+        known = self._by_item.get(item_key)
+        if known is not None:  # scans see the same product and version many times over
+            return list(known)
         answers = [a for target in self._targets(item) if (a := self._answer(*target))]
-        if len(answers) <= 1:  # the usual case: one product, one answer
-            return list(answers[0]) if answers else []
-        found: dict[str, VulnMatch] = {}
-        for answer in answers:
-            for match in answer:
-                found.setdefault(match.cve_id, match)
-        return list(found.values())
+        if len(answers) <= 1:  # the usual case: one product, one answer (shared, not copied)
+            known = answers[0] if answers else []
+        else:
+            found: dict[str, VulnMatch] = {}
+            for answer in answers:
+                for match in answer:
+                    found.setdefault(match.cve_id, match)
+            known = list(found.values())
+        if len(self._by_item) >= _CACHE_LIMIT:
+            self._by_item.clear()
+        self._by_item[item_key] = known
+        return list(known)
 
     def _answer(self, vendor: str, product: str, seen: _Seen, note: str) -> list[VulnMatch]:
         key = (vendor, product, seen, note)
         answer = self._answers.get(key)
         if answer is not None:
             return answer
-        hits, extras, plain, hits_part = self._hits(vendor, product, seen)
+        hits, extras, chosen, plain, hits_part = self._hits(vendor, product, seen)
         if len(self._answers) >= _CACHE_LIMIT:
             self._answers.clear()
         part = seen.part
@@ -325,6 +336,24 @@ class VulnMatcher:
             # the usual CPE lookup: one VulnMatch per CVE, made when the hits were found
             self._answers[key] = plain
             return plain
+        if part == ANY or hits_part in (ANY, part):
+            # by name: the same criteria as the note-free answer, each match saying how the
+            # product was found; made once per criterion and note, kept by note
+            made = self._noted.get(note)
+            if made is None:
+                made = self._noted[note] = {}
+            answer = []
+            for compiled in chosen:
+                extra = extras.get(compiled.number) if extras else None
+                if extra:  # the reason's text differs from the criterion's usual one
+                    answer.append(self._made_for(compiled, extra + note))
+                    continue
+                match = made.get(compiled.number)
+                if match is None:
+                    match = made[compiled.number] = self._make(compiled, note)
+                answer.append(match)
+            self._answers[key] = answer
+            return answer
         answer = []
         done: set[str] = set()
         made_for = self._made_for
@@ -350,7 +379,7 @@ class VulnMatcher:
         if index is None:
             entries = self._criteria.get((vendor, product))
             if not entries:
-                return [], {}, [], ANY
+                return [], {}, [], [], ANY
             index = self._products[(vendor, product)] = _ProductIndex(entries)
         general, ranged, covering = index.candidates(seen)
         hits: list[_Compiled] = []
@@ -381,19 +410,21 @@ class VulnMatcher:
         # The note-free answer: one VulnMatch per CVE, its first covering criterion's. Only
         # these are made here (a CVE's other covering criteria would be made for nothing).
         plain: list[VulnMatch] = []
+        chosen: list[_Compiled] = []
         done: set[str] = set()
         made = self._plain_made
         for compiled in hits:
             cve_id = compiled.cve_id
             if cve_id not in done:
                 done.add(cve_id)
+                chosen.append(compiled)
                 match = made[compiled.number] if not extras else None
                 if match is None:
                     match = self._made_for(compiled, extras.get(compiled.number, ""))
                 plain.append(match)
         if len(self._hit_cache) >= _CACHE_LIMIT:
             self._hit_cache.clear()
-        found = (hits, extras, plain, hits_part)
+        found = (hits, extras, chosen, plain, hits_part)
         self._hit_cache[core] = found
         return found
 
@@ -403,9 +434,12 @@ class VulnMatcher:
             if made is None:
                 made = self._plain_made[compiled.number] = self._make(compiled, "")
             return made
-        made = self._made.get((compiled.number, note))
+        noted = self._noted.get(note)
+        if noted is None:
+            noted = self._noted[note] = {}
+        made = noted.get(compiled.number)
         if made is None:
-            made = self._made[(compiled.number, note)] = self._make(compiled, note)
+            made = noted[compiled.number] = self._make(compiled, note)
         return made
 
     def _make(self, compiled: _Compiled, note: str) -> VulnMatch:
