@@ -82,6 +82,7 @@ def fetch_url(url: str, headers: dict[str, str], max_bytes: int, timeout: float)
                 chunks.append(chunk)
             return b"".join(chunks)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error holds the response and its socket; leaving it to the GC leaks
         raise SyncError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise SyncError(f"{url}: {getattr(exc, 'reason', exc)}") from exc

@@ -73,7 +73,11 @@ def test_invalid_settings_and_missing_config_file_are_clear_errors(tmp_path: Pat
     result = runner.invoke(app, ["--config", str(broken), "settings"])
     assert result.exit_code == 2
     assert "not valid TOML" in result.stderr
-    missing = runner.invoke(app, ["--config", str(tmp_path / "nope.toml"), "settings"])
+    # Wide, so that the error box does not fold or cut the path (the width would otherwise
+    # depend on whatever terminal, or none, the test run has).
+    missing = runner.invoke(
+        app, ["--config", str(tmp_path / "nope.toml"), "settings"], env={"COLUMNS": "300"}
+    )
     assert missing.exit_code == 2
     assert "nope.toml" in missing.output
 

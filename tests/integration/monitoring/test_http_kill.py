@@ -43,7 +43,7 @@ BAD_EVERY = 12  # every 12th batch also carries a line that cannot be parsed
 KILLS = 5
 SIGNATURES = (2001219, 2010935, 2024897)
 NETWORKS = ("10.81.1.0/24", "10.81.2.0/24", "10.81.3.0/24")
-DEADLINE = 120.0  # a hang guard for the whole exchange (restarts are slow on a busy machine)
+DEADLINE = 300.0  # a hang guard for the whole exchange (restarts are slow on a busy machine)
 INGEST = "/api/v1/ingest/eve"
 
 

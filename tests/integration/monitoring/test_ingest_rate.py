@@ -64,7 +64,9 @@ def test_a_sensor_over_its_rate_gets_429_with_retry_after(platform: Platform) ->
     assert post(first.secret, 2)[0] == 200
     status, headers, body = post(first.secret, 3)
     assert status == 429
-    assert headers["retry-after"] == "100"  # a token per 100 s at 0.01 a second
+    # A token per 100 s at 0.01 a second, less what refilled while the three requests ran
+    # (the limiter reads the real clock; a loaded machine can take a second over them).
+    assert 95 <= int(headers["retry-after"]) <= 100
     assert "osl-ids" in str(body["message"])
     assert "nothing was stored" in str(body["message"])
     # The other sensor has its own bucket.
