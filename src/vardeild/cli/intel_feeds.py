@@ -48,7 +48,12 @@ def add(
     tlp: Annotated[
         Tlp, typer.Option("--tlp", case_sensitive=False, help="TLP of unmarked records.")
     ] = Tlp.AMBER,
-    confidence: Annotated[int, typer.Option("--confidence", min=0, max=100)] = 50,
+    confidence: Annotated[
+        int,
+        typer.Option(
+            "--confidence", min=0, max=100, help="Confidence (0-100) of records without one."
+        ),
+    ] = 50,
     auth: Annotated[AuthKind, typer.Option("--auth", help="none, basic or header.")] = (
         AuthKind.NONE
     ),
