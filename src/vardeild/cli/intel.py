@@ -44,7 +44,7 @@ from vardeild.intel.service import (
 
 app = typer.Typer(
     name="intel",
-    help="Threat indicators: load, list, stats, expire, delete.",
+    help="Threat indicators: import and sync feeds, list, share and export by TLP, expire, delete.",
     no_args_is_help=True,
 )
 
