@@ -12,4 +12,6 @@ echo "== mypy"; mypy
 echo "== import-linter"; lint-imports --no-cache
 echo "== pytest"
 mkdir -p test-artifacts
-exec python -m pytest --junitxml=test-artifacts/junit.xml "$@"
+# Two worker processes (pytest-xdist), one a core; VARDEILD_TEST_WORKERS=0 runs the tests in
+# this one process, e.g. to debug one with pdb.
+exec python -m pytest -n "${VARDEILD_TEST_WORKERS:-2}" --junitxml=test-artifacts/junit.xml "$@"
