@@ -144,7 +144,17 @@ class _ProductIndex:
     version covers it, so they are kept apart and taken as a slice.
     """
 
-    __slots__ = ("bare", "ends", "exact", "open_end", "others", "ranged", "tail", "tail_ends")
+    __slots__ = (
+        "bare",
+        "ends",
+        "exact",
+        "open_end",
+        "others",
+        "part",
+        "ranged",
+        "tail",
+        "tail_ends",
+    )
 
     def __init__(self, entries: list[_Compiled]) -> None:
         self.exact: dict[Key, list[_Compiled]] = defaultdict(list)
@@ -168,6 +178,10 @@ class _ProductIndex:
         self.ends = [e.end or () for e in self.ranged]
         self.tail = [e for e in ranged if e.start is None and e.update in (ANY, NA)]
         self.tail_ends = [e.end or () for e in self.tail]
+        # the one part its criteria name (ANY for none, "" for several): usually one, so the
+        # hits need not be looked through for it
+        parts = {e.part for e in entries} - {ANY}
+        self.part = ANY if not parts else (parts.pop() if len(parts) == 1 else "")
 
     def candidates(self, seen: _Seen) -> tuple[list[_Compiled], list[_Compiled], list[_Compiled]]:
         """The criteria that could cover what was seen: (to check in full, ranges whose end
@@ -215,6 +229,7 @@ class VulnMatcher:
         self._epss = {score.cve_id: score for score in epss}
         # Matches are immutable: one VulnMatch per (criterion, reason note) is shared by every
         # exposure it applies to, and whole answers are kept per product and version seen.
+        self._described: dict[int, str] = {}  # criterion number -> its reason without a note
         self._noted: dict[str, dict[int, VulnMatch]] = {}  # note -> criterion number -> match
         self._by_item: dict[tuple[str | None, ...], list[VulnMatch]] = {}
         self._plain_made: list[VulnMatch | None] = [None]  # by criterion number, made lazily
@@ -404,9 +419,11 @@ class VulnMatcher:
                 continue
             hits.append(compiled)
         hits += covering
-        parts = {compiled.part for compiled in hits}
-        parts.discard(ANY)
-        hits_part = ANY if not parts else (parts.pop() if len(parts) == 1 else "")
+        hits_part = index.part
+        if not hits_part:  # the product's criteria name several parts: these hits may not
+            parts = {compiled.part for compiled in hits}
+            parts.discard(ANY)
+            hits_part = ANY if not parts else (parts.pop() if len(parts) == 1 else "")
         # The note-free answer: one VulnMatch per CVE, its first covering criterion's. Only
         # these are made here (a CVE's other covering criteria would be made for nothing).
         plain: list[VulnMatch] = []
@@ -451,7 +468,12 @@ class VulnMatcher:
         made: VulnMatch = _new(VulnMatch)
         fields = made.__dict__
         fields["cve_id"] = compiled.cve_id
-        fields["reason"] = _describe(compiled.criterion, _ranged(compiled)) + note
+        described = self._described.get(compiled.number)
+        if described is None:  # the same text starts the reason of every note
+            described = self._described[compiled.number] = _describe(
+                compiled.criterion, _ranged(compiled)
+            )
+        fields["reason"] = described + note
         fields.update(facts)
         return made
 
