@@ -16,6 +16,7 @@ from vardeild.web.routes import (
     change_requests,
     exposure,
     ingest,
+    intel_admin,
     intel_feeds,
     intel_share,
     lookup,
@@ -85,11 +86,13 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         notices.policy_router,
         intel_share.router,
         intel_feeds.router,
+        intel_admin.router,
         exposure.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
     # These read their bodies themselves, each bounded by its own setting.
     api.include_router(registry_io.router)
+    api.include_router(intel_admin.import_router)
     api.include_router(ingest.router)
     app.include_router(system.router)
     app.include_router(pgp.public_router)

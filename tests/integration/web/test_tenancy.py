@@ -72,6 +72,7 @@ class World:
     b_alert: int
     b_notice: int
     b_finding: int
+    b_indicator: int  # an AMBER indicator named to B only
     a_ack: str  # the acknowledgement token of a notice of A's
     b_name: str
     b_org_number: str
@@ -172,6 +173,10 @@ _CERT_LOCAL, _, _CERT_DOMAIN = SHARED_CERT_EMAIL.partition("@")
 _WKD = "/.well-known/openpgpkey"
 _B_COLLECTION = "/taxii2/api/collections/{collection_id}"
 _AMBER_MARKING = TLP_MARKING_IDS[Tlp.AMBER]
+
+
+def _b_indicator(w: World) -> dict[str, Any]:
+    return {"indicator_id": w.b_indicator}
 
 
 def _b_collection(w: World) -> dict[str, Any]:
@@ -469,6 +474,48 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
     ),
     ("DELETE", f"{API}/intel/feeds/{{name}}"): (_NO_FEED,),
     ("POST", f"{API}/intel/feeds/{{name}}/sync"): (_NO_FEED,),
+    ("POST", f"{API}/intel/import"): (
+        Call(
+            query=lambda w: {"source": "walk", "format": "plain"},
+            raw=lambda w: b"192.0.2.200\n",
+            member_admin=403,
+            member_user=403,
+        ),
+    ),
+    ("GET", f"{API}/intel/indicators"): (
+        _CERT_ONLY,
+        Call(query=lambda w: {"source": "tenancy"}, member_admin=403, member_user=403),
+    ),
+    ("GET", f"{API}/intel/indicators/{{indicator_id}}"): (
+        Call(path=_b_indicator, member_admin=403, member_user=403),
+    ),
+    ("GET", f"{API}/intel/indicators/{{indicator_id}}/audience"): (
+        Call(path=_b_indicator, member_admin=403, member_user=403),
+    ),
+    ("POST", f"{API}/intel/indicators/{{indicator_id}}/audience"): (
+        Call(
+            path=_b_indicator,
+            body=lambda w: {"organisation_ids": [w.b]},
+            member_admin=403,
+            member_user=403,
+            note="B, named already",
+        ),
+        Call(
+            path=_b_indicator,
+            body=lambda w: {"organisation_ids": [w.a]},
+            member_admin=403,
+            member_user=403,
+            note="A naming itself to B's AMBER",
+        ),
+    ),
+    ("DELETE", f"{API}/intel/indicators/{{indicator_id}}/audience/{{organisation_id}}"): (
+        Call(
+            path=lambda w: {"indicator_id": w.b_indicator, "organisation_id": w.b},
+            member_admin=403,
+            member_user=403,
+            cert=204,
+        ),
+    ),
     ("GET", f"{API}/organisations/{{organisation_id}}/exposures"): (
         Call(path=_at_b),
         Call(path=_at_b, query=lambda w: {"gone": "true"}),
@@ -643,6 +690,7 @@ def world(platform: Platform, token: TokenMaker) -> World:
         b_alert=b_alert,
         b_notice=b_notice,
         b_finding=b_finding,
+        b_indicator=shared.id,
         a_ack=a_ack,
         b_name=b["name"],
         b_org_number=b["org_number"],
