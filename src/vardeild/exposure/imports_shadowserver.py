@@ -1,15 +1,12 @@
 """Shadowserver's scan reports (`scan_*`, vulnerable hosts) into exposures: the events the
-monitoring pipeline already stored for a member, read through monitoring's alert service (its
-read side), never its tables.
+monitoring pipeline already stored for a member, read through monitoring's event read service
+(monitoring.event_reads), never its tables.
 
 A Shadowserver scan event names the member's own host as `source.ip`, with the port, transport
 and application it answered on; what the report knew of the service rides in `extra` (server
 header, product, version, TLS certificate names and expiry, tags with CVE ids). A report that
 is about a weakness (`classification.taxonomy` vulnerable) becomes a reported weakness of the
 exposure, so that it shows in the inventory even without a CVE.
-
-Limitation: the alert service hands out each alert's sample events (the pipeline keeps a capped
-number per alert), so an alert folding very many rows contributes its samples only.
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ from vardeild.exposure.model import (
     canonical_address,
     clip,
 )
-from vardeild.monitoring.alerts import AlertQuery, get_alert_or_raise, list_alerts
+from vardeild.monitoring.event_reads import iter_member_events
 
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 _WEAK_BY_REPORT = {"scan_ssl_poodle": "SSLv3", "scan_ssl_freak": "EXPORT ciphers"}
@@ -147,20 +144,9 @@ def scan_from_events(events: Iterable[Mapping[str, Any]], name: str) -> ParsedSc
 def member_scan_events(
     session: Session, principal: Principal, member_id: int, *, since: datetime | None
 ) -> list[dict[str, Any]]:
-    """Return the Shadowserver events of the member's alerts (their samples), through the
-    monitoring alert service; NotFound / empty for another member's, as that service answers."""
-    events: list[dict[str, Any]] = []
-    offset = 0
-    while True:
-        alerts, total = list_alerts(
-            session, principal, query=AlertQuery(member_id=member_id, since=since),
-            limit=500, offset=offset,
-        )  # fmt: skip
-        for alert in alerts:
-            if alert["feed_name"] != "shadowserver":
-                continue
-            detail = get_alert_or_raise(session, principal, alert["id"])
-            events.extend(item["event"] for item in detail["events"])
-        offset += len(alerts)
-        if not alerts or offset >= total:
-            return events
+    """Return every Shadowserver event stored for the member (not only its alerts' samples),
+    through monitoring's read service; PermissionDenied/NotFound for another member's, as that
+    service answers."""
+    return list(
+        iter_member_events(session, principal, member_id, feed_name="shadowserver", since=since)
+    )
