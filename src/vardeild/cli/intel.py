@@ -18,8 +18,8 @@ from vardeild.cli.files import STDIN, read_bytes
 from vardeild.cli.intel_export import export, share, unshare
 from vardeild.cli.intel_feeds import feeds_app, sync
 from vardeild.cli.intel_import import import_, unmatchable
-from vardeild.cli.intel_progress import progress_bars as _progress
 from vardeild.cli.output import JsonOption, print_json, print_table, say, stderr, when
+from vardeild.cli.phase_progress import progress_bars as _progress
 from vardeild.cli.times import parse_moment
 from vardeild.core.errors import ValidationFailed
 from vardeild.core.tlp import Tlp

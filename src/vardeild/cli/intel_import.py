@@ -17,8 +17,8 @@ from rich.text import Text
 
 from vardeild.cli.context import cli_context
 from vardeild.cli.files import STDIN, read_bytes
-from vardeild.cli.intel_progress import progress_bars
 from vardeild.cli.output import CliFailure, JsonOption, print_json, print_table, say, stderr
+from vardeild.cli.phase_progress import progress_bars
 from vardeild.cli.times import parse_moment
 from vardeild.core.errors import ValidationFailed
 from vardeild.core.tlp import Tlp

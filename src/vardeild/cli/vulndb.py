@@ -9,16 +9,11 @@ the sources and how matching decides.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as ProgressBars
 from rich.text import Text
 
 from vardeild.cli.context import cli_context
@@ -33,11 +28,11 @@ from vardeild.cli.output import (
     stderr,
     when,
 )
+from vardeild.cli.phase_progress import phase_bars
 from vardeild.cli.times import parse_moment
 from vardeild.exposure.vulndb_parsers import MAX_DOCUMENT_BYTES, DocumentError
 from vardeild.exposure.vulndb_service import (
     LoadCounts,
-    Progress,
     load_vulndb_document,
     vulndb_stats,
 )
@@ -51,30 +46,6 @@ app = typer.Typer(
 )
 
 SUFFIXES = (".json", ".csv", ".gz")
-
-
-@contextmanager
-def _progress() -> Iterator[Progress | None]:
-    """Yield a callback drawing progress bars on stderr when it is a terminal, else None."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
-        TimeElapsedColumn(),
-    )
-    with ProgressBars(*columns, console=console, transient=True) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def advance(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = progress.add_task(phase, total=total)
-            progress.update(tasks[phase], completed=done, total=total)
-
-        yield advance
 
 
 def _files(paths: list[Path]) -> list[Path]:
@@ -124,7 +95,7 @@ def load(
     cli = cli_context(ctx)
     platform = cli.platform()
     results, refused = [], []
-    with _progress() as progress:
+    with phase_bars() as progress:
         for path in _files(paths):
             data = read_bytes(path, limit=MAX_DOCUMENT_BYTES)
             try:
@@ -185,7 +156,7 @@ def sync(
     moment: datetime | None = parse_moment(since, option="--since") if since else None
     cli = cli_context(ctx)
     platform = cli.platform()
-    with _progress() as progress, platform.session_factory() as session:
+    with phase_bars() as progress, platform.session_factory() as session:
         try:
             results = sync_vulndb(
                 session,
