@@ -8,8 +8,6 @@ AMBER+STRICT indicator goes to. docs/intel-sharing.md describes them.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -22,23 +20,9 @@ from vardeild.cli.output import EXIT_INVALID, CliFailure, JsonOption, print_json
 from vardeild.intel.audience import share_indicators, unshare_indicators
 from vardeild.intel.misp_out import misp_events, misp_feed
 from vardeild.intel.sensor_exports import suricata_export
+from vardeild.intel.shared_csv import shared_csv
 from vardeild.intel.sharing import Audience, SharedIndicator, list_shared
 from vardeild.intel.stix_out import stix_bundle
-from vardeild.members.registry_csv import guard_formula
-
-CSV_COLUMNS = (
-    "type",
-    "value",
-    "tlp",
-    "confidence",
-    "source",
-    "first_seen",
-    "last_seen",
-    "valid_until",
-    "tags",
-    "description",
-    "updated_at",
-)
 
 
 class ExportFormat(StrEnum):
@@ -81,17 +65,7 @@ def _files(
     rows = [indicator.to_dict() for indicator in found]
     if fmt is ExportFormat.JSON:
         return {"indicators.json": _json({"audience": str(audience), "items": rows})}
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n"
-    )
-    writer.writeheader()
-    for row in rows:
-        cells = {**row, "tags": ";".join(row["tags"])}
-        writer.writerow(
-            {k: guard_formula(v) if isinstance(v, str) else v for k, v in cells.items()}
-        )
-    return {"indicators.csv": out.getvalue().encode("utf-8")}
+    return {"indicators.csv": shared_csv(rows)}
 
 
 def _json(value: object) -> bytes:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
@@ -27,26 +25,13 @@ from vardeild.access.model import Principal
 from vardeild.core.errors import NotFound, ValidationFailed
 from vardeild.intel.misp_out import misp_feed
 from vardeild.intel.model import IndicatorType
+from vardeild.intel.shared_csv import shared_csv
 from vardeild.intel.sharing import Audience, SharedQuery, default_audience, list_shared
-from vardeild.members.registry_csv import guard_formula
 from vardeild.web.deps import PlatformDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/intel", tags=["intel"])
 
 SHARED_LIMIT_MAX = 100_000
-CSV_COLUMNS = (
-    "type",
-    "value",
-    "tlp",
-    "confidence",
-    "source",
-    "first_seen",
-    "last_seen",
-    "valid_until",
-    "tags",
-    "description",
-    "updated_at",
-)
 _EVENT_FILE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$")
 
 
@@ -79,21 +64,6 @@ def _cursor(text: str | None) -> tuple[datetime, int] | None:
 def _next(moment: datetime, key: int) -> str:
     raw = json.dumps([moment.isoformat(), key]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _csv(rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n"
-    )
-    writer.writeheader()
-    for row in rows:
-        cells = {**row, "tags": ";".join(row["tags"])}
-        # A cell a spreadsheet would run as a formula (= + - @ ...) gets an apostrophe.
-        writer.writerow(
-            {k: guard_formula(v) if isinstance(v, str) else v for k, v in cells.items()}
-        )
-    return out.getvalue().encode("utf-8")
 
 
 @router.get(
@@ -141,7 +111,7 @@ def shared_indicators(
     rows = [indicator.to_dict() for indicator in found]
     if format is SharedFormat.CSV:
         headers = {"X-Next-After": following} if following else {}
-        return Response(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(shared_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
     return JSONResponse({"audience": str(chosen), "items": rows, "next": following})
 
 
