@@ -220,6 +220,9 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
     ("GET", "/signin"): (_PUBLIC,),
     ("GET", "/signin/totp"): (_PUBLIC,),
     ("GET", "/portal"): (_PUBLIC,),
+    ("GET", "/portal/exposure"): (
+        Call(query=lambda w: {"organisation": w.b}, public=True, member_admin=200, member_user=200),
+    ),
     ("GET", "/account"): (_PUBLIC,),
     ("GET", "/reset"): (_PUBLIC,),
     ("GET", "/reset/{token}"): (_NO_RESET_LINK,),

@@ -104,6 +104,11 @@ class Page:
         """Return the text of key in the page's language."""
         return i18n.translate(key, self.language)
 
+    def finish(self, response: Response) -> Response:
+        """Return response with what every page answer carries (HSTS over TLS, the CSRF seed
+        cookie), for a route that builds its response itself rather than by `render`."""
+        return self._finish(response)
+
     def _finish(self, response: Response) -> Response:
         if self.tls:
             response.headers["Strict-Transport-Security"] = HSTS

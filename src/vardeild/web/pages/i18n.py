@@ -39,6 +39,10 @@ _TEXT: dict[str, dict[str, str]] = {
     "home.role": {"nb": "Rolle", "en": "Role"},
     "home.org": {"nb": "Organisasjon", "en": "Organisation"},
     "home.cert": {"nb": "CERT-ansatt", "en": "CERT staff"},
+    "home.exposure": {
+        "nb": "Sårbarhetsoversikten for organisasjonen",
+        "en": "Your organisation's vulnerability overview",
+    },
     "role.cert_admin": {"nb": "CERT-administrator", "en": "CERT administrator"},
     "role.cert_analyst": {"nb": "CERT-analytiker", "en": "CERT analyst"},
     "role.cert_readonly": {"nb": "CERT lesetilgang", "en": "CERT read-only"},

@@ -14,13 +14,14 @@ from typing import Annotated
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, BackgroundTasks, Depends, Form
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vardeild.accounts import resets, sessions
 from vardeild.accounts import service as accounts
 from vardeild.accounts.model import totp_uri
 from vardeild.core.errors import NotFound, ValidationFailed
+from vardeild.exposure import reports
 from vardeild.members.service import get_organisation_or_raise
 from vardeild.web.pages import i18n
 from vardeild.web.pages.context import Page, PageDep, require_csrf
@@ -162,6 +163,42 @@ def home(page: PageDep) -> Response:
         principal = page.user.principal
         organisation = get_organisation_or_raise(page.db, principal, page.user.organisation_id)
     return page.render("portal/home.html", organisation=organisation)
+
+
+@router.get("/portal/exposure", response_class=HTMLResponse)
+def exposure_report(
+    page: PageDep,
+    organisation: int | None = None,
+    format: Annotated[str, Query(pattern="^(html|pdf|csv)$")] = "html",
+) -> Response:
+    """The vulnerability overview of the signed-in member's organisation (CERT staff: the
+    organisation given), as the page, or the PDF and CSV made from the same data. Another
+    member's answers 404, as the API's does."""
+    if (away := _signed_in(page)) is not None:
+        return away
+    assert page.user is not None
+    chosen = organisation if organisation is not None else page.user.organisation_id
+    if chosen is None:
+        raise NotFound("choose an organisation: /portal/exposure?organisation=ID")
+    tlp = page.platform.settings.notify_default_tlp
+    data = reports.build_report(
+        page.db, page.user.principal, chosen,
+        now=page.platform.clock.now(), language=page.language, tlp=tlp,
+    )  # fmt: skip
+    headers = {"X-TLP": f"TLP:{tlp}"}
+    name = f"vardeild-exposure-{chosen}.{format}"
+    if format == "pdf":
+        body, media = reports.render_pdf(data), "application/pdf"
+    elif format == "csv":
+        body, media = reports.render_csv(data.findings).encode(), "text/csv; charset=utf-8"
+    else:
+        # The report page has its style inline and no script: allow exactly that.
+        headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+        )
+        return page.finish(HTMLResponse(reports.render_html(data), headers=headers))
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return page.finish(Response(body, media_type=media, headers=headers))
 
 
 def _account_page(page: Page, *, status: int = 200, **context: object) -> HTMLResponse:
