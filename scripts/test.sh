@@ -4,7 +4,7 @@
 # Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --test
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff check"; ruff check src tests benches scripts
 echo "== ruff format --check"; ruff format --check src tests benches scripts
