@@ -462,6 +462,32 @@ def collection(
     return _answer(found.to_dict())
 
 
+def _found_entries(
+    request: Request,
+    session: Session,
+    platform: PlatformDep,
+    collection_id: str,
+    object_id: str | None,
+) -> tuple[list[_Entry], bool]:
+    """Return the page of the caller's collection that the request asks for, and whether more
+    follow; TaxiiError for a caller or collection refused, bad parameters, or an object_id the
+    collection does not hold."""
+    call = _start(request, session, platform)
+    found = _collection(session, call.principal, collection_id)
+    params = _params(request, platform, object_id=object_id)
+    entries, more = _page(
+        session,
+        call.principal,
+        found,
+        params,
+        cert_name=platform.settings.cert_name,
+        now=platform.clock.now(),
+    )
+    if object_id is not None and not entries:
+        raise TaxiiError(404, "Object not found", f"no object {object_id} in the collection")
+    return entries, more
+
+
 def _objects(
     request: Request,
     session: Session,
@@ -472,19 +498,7 @@ def _objects(
     manifest: bool = False,
 ) -> JSONResponse:
     try:
-        call = _start(request, session, platform)
-        found = _collection(session, call.principal, collection_id)
-        params = _params(request, platform, object_id=object_id)
-        entries, more = _page(
-            session,
-            call.principal,
-            found,
-            params,
-            cert_name=platform.settings.cert_name,
-            now=platform.clock.now(),
-        )
-        if object_id is not None and not entries:
-            raise TaxiiError(404, "Object not found", f"no object {object_id} in the collection")
+        entries, more = _found_entries(request, session, platform, collection_id, object_id)
     except TaxiiError as exc:
         return _error(exc)
     if manifest:
@@ -546,19 +560,7 @@ def versions(
 ) -> JSONResponse:
     """The versions of one object the collection holds (the server keeps the latest only)."""
     try:
-        call = _start(request, session, platform)
-        found = _collection(session, call.principal, collection_id)
-        params = _params(request, platform, object_id=object_id)
-        entries, _ = _page(
-            session,
-            call.principal,
-            found,
-            params,
-            cert_name=platform.settings.cert_name,
-            now=platform.clock.now(),
-        )
-        if not entries:
-            raise TaxiiError(404, "Object not found", f"no object {object_id} in the collection")
+        entries, _ = _found_entries(request, session, platform, collection_id, object_id)
     except TaxiiError as exc:
         return _error(exc)
     version = entries[0].obj.get("modified", entries[0].obj["created"])
