@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from vardeild.access.tables import ApiTokenRow
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
 from vardeild.core.errors import NotFound, ValidationFailed
+from vardeild.core.secrets import secret_digest
 from vardeild.core.text import clean_text
 
 TOKEN_PREFIX = "vdt_"  # noqa: S105 - a marker that makes leaked tokens greppable, not a secret
@@ -46,10 +46,6 @@ class IssuedToken:
 
     info: TokenInfo
     secret: str
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _info(row: ApiTokenRow) -> TokenInfo:
@@ -102,7 +98,7 @@ def issue_token(
     row = ApiTokenRow(
         name=name,
         prefix=secret[:12],
-        secret_hash=_hash(secret),
+        secret_hash=secret_digest(secret),
         role=role.value,
         organisation_id=organisation_id,
         created_by=principal.actor,
@@ -129,7 +125,7 @@ def authenticate(session: Session, secret: str, *, clock: Clock) -> Principal | 
     """Return the principal a bearer secret stands for, or None if unknown, expired or revoked."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    digest = _hash(secret)
+    digest = secret_digest(secret)
     row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.secret_hash == digest))
     if row is None or not hmac.compare_digest(row.secret_hash, digest):
         return None

@@ -13,13 +13,13 @@ from vardeild.accounts.service import (
     AccountsConfig,
     UserInfo,
     audit_user,
-    secret_digest,
     store_password,
     user_info,
 )
 from vardeild.accounts.tables import PasswordResetRow, UserRow
 from vardeild.core.clock import Clock
 from vardeild.core.errors import NotFound
+from vardeild.core.secrets import secret_digest
 
 
 def request_reset(

@@ -7,7 +7,6 @@ does not let anyone sign in.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -98,11 +97,6 @@ class SignInResult:
 
     outcome: SignIn
     user: UserInfo | None = None
-
-
-def secret_digest(secret: str) -> str:
-    """Return the SHA-256 (hex) under which a session id or reset token is stored."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def user_info(row: UserRow) -> UserInfo:

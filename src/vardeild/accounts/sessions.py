@@ -10,9 +10,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vardeild.accounts.service import AccountsConfig, UserInfo, secret_digest, user_info
+from vardeild.accounts.service import AccountsConfig, UserInfo, user_info
 from vardeild.accounts.tables import UserRow, UserSessionRow
 from vardeild.core.clock import Clock
+from vardeild.core.secrets import secret_digest
 
 STAGE_TOTP = "totp"
 STAGE_FULL = "full"

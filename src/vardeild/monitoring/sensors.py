@@ -9,7 +9,6 @@ SHA-256 is stored.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from vardeild.access.model import Action, Principal, authorize
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
 from vardeild.core.errors import Conflict, FieldProblem, NotFound, PermissionDenied, collect
+from vardeild.core.secrets import secret_digest
 from vardeild.core.text import clean_text
 from vardeild.members.service import get_organisation_row
 from vardeild.monitoring.model import SensorStats
@@ -76,10 +76,6 @@ class IssuedSensorToken:
     prefix: str
     secret: str
     revoked: int  # how many older tokens of the sensor were revoked with it (replace=True)
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -393,7 +389,7 @@ def issue_sensor_token(
     token = SensorTokenRow(
         sensor_id=row.id,
         prefix=secret[:12],
-        secret_hash=_hash(secret),
+        secret_hash=secret_digest(secret),
         created_by=principal.actor,
         created_at=now,
     )
@@ -432,7 +428,7 @@ def authenticate_sensor(
     With mark_heard, the sensor counts as heard from now (its delivery is proof of life)."""
     if not looks_like_sensor_token(secret):
         return None
-    digest = _hash(secret)
+    digest = secret_digest(secret)
     found = session.execute(
         select(SensorTokenRow.secret_hash, SensorRow)
         .join(SensorRow, SensorRow.id == SensorTokenRow.sensor_id)
