@@ -23,10 +23,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from support.eve_stream import alert_stream, register_members, stored
 from vardeild.app import build_platform
 from vardeild.bus.nats import NatsConfig, NatsTransport, QueueState
+from vardeild.monitoring.tables import EventRow
+from vardeild.platform import Platform
 from vardeild.settings import Settings
 
 SEED = 20261128
@@ -35,6 +38,7 @@ LINES_PER_MESSAGE = 500  # fewer, larger batches: the pipeline's cost per batch 
 WORKER_KILLS = 6
 ACK_WAIT = 3.0  # seconds before a killed worker's batches go to another
 DEADLINE = 150.0  # for the whole exchange
+FIRST_SHARE = 0.4  # of the lines in the file when the shipper starts; the rest come in parts
 NETWORKS = [f"10.92.{n}.0/24" for n in range(1, 21)]
 
 
@@ -133,6 +137,20 @@ async def _ensure_stream(config: NatsConfig) -> None:
         await transport.close()
 
 
+def _events_stored(platform: Platform) -> int:
+    with platform.session() as session:
+        return int(session.scalar(select(func.count()).select_from(EventRow)) or 0)
+
+
+def _chunks(lines: list[bytes], first_share: float, parts: int) -> list[bytes]:
+    """Split lines into a first chunk of first_share of them and `parts` equal others."""
+    first = int(len(lines) * first_share)
+    rest = lines[first:]
+    size = -(-len(rest) // parts)
+    pieces = [lines[:first], *(rest[n * size : (n + 1) * size] for n in range(parts))]
+    return [b"".join(line + b"\n" for line in piece) for piece in pieces]
+
+
 @pytest.mark.slow
 def test_every_event_is_stored_exactly_once_through_kills(
     fresh_database_url: str, nats_config: NatsConfig, tmp_path: Path
@@ -141,10 +159,27 @@ def test_every_event_is_stored_exactly_once_through_kills(
     config = replace(nats_config, ack_wait=ACK_WAIT)
     settings = Settings(database_url=fresh_database_url, data_dir=tmp_path / "data")
     platform = build_platform(settings, migrate=True)
+    try:
+        _exchange_with_kills(platform, settings, config, rng, tmp_path)
+    finally:
+        platform.engine.dispose()
+
+
+def _exchange_with_kills(
+    platform: Platform,
+    settings: Settings,
+    config: NatsConfig,
+    rng: random.Random,
+    tmp_path: Path,
+) -> None:
     owners = dict(zip(NETWORKS, register_members(platform, NETWORKS), strict=True))
     stream = alert_stream(LINES, owners, seed=SEED)
+    # The sensor's file grows while the workers are killed: a part of it is appended just
+    # before each kill, so every kill lands while there is work however fast this machine
+    # stores (the shipper follows the file like `tail -F`).
+    first, *later = _chunks(stream.lines, FIRST_SHARE, WORKER_KILLS)
     eve = tmp_path / "eve.json"
-    eve.write_bytes(b"\n".join(stream.lines) + b"\n")
+    eve.write_bytes(first)
     asyncio.run(_ensure_stream(config))
 
     env = _env(settings, config)
@@ -160,7 +195,6 @@ def test_every_event_is_stored_exactly_once_through_kills(
             str(eve),
             "--sensor",
             "kill-s1",
-            "--once",
             "--lines",
             str(LINES_PER_MESSAGE),
             "--spool",
@@ -170,23 +204,25 @@ def test_every_event_is_stored_exactly_once_through_kills(
         tmp_path / "shipper.log",
     )
     victims = [rng.randrange(len(workers)) for _ in range(WORKER_KILLS)]
-    pauses = [rng.uniform(0.05, 0.5) for _ in range(WORKER_KILLS)]
+    pauses = [rng.uniform(0.02, 0.3) for _ in range(WORKER_KILLS)]
     started = time.monotonic()
     try:
         for worker in workers:
             worker.start()
         shipper.start()
         # The shipper dies once it has had some messages acknowledged, and resumes from its spool.
-        while not (tmp_path / "spool" / "acked.json").exists() and shipper.running():
+        while not (tmp_path / "spool" / "acked.json").exists():
+            assert shipper.running(), shipper.tail()
             assert time.monotonic() - started < DEADLINE, shipper.tail()
             time.sleep(0.005)
-        if shipper.running():
-            shipper.kill()
-            shipper.start()
+        shipper.kill()
+        shipper.start()
         # Each worker kill lands at a seeded random moment after the victim began consuming.
         killed_with_work_left = 0
-        for victim, pause in zip(victims, pauses, strict=True):
+        for victim, pause, chunk in zip(victims, pauses, later, strict=True):
             workers[victim].wait_for("consuming")
+            with eve.open("ab") as sensor_file:
+                sensor_file.write(chunk)
             time.sleep(pause)
             # Work left: messages not yet delivered, or delivered and not yet acknowledged
             # (those a killed worker held, which is what this test is about).
@@ -196,23 +232,19 @@ def test_every_event_is_stored_exactly_once_through_kills(
             workers[victim].start()
         assert killed_with_work_left >= WORKER_KILLS - 1, "kills must land while there is work"
 
-        # Let the shipper finish (it exits once everything is acknowledged), then the workers.
-        while shipper.running():
-            assert time.monotonic() - started < DEADLINE, "the shipper never finished\n" + (
-                shipper.tail()
-            )
-            time.sleep(0.2)
-        assert shipper.process is not None
-        assert shipper.process.returncode == 0, shipper.tail()
+        # Every line read, published, stored and acknowledged; then everyone stops cleanly.
         while True:
             state = asyncio.run(_queue_state(config))
-            if state.messages == 0 and state.ack_pending == 0:
+            if state.messages == 0 and state.ack_pending == 0 and _events_stored(platform) == LINES:
                 break
             assert time.monotonic() - started < DEADLINE, f"the queue never drained: {state}"
+            assert shipper.running(), shipper.tail()
             time.sleep(0.2)
+        for child in (shipper, *workers):
+            code = child.stop()
+            assert code == 0, child.tail()  # SIGTERM: finish, ack, exit cleanly
+        assert "Shipped" in shipper.tail()
         for worker in workers:
-            code = worker.stop()
-            assert code == 0, worker.tail()  # SIGTERM: finish, ack, exit cleanly
             assert "Stopped:" in worker.tail()
     finally:
         for child in (*workers, shipper):
@@ -225,4 +257,3 @@ def test_every_event_is_stored_exactly_once_through_kills(
     assert held.distinct_fingerprints == LINES
     assert held.alert_counts == stream.truth
     assert held.quarantined == 0
-    platform.engine.dispose()
