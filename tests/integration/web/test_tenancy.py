@@ -14,7 +14,6 @@ ROUTES says how to call each route. A route the table does not cover fails
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,64 +24,17 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx2 import Response
 
-from support.factories import CERT_ADMIN, member, org_data
-from support.pgp_keys import SHARED_CERT_EMAIL, shared_cert_home
-from support.pipeline import eve_batch, eve_line, make_pipeline
-from support.web import Headers, TokenMaker, bearer
-from vardeild.access import service as access
-from vardeild.access.model import Role
-from vardeild.audit.model import AuditFilter
-from vardeild.audit.service import list_entries
+from support.factories import org_data
+from support.page_walk import PAGES
+from support.pgp_keys import SHARED_CERT_EMAIL
+from support.tenancy import API, KINDS, World, assert_no_canary, build_world, state_of_b
+from support.web import Headers, TokenMaker
 from vardeild.core.tlp import Tlp
-from vardeild.exposure import service as exposure_service
-from vardeild.exposure.model import ObservedService, ParsedScan, ReportedWeakness, Source
-from vardeild.intel.audience import share_indicators
-from vardeild.intel.model import IndicatorFilter
-from vardeild.intel.service import list_indicators, load_indicators
 from vardeild.intel.sharing import Audience
 from vardeild.intel.stix_out import TLP_MARKING_IDS
 from vardeild.mail.publish import wkd_hash
-from vardeild.members import changes, service
-from vardeild.monitoring import sensors
-from vardeild.monitoring.alert_actions import alert_history
-from vardeild.monitoring.alerts import get_alert_or_raise
-from vardeild.monitoring.model import Severity
-from vardeild.notify import records as notify_records
-from vardeild.notify import service as notify_service
-from vardeild.notify.config import config_from_settings as notify_config
-from vardeild.notify.model import NoticeKind
 from vardeild.platform import Platform
 from vardeild.web.routes.taxii import collection_id
-
-API = "/api/v1"
-KINDS = ("networks", "asns", "domains", "contacts")
-
-
-@dataclass(frozen=True)
-class World:
-    """Members A and B, what they own, and tokens to act with."""
-
-    a: int
-    b: int
-    b_items: dict[str, int]  # kind -> id of one of B's items
-    a_request: int
-    b_request: int
-    b_token: int
-    b_sensor: int
-    b_alert: int
-    b_notice: int
-    b_finding: int
-    b_indicator: int  # an AMBER indicator named to B only
-    a_ack: str  # the acknowledgement token of a notice of A's
-    b_name: str
-    b_org_number: str
-    b_ip: str
-    b_domain: str
-    b_asn: int
-    b_record: dict[str, Any]  # B in the interchange form, as an import file writes it
-    canaries: tuple[str, ...]
-    headers: dict[str, Headers]
-
 
 Params = Callable[[World], dict[str, Any]]
 
@@ -152,23 +104,6 @@ _NO_FEED = Call(
     path=lambda w: {"name": "no-such-feed"}, member_admin=403, member_user=403, cert=404
 )
 _READ_OWN = Call(member_admin=200, member_user=200)
-_FORM_WITHOUT_CSRF = Call(
-    public=True,
-    member_admin=403,
-    member_user=403,
-    cert=403,
-    public_status=403,
-    note="a form without its CSRF token",
-)
-_NO_RESET_LINK = Call(
-    path=lambda w: {"token": "x" * 32},
-    public=True,
-    member_admin=404,
-    member_user=404,
-    cert=404,
-    public_status=404,
-    note="a reset link no one was sent",
-)
 _CERT_LOCAL, _, _CERT_DOMAIN = SHARED_CERT_EMAIL.partition("@")
 _WKD = "/.well-known/openpgpkey"
 _B_COLLECTION = "/taxii2/api/collections/{collection_id}"
@@ -214,39 +149,6 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         ),
     ),
     ("GET", "/pgp-key.asc"): (_PUBLIC,),
-    # The portal's pages authenticate by session cookie, never by bearer token: signed-in
-    # pages send a token holder to the sign-in page, and every form without its CSRF token is
-    # refused (tests/integration/web/test_signin_pages.py signs in and walks them for real).
-    ("GET", "/signin"): (_PUBLIC,),
-    ("GET", "/signin/totp"): (_PUBLIC,),
-    ("GET", "/portal"): (_PUBLIC,),
-    ("GET", "/portal/exposure"): (
-        Call(query=lambda w: {"organisation": w.b}, public=True, member_admin=200, member_user=200),
-    ),
-    ("GET", "/account"): (_PUBLIC,),
-    ("GET", "/reset"): (_PUBLIC,),
-    ("GET", "/reset/{token}"): (_NO_RESET_LINK,),
-    ("GET", "/language/{code}"): (
-        Call(path=lambda w: {"code": "en"}, public=True, member_admin=200, member_user=200),
-    ),
-    ("GET", "/portal.css"): (_PUBLIC,),
-    ("POST", "/signin"): (_FORM_WITHOUT_CSRF,),
-    ("POST", "/signin/totp"): (_FORM_WITHOUT_CSRF,),
-    ("POST", "/signout"): (_FORM_WITHOUT_CSRF,),
-    ("POST", "/account/totp"): (_FORM_WITHOUT_CSRF,),
-    ("POST", "/account/password"): (_FORM_WITHOUT_CSRF,),
-    ("POST", "/reset"): (_FORM_WITHOUT_CSRF,),
-    ("POST", "/reset/{token}"): (
-        Call(
-            path=lambda w: {"token": "x" * 32},
-            public=True,
-            member_admin=403,
-            member_user=403,
-            cert=403,
-            public_status=403,
-            note="a form without its CSRF token",
-        ),
-    ),
     ("GET", "/taxii2/"): (_PUBLIC,),
     ("GET", "/taxii2/api/"): (_PUBLIC,),
     ("GET", "/taxii2/api/collections/"): (_PUBLIC,),
@@ -576,206 +478,8 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
 
 @pytest.fixture
 def world(platform: Platform, token: TokenMaker) -> World:
-    """Members A and B as the module docstring describes."""
-    canary = f"Kanari{uuid.uuid4().hex[:10]}"
-    low = canary.lower()
-    b_data = org_data(
-        name=f"{canary} Sykehus HF",
-        short_name=f"{canary}S",
-        sector="hospital_trust",
-        notes=f"{canary} internt notat",
-        networks=[
-            {"cidr": "198.51.100.0/24", "description": f"{canary} klinikknett"},
-            {"cidr": "2001:db8:b0b::/48", "exposure": "internal", "description": f"{canary} v6"},
-        ],
-        asns=[{"asn": 65123, "description": f"{canary} AS"}],
-        domains=[{"name": f"{low}.example.no", "description": f"{canary} domene"}],
-        contacts=[
-            {
-                "name": f"{canary} Kontaktperson",
-                "email": f"soc@{low}.example.no",
-                "phone": "+47 41 23 45 67",
-                "roles": ["security"],
-            },
-            {"name": f"{canary} Vakt", "email": f"vakt@{low}.example.no", "roles": ["on_call"]},
-        ],
-    )
-    platform.settings.pgp_home = shared_cert_home()  # the public key routes serve its key
-    clock, inspector = platform.clock, platform.key_inspector
-    with platform.session() as session:
-        a = service.create_organisation(
-            session, CERT_ADMIN, org_data(), clock=clock, key_inspector=inspector
-        )
-        b = service.create_organisation(
-            session, CERT_ADMIN, b_data, clock=clock, key_inspector=inspector
-        )
-        service.update_organisation(
-            session,
-            CERT_ADMIN,
-            b["id"],
-            {"services": ["monitoring", "advisories"]},
-            clock=clock,
-            key_inspector=inspector,
-        )
-        b_request = changes.propose_change(
-            session,
-            member(b["id"]),
-            b["id"],
-            {"domains": {"add": [f"foreslatt-{low}.example.no"]}},
-            comment=f"{canary} begrunnelse",
-            clock=clock,
-            key_inspector=inspector,
-        )
-        a_request = changes.propose_change(
-            session,
-            member(a["id"]),
-            a["id"],
-            {"domains": {"add": ["foreslatt-a.example.no"]}},
-            comment="A ber om et nytt domene",
-            clock=clock,
-            key_inspector=inspector,
-        )
-        b_token = access.issue_token(
-            session,
-            CERT_ADMIN,
-            clock=clock,
-            name=f"{canary} integrasjon",
-            role=Role.MEMBER_ADMIN,
-            organisation_id=b["id"],
-        )
-        b_sensor = sensors.create_sensor(
-            session,
-            CERT_ADMIN,
-            clock=clock,
-            name=f"{low}-ids",
-            location=f"{canary} datasenter",
-            organisation_id=b["id"],
-            description=f"{canary} sensor",
-        )
-    with platform.session() as session:
-        # An AMBER indicator named to B only: A must not see it by any way out.
-        load_indicators(
-            session,
-            CERT_ADMIN,
-            f"value,type,tlp,description\nc2.{low}.example.no,domain,AMBER,{canary} c2\n".encode(),
-            clock=clock,
-            fmt="csv",
-            source="tenancy",
-        )
-        [shared], _ = list_indicators(session, CERT_ADMIN, IndicatorFilter(source="tenancy"))
-        share_indicators(
-            session, CERT_ADMIN, clock=clock, indicator_ids=[shared.id], organisation_ids=[b["id"]]
-        )
-    # An alert of B's, made the way alerts are made: an event at B's address through the pipeline.
-    attack = eve_line(src="203.0.113.250", dst="198.51.100.77", signature=f"{canary} signatur")
-    b_alert = make_pipeline(platform).ingest(eve_batch([attack])).alert_ids[0]
-    b_notice, a_ack = _notices(platform, a["id"], b["id"], canary)
-    b_finding = _exposure(platform, b["id"], canary)
-    b_record = {key: b_data[key] for key in ("name", "org_number", "sector", "domains")}
-    canaries = (
-        canary,
-        low,
-        b["org_number"],
-        "198.51.100.",
-        "2001:db8:b0b:",
-        "65123",
-        "41 23 45 67",
-        b_token.info.prefix,
-    )
-    return World(
-        a=a["id"],
-        b=b["id"],
-        b_items={kind: b[kind][0]["id"] for kind in KINDS},
-        a_request=a_request.id,
-        b_request=b_request.id,
-        b_token=b_token.info.id,
-        b_sensor=b_sensor.id,
-        b_alert=b_alert,
-        b_notice=b_notice,
-        b_finding=b_finding,
-        b_indicator=shared.id,
-        a_ack=a_ack,
-        b_name=b["name"],
-        b_org_number=b["org_number"],
-        b_ip="198.51.100.77",
-        b_domain=f"{low}.example.no",
-        b_asn=65123,
-        b_record=b_record,
-        canaries=canaries,
-        headers={
-            "a_admin": token(Role.MEMBER_ADMIN, a["id"]),
-            "a_user": token(Role.MEMBER_USER, a["id"]),
-            "cert_admin": token(Role.CERT_ADMIN),
-            "cert_readonly": token(Role.CERT_READONLY),
-            "b_admin": bearer(b_token.secret),
-        },
-    )
-
-
-def _notices(platform: Platform, a: int, b: int, canary: str) -> tuple[int, str]:
-    """Queue a notice to B (its title a canary) and one to A; return B's id and A's
-    acknowledgement token."""
-    config = notify_config(platform.settings)
-    made = []
-    with platform.session() as session:
-        for org, title in ((b, f"{canary} varsel"), (a, "Varsel til A")):
-            row, _ = notify_service.queue_notice(
-                session,
-                CERT_ADMIN,
-                member_id=org,
-                kind=NoticeKind.MESSAGE,
-                title=title,
-                severity=Severity.HIGH,
-                content={"details": {"text": f"{canary} tekst" if org == b else "A"}},
-                source_key=f"tenancy:{org}",
-                config=config,
-                now=platform.clock.now(),
-            )
-            made.append(row)
-    return made[0].id, made[1].ack_token
-
-
-def _exposure(platform: Platform, b: int, canary: str) -> int:
-    """Give B an exposure at its address with a reported CVE; return the finding's id."""
-    seen = ObservedService(
-        "198.51.100.77", 443, product=f"{canary} portal", version="1.0", http_title=canary,
-        weaknesses=(ReportedWeakness("nuclei:x", f"{canary} svakhet", ("CVE-2099-7777",), 9.1),),
-    )  # fmt: skip
-    scan = ParsedScan(source=Source.NUCLEI, name=f"{canary}.jsonl", services=[seen])
-    with platform.session() as session:
-        exposure_service.record_scan(
-            session, CERT_ADMIN, b, scan, matcher=None, config=exposure_service.ExposureConfig(),
-            now=platform.clock.now(),
-        )  # fmt: skip
-        (finding,) = exposure_service.list_findings(session, CERT_ADMIN, b)
-    return int(finding["id"])
-
-
-def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
-    """Everything of B, read as the CERT, and how many audit entries exist (B's and all)."""
-    with platform.session() as session:
-        requests, _ = changes.list_change_requests(session, CERT_ADMIN, organisation_id=w.b)
-        return {
-            "organisation": service.get_organisation_or_raise(session, CERT_ADMIN, w.b),
-            "requests": requests,
-            "tokens": [
-                t for t in access.list_tokens(session, CERT_ADMIN) if t.organisation_id == w.b
-            ],
-            "sensors": [
-                s
-                for s in sensors.list_sensors(
-                    session, CERT_ADMIN, clock=platform.clock, include_retired=True
-                )
-                if s.organisation_id == w.b
-            ],
-            "alert": get_alert_or_raise(session, CERT_ADMIN, w.b_alert),
-            "alert_history": alert_history(session, CERT_ADMIN, w.b_alert),
-            "notices": notify_records.get_notice_or_raise(session, CERT_ADMIN, w.b_notice),
-            "policy": notify_service.read_policy(session, CERT_ADMIN, w.b),
-            "findings": exposure_service.list_findings(session, CERT_ADMIN, w.b),
-            "audit_b": list_entries(session, filters=AuditFilter(organisation_id=w.b), limit=1)[1],
-            "audit_all": list_entries(session, filters=AuditFilter(), limit=1)[1],
-        }
+    """Members A and B as tests/support/tenancy.py describes."""
+    return build_world(platform, token)
 
 
 def send(
@@ -795,24 +499,10 @@ def send(
     return client.request(method, url, params=call.query(w), json=body, headers=headers)
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in _strings(item)]
-    if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
-    return [str(value)]
-
-
-def assert_no_canary(answer: Response, w: World, what: str, call: Call | None = None) -> None:
-    """Fail if the answer (body or headers) shows any of B's canaries. What the caller sent
-    itself (a whois value echoed back) is taken out first: knowing it is not a leak."""
-    shown = answer.text + json.dumps(dict(answer.headers))
-    if call is not None:
-        sent = _strings(call.query(w)) + (_strings(call.body(w)) if call.body else [])
-        for text in sorted(sent, key=len, reverse=True):
-            shown = shown.replace(text, "")
-    leaked = [c for c in w.canaries if c in shown]
-    assert not leaked, f"{what} shows B's {leaked}: {shown[:500]}"
+def assert_call_shows_no_canary(answer: Response, w: World, what: str, call: Call) -> None:
+    """Fail if the answer shows any of B's canaries beyond what the call sent itself."""
+    sent = [call.query(w), call.body(w) if call.body else None]
+    assert_no_canary(answer, w, what, sent)
 
 
 def _route_id(route: tuple[str, str]) -> str:
@@ -839,10 +529,17 @@ def served_routes(app: FastAPI) -> tuple[set[tuple[str, str]], list[str]]:
 def test_the_table_covers_every_route(app: FastAPI) -> None:
     served, others = served_routes(app)
     assert len(served) > 30
-    missing = sorted(served - set(ROUTES))
-    assert not missing, f"add these routes to ROUTES in {__name__}: {missing}"
-    stale = sorted(set(ROUTES) - served)
-    assert not stale, f"ROUTES names routes the app no longer serves: {stale}"
+    # The portal's pages authenticate by session cookie, never by bearer token: the page walk
+    # (test_page_tenancy.py, its table in tests/support/page_walk) signs in and calls them.
+    both = sorted(set(ROUTES) & set(PAGES))
+    assert not both, f"routes in ROUTES and in the page walk's PAGES: {both}"
+    missing = sorted(served - set(ROUTES) - set(PAGES))
+    assert not missing, (
+        f"add these routes to ROUTES in {__name__} (API) or to tests/support/page_walk "
+        f"(pages): {missing}"
+    )
+    stale = sorted((set(ROUTES) | set(PAGES)) - served)
+    assert not stale, f"the tables name routes the app no longer serves: {stale}"
     assert others == [f"{API}/openapi.json"], "a route outside FastAPI's routing escapes the walk"
 
 
@@ -857,12 +554,12 @@ def test_member_reaches_nothing_of_another_member(
             what = f"{method} {path} {call.note} as {role}".replace("  ", " ")
             answer = send(client, method, path, call, world, world.headers[role])
             assert answer.status_code == expected, f"{what}: {answer.status_code} {answer.text}"
-            assert_no_canary(answer, world, what, call)
+            assert_call_shows_no_canary(answer, world, what, call)
             assert state_of_b(platform, world) == before, f"{what} changed B"
         if call.public or call.public_status is not None:
             answer = send(client, method, path, call, world, {})
             assert answer.status_code == (call.public_status or 200)
-            assert_no_canary(answer, world, f"{method} {path} without a token", call)
+            assert_call_shows_no_canary(answer, world, f"{method} {path} without a token", call)
         else:
             answer = send(client, method, path, call, world, {})
             assert answer.status_code == 401, f"{method} {path} answers without a token"
@@ -882,7 +579,7 @@ def test_lists_show_a_nothing_of_b(client: TestClient, world: World) -> None:
         headers = world.headers[role]
         for path, call in lists:
             answer = send(client, "GET", path, call, world, headers)
-            assert_no_canary(answer, world, f"GET {path} as {role}", call)
+            assert_call_shows_no_canary(answer, world, f"GET {path} as {role}", call)
         for path in own:
             answer = client.get(path, headers=headers)
             assert answer.status_code == 200

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from vardeild.accounts import service as accounts
 from vardeild.accounts import sessions
 from vardeild.accounts.model import FailureWindow, LockoutPolicy, totp_key
+from vardeild.core.errors import ValidationFailed
 from vardeild.platform import Platform
 from vardeild.web.deps import PlatformDep, SessionDep
-from vardeild.web.pages import csrf, i18n
+from vardeild.web.pages import csrf, i18n, nav
 from vardeild.web.pages.transport import HSTS, client_address, cookie_name, is_tls
 
 SESSION_COOKIE = "vardeild_session"
@@ -138,6 +139,7 @@ class Page:
             csrf_field=csrf.FIELD,
             csrf_token=self.csrf_token(),
             cert_name=self.platform.settings.cert_name,
+            nav_links=nav.links_for(self.user.role if self.user else None),
             **context,
         )
         response = HTMLResponse(body, status_code=status)
@@ -219,8 +221,15 @@ async def require_csrf(request: Request) -> None:
         raise CsrfRefused
 
 
-def csrf_refused_page(request: Request) -> HTMLResponse:
-    """Return the 403 page of a refused form."""
+def page_router() -> APIRouter:
+    """Return a router for portal pages: out of the OpenAPI document, and with the CSRF check
+    on every state-changing request (tests walk every page router to prove it)."""
+    return APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+
+
+def _message_page(request: Request, status: int, title_key: str, message: str) -> HTMLResponse:
+    """Return a plain page of a title and a message, rendered without the session (for answers
+    made outside a page handler)."""
     language = i18n.pick_language(request)
     body = _ENV.get_template("portal/message.html").render(
         t=lambda key: i18n.translate(key, language),
@@ -228,13 +237,30 @@ def csrf_refused_page(request: Request) -> HTMLResponse:
         other_lang="en" if language == "nb" else "nb",
         here="/signin",
         user=None,
+        nav_links=[],
         csrf_field=csrf.FIELD,
         csrf_token="",
         cert_name=request.app.state.platform.settings.cert_name,
-        title=i18n.translate("csrf.title", language),
-        message=i18n.translate("csrf.text", language),
+        title=i18n.translate(title_key, language),
+        message=message,
     )
-    response = HTMLResponse(body, status_code=403)
+    response = HTMLResponse(body, status_code=status)
     if request_tls(request):
         response.headers["Strict-Transport-Security"] = HSTS
     return response
+
+
+def csrf_refused_page(request: Request) -> HTMLResponse:
+    """Return the 403 page of a refused form."""
+    language = i18n.pick_language(request)
+    return _message_page(request, 403, "csrf.title", i18n.translate("csrf.text", language))
+
+
+def error_page(request: Request, error: Exception, status: int) -> HTMLResponse:
+    """Return the page of an error a page handler raised: not found (404), not allowed (403),
+    invalid (422, with the problems) or a conflict (409). The error's own text is English, as
+    the API's is; the page around it is in the reader's language."""
+    detail = str(error)
+    if isinstance(error, ValidationFailed):
+        detail = "; ".join(problem.message for problem in error.problems) or detail
+    return _message_page(request, status, f"error.{status}", detail)

@@ -108,8 +108,24 @@ _TEXT: dict[str, dict[str, str]] = {
         "Go back, reload the page and try again.",
     },
     "problem": {"nb": "Noe må rettes", "en": "Something to fix"},
+    "error.404": {"nb": "Finnes ikke", "en": "Not found"},
+    "error.403": {"nb": "Ikke tillatt", "en": "Not allowed"},
+    "error.409": {"nb": "Konflikt", "en": "Conflict"},
+    "error.422": {"nb": "Ugyldig", "en": "Not valid"},
     "language": {"nb": "English", "en": "Norsk"},
 }
+
+
+def add_texts(texts: dict[str, dict[str, str]]) -> None:
+    """Add a page module's words (key -> {"nb": ..., "en": ...}); every entry needs both
+    languages, and a key may be defined once only, so two modules cannot silently clash."""
+    for key, entry in texts.items():
+        if key in _TEXT:
+            raise ValueError(f"the portal's text {key!r} is defined twice")
+        missing = [language for language in LANGUAGES if not entry.get(language)]
+        if missing:
+            raise ValueError(f"the portal's text {key!r} lacks {missing}")
+        _TEXT[key] = entry
 
 
 def pick_language(request: HTTPConnection) -> str:

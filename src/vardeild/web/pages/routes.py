@@ -2,9 +2,9 @@
 home page, the account page (TOTP enrolment, password change), password reset by e-mailed
 link, the language switch and the style sheet.
 
-Every route is on one router whose dependency checks the CSRF token of every POST, so a new
-form cannot forget it (tests/integration/web/test_signin_pages.py walks the router to prove
-it).
+Every route is on a `page_router()`, whose dependency checks the CSRF token of every POST, so
+a new form cannot forget it (tests/integration/web/test_signin_pages.py walks every page
+router to prove it).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query
+from fastapi import BackgroundTasks, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vardeild.accounts import resets, sessions
@@ -24,10 +24,10 @@ from vardeild.core.errors import NotFound, ValidationFailed
 from vardeild.exposure import reports
 from vardeild.members.service import get_organisation_or_raise
 from vardeild.web.pages import i18n
-from vardeild.web.pages.context import Page, PageDep, require_csrf
+from vardeild.web.pages.context import Page, PageDep, page_router
 from vardeild.web.pages.reset_mail import mail_transport, send_reset_mail
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+router = page_router()
 
 Text = Annotated[str, Form(max_length=300)]
 _CSS = files("vardeild.web").joinpath("templates/portal/portal.css").read_text(encoding="utf-8")
