@@ -3,7 +3,16 @@ pages owns the table of them): PAGES merges them, and a route named twice is an 
 
 from __future__ import annotations
 
-from support.page_walk import auth, console, member_area, oidc, public, token_pages
+from support.page_walk import (
+    auth,
+    case_pages,
+    console,
+    intake_pages,
+    member_area,
+    oidc,
+    public,
+    token_pages,
+)
 from support.page_walk.model import Table
 
 
@@ -17,5 +26,12 @@ def _merged(*tables: Table) -> Table:
 
 
 PAGES: Table = _merged(
-    auth.PAGES, console.PAGES, member_area.PAGES, token_pages.PAGES, public.PAGES, oidc.PAGES
+    auth.PAGES,
+    console.PAGES,
+    member_area.PAGES,
+    token_pages.PAGES,
+    public.PAGES,
+    oidc.PAGES,
+    intake_pages.PAGES,
+    case_pages.PAGES,
 )

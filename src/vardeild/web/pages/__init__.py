@@ -19,7 +19,16 @@ from fastapi.routing import APIRoute
 
 from vardeild.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from vardeild.platform import Platform
-from vardeild.web.pages import console, member_area, oidc, public, routes, token_pages
+from vardeild.web.pages import (
+    case_pages,
+    console,
+    intake_pages,
+    member_area,
+    oidc,
+    public,
+    routes,
+    token_pages,
+)
 from vardeild.web.pages.context import (
     CsrfRefused,
     build_state,
@@ -38,6 +47,8 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     token_pages.router,
     public.router,
     oidc.router,
+    intake_pages.router,
+    case_pages.router,
 )
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
