@@ -70,13 +70,16 @@ class World:
     headers: dict[str, Headers]
 
 
-def build_world(platform: Platform, token: TokenMaker) -> World:
-    """Return members A and B as the module docstring describes."""
-    canary = f"Kanari{uuid.uuid4().hex[:10]}"
-    low = canary.lower()
+def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> World:
+    """Return members A and B as the module docstring describes. With markup, every free-text
+    field of B ends with it (the escaping tests store script payloads so); identifiers (domain
+    names, addresses) keep the plain canary."""
+    plain = f"Kanari{uuid.uuid4().hex[:10]}"
+    canary = f"{plain}{markup}"
+    low = plain.lower()
     b_data = org_data(
         name=f"{canary} Sykehus HF",
-        short_name=f"{canary}S",
+        short_name=f"{plain}S",
         sector="hospital_trust",
         notes=f"{canary} internt notat",
         networks=[
