@@ -297,6 +297,50 @@ class Settings(BaseSettings):
     mail_smtp_timeout: float = Field(
         default=30.0, gt=0, description="Seconds to wait for the SMTP server before deferring."
     )
+    mail_inbound_protocol: Literal["smtp", "lmtp"] = Field(
+        default="lmtp",
+        description=(
+            "What `vardeild mail receive` speaks: `lmtp` (behind the CERT's own mail server, "
+            "which hands every message on over LMTP) or `smtp`."
+        ),
+    )
+    mail_inbound_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Address `vardeild mail receive` listens on; loopback, so only the local mail "
+            "server can deliver to it."
+        ),
+    )
+    mail_inbound_port: int = Field(
+        default=8024, ge=1, le=65535, description="Port `vardeild mail receive` listens on."
+    )
+    mail_inbound_max_bytes: int = Field(
+        default=26_214_400,
+        gt=0,
+        description=(
+            "Largest inbound message kept, in bytes (25 MiB); a larger one is refused "
+            "during the SMTP/LMTP transaction (552), so the sending server keeps and bounces it."
+        ),
+    )
+    mail_inbound_max_parts: int = Field(
+        default=200, gt=0, description="Most MIME parts an inbound message may have."
+    )
+    mail_inbound_max_depth: int = Field(
+        default=8, gt=0, description="Deepest nesting of multiparts an inbound message may have."
+    )
+    mail_inbound_max_unzipped_bytes: int = Field(
+        default=104_857_600,
+        gt=0,
+        description=(
+            "Most bytes a zip attachment may unpack to (100 MiB) before it is refused as a "
+            "zip bomb; counted while reading, never unpacked to disk."
+        ),
+    )
+    mail_inbound_max_zip_ratio: int = Field(
+        default=100,
+        gt=0,
+        description="Highest unpacked-to-packed ratio of a zip attachment's member.",
+    )
     notify_public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The address members reach Vardeild at: acknowledgement and portal links.",
