@@ -1,9 +1,9 @@
 """A member's vulnerability overview as a report: the portal page (HTML), the PDF made from the
 very same HTML by WeasyPrint, and a CSV of the findings.
 
-The trend chart is an inline SVG drawn here (open findings per priority, per week), so the PDF
-needs no script and no network. The report says the member's TLP label at the top, and the CSV
-escapes any cell a spreadsheet would read as a formula.
+The trend chart is an inline SVG (vardeild.core.charts: open findings per priority, per week),
+so the PDF needs no script and no network. The report says the member's TLP label at the top,
+and the CSV escapes any cell a spreadsheet would read as a formula.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from xml.sax.saxutils import escape
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from vardeild.access.model import Principal
+from vardeild.core.charts import Series, line_chart
 from vardeild.core.clock import as_utc
 from vardeild.exposure.model import FindingStatus, Priority
 from vardeild.exposure.service import finding_dict, finding_rows, list_exposures
@@ -156,44 +156,17 @@ def trend_points(
 
 def trend_svg(points: list[tuple[datetime, dict[str, int]]], *, week_word: str) -> str:
     """Return an inline SVG line chart of open findings per priority over the points."""
-    width, height, left, bottom, top = 640, 220, 40, 30, 10
-    peak = max([1] + [c for _, counts in points for c in counts.values()])
-    step = (width - left - 10) / max(1, len(points) - 1)
-
-    def y(value: int) -> float:
-        return top + (height - top - bottom) * (1 - value / peak)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="trend">',
-        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - 10}" y2="{y(0):.1f}" stroke="#999"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{y(0):.1f}" stroke="#999"/>',
-        f'<text x="{left - 6}" y="{top + 8}" font-size="9" text-anchor="end">{peak}</text>',
-        f'<text x="{left - 6}" y="{y(0):.1f}" font-size="9" text-anchor="end">0</text>',
+    labels = [f"{week_word} {at.isocalendar()[1]}" for at, _ in points]
+    series = [
+        Series(
+            priority.value,
+            [counts[priority.value] for _, counts in points],
+            _COLOURS[priority.value],
+            f"trend-{priority.value}",
+        )
+        for priority in Priority
     ]
-    for index, (at, _) in enumerate(points):
-        if index % 2 == 0 or index == len(points) - 1:
-            label = escape(f"{week_word} {at.isocalendar()[1]}")
-            parts.append(
-                f'<text x="{left + index * step:.1f}" y="{height - 12}" font-size="8" '
-                f'text-anchor="middle">{label}</text>'
-            )
-    for n, priority in enumerate(Priority):
-        coords = " ".join(
-            f"{left + i * step:.1f},{y(counts[priority.value]):.1f}"
-            for i, (_, counts) in enumerate(points)
-        )
-        colour = _COLOURS[priority.value]
-        parts.append(
-            f'<polyline class="trend-{priority.value}" fill="none" stroke="{colour}" '
-            f'stroke-width="2" points="{coords}"/>'
-        )
-        parts.append(
-            f'<text x="{left + 10 + n * 50}" y="{height - 1}" font-size="9" fill="{colour}">'
-            f"{priority.value}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return line_chart(labels, series)
 
 
 def build_report(
