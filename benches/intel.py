@@ -95,7 +95,7 @@ def stix_bundle(count: int) -> bytes:
 def child(url: str, indicators: int, stix: int) -> dict[str, Any]:
     """Import, then time the update; return the figures."""
     from vardeild.access.model import Principal, Role
-    from vardeild.intel import service as intel
+    from vardeild.intel import matcher_source as intel
     from vardeild.intel.import_service import import_parsed
     from vardeild.intel.importers import read_import
     from vardeild.intel.imports import ImportDefaults, ImportFormat

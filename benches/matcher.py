@@ -311,7 +311,8 @@ def time_database(entries: Sequence[tuple[int, IndicatorType, str]]) -> dict[str
     from vardeild.core.clock import SystemClock
     from vardeild.db.engine import create_db_engine
     from vardeild.db.migrate import upgrade
-    from vardeild.intel.service import load_indicators, load_matcher
+    from vardeild.intel.matcher_source import load_matcher
+    from vardeild.intel.service import load_indicators
 
     principal = Principal(actor="bench", role=Role.CERT_ADMIN)
     lines = ["value,type", *(f"{value},{kind.value}" for _, kind, value in entries)]

@@ -80,9 +80,10 @@ def create_web_app(platform: Platform) -> FastAPI:
 def indicator_source() -> IndicatorSource:
     """Return how one pipeline reaches the intel domain's indicators. When they change, the
     next matcher is the held one with an overlay of what changed (milliseconds), not a rebuild
-    of the whole store (seconds at a million indicators); intel.service.refresh_matcher decides
-    when a rebuild is needed after all (a deletion, an expiry by time, too many changes)."""
-    from vardeild.intel import service as intel
+    of the whole store (seconds at a million indicators); intel.matcher_source.refresh_matcher
+    decides when a rebuild is needed after all (a deletion, an expiry by time, too many
+    changes)."""
+    from vardeild.intel import matcher_source as intel
     from vardeild.intel.matcher import IndicatorMatcher
     from vardeild.monitoring.pipeline import IndicatorSource
 

@@ -1,7 +1,7 @@
 """The indicator matcher: which indicators an event's observables hit, exactly.
 
 The monitoring pipeline asks for every event, so the matcher is built once from the stored
-indicators (`intel.service.load_matcher`), then only read; rebuild and swap it when
+indicators (`intel.matcher_source.load_matcher`), then only read; rebuild and swap it when
 `indicator_revision` moves or when `expires_at` passes. Everything is an exact structure — sets
 and dicts keyed by canonical values, and two frozen PyTricia tries — so a match is never a false
 positive (a Bloom filter would buy memory with false alarms, and every alarm here can become a
@@ -140,7 +140,7 @@ class IndicatorMatcher:
         self.expires_at = expires_at
         """When the first indicator in the matcher expires: rebuild it then; None: never."""
         self.built_at: datetime | None = None
-        """When the base was read from the store (set by intel.service.load_matcher)."""
+        """When the base was read from the store (set by intel.matcher_source.load_matcher)."""
         self.deletions = 0
         """The store's deletion count when the base was read: a deletion needs a rebuild."""
         self._overlay: IndicatorMatcher | None = None

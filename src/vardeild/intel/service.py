@@ -1,5 +1,5 @@
-"""The indicator store's use cases: loading, listing, expiring and deleting indicators, building
-the matcher, and recording what the sensors saw.
+"""The indicator store's use cases: loading, listing, expiring and deleting indicators (the
+matcher the pipeline holds is built and refreshed in `intel.matcher_source`).
 
 Every function takes the session (the unit of work, committed by the caller). Changes check
 permission with the one access check, and each change — a whole load, an expiry, a deletion —
@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
-    Table,
     Text,
     bindparam,
-    case,
     cast,
     delete,
     func,
@@ -35,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.audit.service import record_change
-from vardeild.core.clock import Clock
+from vardeild.core.clock import Clock, as_utc
 from vardeild.core.errors import FieldProblem, NotFound, ValidationFailed
 from vardeild.core.tlp import Tlp
 from vardeild.intel.loaders import (
@@ -44,7 +42,11 @@ from vardeild.intel.loaders import (
     LoadFormat,
     read_indicators,
 )
-from vardeild.intel.matcher import UNMATCHED_TYPES, IndicatorMatcher
+from vardeild.intel.matcher_source import (
+    bump_indicator_revision,
+    count_deletion,
+    indicator_revision,
+)
 from vardeild.intel.model import (
     DEFAULT_CONFIDENCE,
     DEFAULT_SOURCE,
@@ -57,7 +59,7 @@ from vardeild.intel.model import (
     LoadResult,
     clean_source,
 )
-from vardeild.intel.tables import IndicatorRevisionRow, IndicatorRow
+from vardeild.intel.tables import IndicatorRow, indicator_table
 
 LoadProgress = Callable[[str, int, int], None]
 """Told (phase, done, total) during a load: "reading" counts lines (CSV: rows), "comparing"
@@ -68,167 +70,6 @@ _TYPES = {kind.value: kind for kind in IndicatorType}
 _Key = tuple[IndicatorType, str]
 # id, tlp, confidence, valid until, tags, description, STIX id, feed id
 _Stored = tuple[int, str, int, datetime | None, list[str], str, str | None, int | None]
-
-
-def indicator_revision(session: Session) -> int:
-    """Return the indicator revision counter: a matcher built at another revision is stale."""
-    return int(
-        session.scalar(select(IndicatorRevisionRow.revision).where(IndicatorRevisionRow.id == 1))
-        or 0
-    )
-
-
-def bump_indicator_revision(session: Session) -> None:
-    """Count one more change to the indicators, in the session's transaction."""
-    session.execute(
-        update(IndicatorRevisionRow)
-        .where(IndicatorRevisionRow.id == 1)
-        .values(revision=IndicatorRevisionRow.revision + 1)
-    )
-
-
-_DELETIONS_ROW = 2  # a second counter in indicator_revision: deletions, which no row can show
-# How far before a base was read the changes an incremental update takes start: a loading
-# transaction stamps its rows when it starts and may commit after the base was read, so the
-# overlay re-reads that margin (rows in it and in the base are withdrawn from the base and
-# answered by the overlay: the same ids). Longer than any load takes.
-INCREMENTAL_MARGIN = timedelta(minutes=30)
-# Above this many changed rows (or a tenth of the base) a full rebuild is as cheap.
-INCREMENTAL_MAX_CHANGES = 50_000
-
-
-def indicator_deletions(session: Session) -> int:
-    """Return how many times indicators were deleted (a held matcher's base is then stale)."""
-    return int(
-        session.scalar(
-            select(IndicatorRevisionRow.revision).where(IndicatorRevisionRow.id == _DELETIONS_ROW)
-        )
-        or 0
-    )
-
-
-def _count_deletion(session: Session) -> None:
-    result = session.execute(
-        update(IndicatorRevisionRow)
-        .where(IndicatorRevisionRow.id == _DELETIONS_ROW)
-        .values(revision=IndicatorRevisionRow.revision + 1)
-    )
-    if not getattr(result, "rowcount", 0):
-        session.execute(insert(IndicatorRevisionRow).values(id=_DELETIONS_ROW, revision=1))
-
-
-def refresh_matcher(
-    session: Session, matcher: IndicatorMatcher, *, now: datetime
-) -> IndicatorMatcher:
-    """Return a matcher that is current: the same one if nothing changed; the held base with
-    an overlay of the indicators changed since it was read, when only additions and changes
-    (expiry by command included) happened; else a full rebuild (a deletion, an indicator
-    expiring by its time, too many changes)."""
-    revision = indicator_revision(session)
-    expired = matcher.expires_at is not None and now >= matcher.expires_at
-    if revision == matcher.revision and not expired:
-        return matcher
-    if expired or matcher.built_at is None or indicator_deletions(session) != matcher.deletions:
-        return load_matcher(session, now=now)
-    table = _table()
-    since = matcher.built_at - INCREMENTAL_MARGIN
-    changed_since = table.c.updated_at >= since  # created rows have it too; it is indexed
-    limit = max(INCREMENTAL_MAX_CHANGES, len(matcher) // 10)
-    rows = (
-        session.connection()
-        .execute(
-            select(table.c.id, table.c.type, table.c.value, table.c.valid_until)
-            .where(changed_since)  # no ORDER BY: the planner would walk the unique index
-            .limit(limit + 1)
-        )
-        .all()
-    )
-    if len(rows) > limit:
-        return load_matcher(session, now=now)
-    valid: list[tuple[int, IndicatorType, str]] = []
-    expires_at = matcher.expires_at
-    for row in rows:
-        kind = _TYPES[row[1]]
-        until = None if row[3] is None else _utc(row[3])
-        if kind in UNMATCHED_TYPES or (until is not None and until <= now):
-            continue
-        valid.append((row[0], kind, row[2]))
-        if until is not None and (expires_at is None or until < expires_at):
-            expires_at = until
-    return matcher.with_changes(
-        valid, [row[0] for row in rows], revision=revision, expires_at=expires_at
-    )
-
-
-def load_matcher(session: Session, *, now: datetime | None = None) -> IndicatorMatcher:
-    """Return a matcher of every indicator valid now (valid_until empty or later), stamped with
-    the revision it was built at and the moment its first indicator expires."""
-    moment = now or datetime.now(UTC)
-    # The revision first: a change committed while the rows are read makes the matcher look
-    # older than it is, so it is rebuilt once more, never kept stale.
-    revision = indicator_revision(session)
-    table = _table()
-    valid = or_(table.c.valid_until.is_(None), table.c.valid_until > moment)
-    matchable = table.c.type.not_in([kind.value for kind in UNMATCHED_TYPES])
-    expires_at = session.scalar(
-        select(func.min(table.c.valid_until)).where(table.c.valid_until > moment, matchable)
-    )
-    # Core rows, not ORM ones, and ordered by type, which the unique index serves: a million
-    # rows are read in about a second this way.
-    rows = session.connection().execute(
-        select(table.c.id, table.c.type, table.c.value)
-        .where(valid, matchable)
-        .order_by(table.c.type)
-        .execution_options(yield_per=50_000)
-    )
-    types = _TYPES
-    deletions = indicator_deletions(session)
-    matcher = IndicatorMatcher.build(
-        ((row[0], types[row[1]], row[2]) for row in rows),
-        revision=revision,
-        expires_at=None if expires_at is None else _utc(expires_at),
-    )
-    matcher.built_at = moment
-    matcher.deletions = deletions
-    return matcher
-
-
-def matcher_is_current(session: Session, matcher: IndicatorMatcher, *, now: datetime) -> bool:
-    """Return False when the matcher must be rebuilt: the indicators changed since it was built,
-    or one of its indicators has expired."""
-    if matcher.expires_at is not None and now >= matcher.expires_at:
-        return False
-    return matcher.revision == indicator_revision(session)
-
-
-def record_sightings(session: Session, sightings: Mapping[int, tuple[int, datetime]]) -> None:
-    """Add each indicator's count of matching events to its sighting count and move its last
-    sighting to the given time if later; one UPDATE per indicator, ids no longer stored are
-    ignored. Not audited and no revision step: sightings change no indicator."""
-    if not sightings:
-        return
-    table = _table()
-    at = bindparam("b_at", type_=table.c.last_sighted_at.type)
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            sighting_count=table.c.sighting_count + bindparam("b_count"),
-            last_sighted_at=case(
-                (
-                    or_(table.c.last_sighted_at.is_(None), table.c.last_sighted_at < at),
-                    at,
-                ),
-                else_=table.c.last_sighted_at,
-            ),
-        )
-    )
-    parameters = []
-    for indicator_id, (count, last) in sorted(sightings.items()):
-        if count < 1:
-            raise ValueError(f"indicator {indicator_id}: a sighting count must be positive")
-        parameters.append({"b_id": indicator_id, "b_count": count, "b_at": last})
-    session.connection().execute(statement, parameters)
 
 
 def load_indicators(
@@ -343,7 +184,7 @@ def store_records(
         }
         stored = existing.get((kind, value))
         if stored is None:
-            first = now if record.first_seen is None else min(now, _utc(record.first_seen))
+            first = now if record.first_seen is None else min(now, as_utc(record.first_seen))
             creates.append(
                 {
                     "type": kind.value,
@@ -360,7 +201,7 @@ def store_records(
         elif (
             stored[1],
             stored[2],
-            _utc(stored[3]) if stored[3] else None,
+            as_utc(stored[3]) if stored[3] else None,
             list(stored[4]),
             stored[5],
             stored[6],
@@ -423,7 +264,7 @@ def _stored(
     by chunks of values."""
     if not keys:
         return {}, 0
-    table = _table()
+    table = indicator_table()
     # Core rows, and the tags as their JSON text, decoded only when not empty: a feed of a
     # million rows is read back in seconds, not in the tens of them the ORM and JSON take.
     columns = (
@@ -484,7 +325,7 @@ def _write(
 ) -> None:
     """Insert, update and touch (move last_seen of) rows in chunks, telling progress as it
     goes; touch is ids, or a source name for all its rows."""
-    table = _table()
+    table = indicator_table()
     total = len(creates) + len(updates) + (0 if isinstance(touch, str) else len(touch))
     done = 0
     connection = session.connection()
@@ -670,7 +511,7 @@ def delete_indicators(
             .execution_options(synchronize_session=False)
         )
     bump_indicator_revision(session)
-    _count_deletion(session)
+    count_deletion(session)
     _audit(session, principal, clock, "indicator.delete", chosen, source, len(chosen), note)
     return len(chosen)
 
@@ -732,16 +573,6 @@ def _audit(
 def _chunks(values: Sequence[int]) -> Iterable[list[int]]:
     for i in range(0, len(values), _CHUNK):
         yield list(values[i : i + _CHUNK])
-
-
-def _table() -> Table:
-    table = IndicatorRow.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _indicator(row: IndicatorRow) -> Indicator:

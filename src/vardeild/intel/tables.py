@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -174,3 +175,10 @@ class UnmatchableRow(Base):
     )
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime, comment="When first imported")
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, comment="When last imported")
+
+
+def indicator_table() -> Table:
+    """Return the indicators' Core table (for the bulk reads and writes that skip the ORM)."""
+    table = IndicatorRow.__table__
+    assert isinstance(table, Table)
+    return table

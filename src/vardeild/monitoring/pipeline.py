@@ -60,8 +60,9 @@ Cache = Callable[[str, Any, Callable[[], Any]], Any]
 @dataclass(frozen=True)
 class IndicatorSource:
     """How the pipeline reaches threat intelligence; wired by the composition root to
-    vardeild.intel.service (load_matcher, matcher_is_current, record_sightings). The matcher is
-    rebuilt only when `is_current` says the indicators changed or one of them expired."""
+    vardeild.intel.matcher_source (load_matcher, matcher_is_current, record_sightings). The
+    matcher is rebuilt only when `is_current` says the indicators changed or one of them
+    expired."""
 
     load: Callable[[Session, datetime], IndicatorMatcher]
     is_current: Callable[[Session, IndicatorMatcher, datetime], bool]

@@ -16,7 +16,7 @@ from support.factories import CERT
 from support.pipeline import add_member, alerts, eve_batch, eve_line
 from vardeild.app import indicator_source
 from vardeild.core.clock import FixedClock
-from vardeild.intel import service as intel
+from vardeild.intel import matcher_source as intel
 from vardeild.intel.import_service import import_parsed
 from vardeild.intel.imports import ImportDefaults
 from vardeild.intel.matcher import IndicatorMatcher

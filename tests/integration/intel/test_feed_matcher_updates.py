@@ -10,13 +10,8 @@ from sqlalchemy.orm import Session
 
 from support.factories import CERT
 from vardeild.core.clock import FixedClock
-from vardeild.intel.service import (
-    delete_indicators,
-    expire_indicators,
-    load_indicators,
-    load_matcher,
-    refresh_matcher,
-)
+from vardeild.intel.matcher_source import load_matcher, refresh_matcher
+from vardeild.intel.service import delete_indicators, expire_indicators, load_indicators
 
 FIELDS = [
     *("destination_ip", "source_fqdn", "destination_fqdn", "source_url", "destination_url"),

@@ -18,18 +18,20 @@ from vardeild.core.clock import FixedClock
 from vardeild.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vardeild.core.tlp import Tlp
 from vardeild.intel.loaders import LoadFormat
+from vardeild.intel.matcher_source import (
+    indicator_revision,
+    load_matcher,
+    matcher_is_current,
+    record_sightings,
+)
 from vardeild.intel.model import IndicatorFilter, IndicatorType, LoadResult
 from vardeild.intel.service import (
     delete_indicators,
     expire_indicators,
     get_indicator_or_raise,
-    indicator_revision,
     indicator_stats,
     list_indicators,
     load_indicators,
-    load_matcher,
-    matcher_is_current,
-    record_sightings,
 )
 from vardeild.intel.tables import IndicatorRow
 from vardeild.monitoring.model import Event, EventKind
