@@ -19,7 +19,7 @@ from hashlib import blake2b
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
@@ -188,6 +188,9 @@ class AlertQuery:
     status: AlertStatus | None = None
     since: datetime | None = None  # last seen at or after
     severity: Severity | None = None  # at least
+    until: datetime | None = None  # first seen before
+    classification: str | None = None  # the identifier or the type, exactly
+    text: str | None = None  # in the signature, identifier or external party (any case)
 
 
 def alert_dict(row: AlertRow) -> dict[str, Any]:
@@ -241,11 +244,45 @@ def list_alerts(
         stmt = stmt.where(AlertRow.last_seen >= query.since)
     if query.severity is not None:
         stmt = stmt.where(AlertRow.severity >= int(query.severity))
+    if query.until is not None:
+        stmt = stmt.where(AlertRow.first_seen < query.until)
+    if query.classification:
+        stmt = stmt.where(
+            or_(
+                AlertRow.classification_identifier == query.classification,
+                AlertRow.classification_type == query.classification,
+            )
+        )
+    if query.text:
+        like = f"%{query.text.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(AlertRow.signature).like(like),
+                func.lower(AlertRow.classification_identifier).like(like),
+                AlertRow.external_party.like(like),
+            )
+        )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.order_by(AlertRow.last_seen.desc(), AlertRow.id.desc()).limit(limit).offset(offset)
     )
     return [alert_dict(row) for row in rows], total
+
+
+def alerts_first_seen(
+    session: Session, principal: Principal, *, since: datetime, until: datetime
+) -> list[tuple[datetime, int, str]]:
+    """Return (first seen, member id, grouping identifier) of every alert first seen in
+    [since, until), for counting alerts over time (CERT staff: all members; a member: its own)."""
+    stmt = select(
+        AlertRow.first_seen, AlertRow.member_id, AlertRow.classification_identifier
+    ).where(AlertRow.first_seen >= since, AlertRow.first_seen < until)
+    if principal.is_cert:
+        authorize(principal, Action.LIST_ALL)
+    else:
+        authorize(principal, Action.READ, principal.organisation_id)
+        stmt = stmt.where(AlertRow.member_id == principal.organisation_id)
+    return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
 
 
 def get_alert_or_raise(session: Session, principal: Principal, alert_id: int) -> dict[str, Any]:

@@ -3,9 +3,14 @@
 A rule names any combination of a member (either side of the event), a classification
 identifier or type (`sid:1:2001219`, `scanner`), a network (either side's address inside it)
 and an indicator (the event matched it); every condition given must hold. A suppressed event is
-not stored and folds into no alert, but it is counted (`ingest_counters`, outcome `suppressed`)
-and against the rule (`hit_count`, `last_hit_at`): nothing disappears without a trace. Rules
-expire at `expires_at`; adding and removing them is audited.
+not stored and folds into no alert (so no notice is made for it either), but it is counted
+(`ingest_counters`, outcome `suppressed`) and against the rule (`hit_count`, `last_hit_at`):
+nothing disappears without a trace. Rules expire at `expires_at`; ending one early sets it to
+now and keeps the rule and its counts (`end_rule`); adding, ending and removing are audited.
+
+The analysts' console makes rules from an alert (`suppress_like_alert`: "alerts like this, for
+N days"). The pipeline reads the rules in force once per batch (`load_suppressor`), and a batch
+with no rule in force pays nothing per event.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -22,9 +27,10 @@ from sqlalchemy.orm import Session
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
-from vardeild.core.errors import FieldProblem, NotFound, ValidationFailed
+from vardeild.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from vardeild.core.identifiers import parse_network
 from vardeild.core.text import clean_text
+from vardeild.monitoring.alerts import get_alert_or_raise
 from vardeild.monitoring.model import Event
 from vardeild.monitoring.tables import SuppressionRuleRow
 
@@ -228,6 +234,7 @@ def remove_rule(
     session: Session, principal: Principal, rule_id: int, *, clock: Clock, note: str = ""
 ) -> dict[str, Any]:
     """Delete the rule and return it as it was; NotFound if there is none."""
+    _may_change_rules(principal)
     row = session.get(SuppressionRuleRow, rule_id)
     if row is None:
         raise NotFound(f"suppression rule {rule_id} not found")
@@ -248,6 +255,93 @@ def remove_rule(
         note=note,
     )
     return before
+
+
+def _may_change_rules(principal: Principal) -> None:
+    # CERT staff without the right are refused before the rule is looked up, so read-only
+    # staff learn 403 whatever the id; a member still finds another member's rule NotFound.
+    if principal.is_cert:
+        authorize(principal, Action.EDIT)
+
+
+def is_active(rule: dict[str, Any], now: datetime) -> bool:
+    """Return True if the rule (as rule_dict gives it) is in force at now."""
+    expires = rule["expires_at"]
+    return expires is None or expires > now
+
+
+def end_rule(
+    session: Session, principal: Principal, rule_id: int, *, clock: Clock, note: str = ""
+) -> dict[str, Any]:
+    """End the rule now (it stays listed, with its counts) and return it; NotFound if there is
+    none, Conflict if it has already ended."""
+    _may_change_rules(principal)
+    row = session.get(SuppressionRuleRow, rule_id)
+    if row is None:
+        raise NotFound(f"suppression rule {rule_id} not found")
+    authorize(principal, Action.EDIT, row.member_id)
+    now = clock.now()
+    before = rule_dict(row)
+    if not is_active(before, now):
+        raise Conflict(f"suppression rule {rule_id} has already ended")
+    row.expires_at = now
+    session.flush()
+    after = rule_dict(row)
+    record_change(
+        session,
+        clock=clock,
+        actor=principal.actor,
+        action="suppression_rule.end",
+        entity_type="suppression_rule",
+        entity_id=rule_id,
+        organisation_id=row.member_id,
+        before=_audit_form(before),
+        after=_audit_form(after),
+        note=note,
+    )
+    return after
+
+
+SUPPRESS_DAYS_MAX = 365  # a rule from an alert lasts at most a year: benign things change
+
+
+def suppress_like_alert(
+    session: Session,
+    principal: Principal,
+    alert_id: int,
+    *,
+    clock: Clock,
+    days: int,
+    reason: str,
+    same_party: bool = False,
+) -> dict[str, Any]:
+    """Add a rule that suppresses events like the alert's (its member, and its signature or
+    classification, or the indicator it groups by; with same_party, only to or from its
+    external party) for days days, and return it. NotFound for an alert that is absent or not
+    the principal's; ValidationFailed as add_rule, or for days outside 1..SUPPRESS_DAYS_MAX."""
+    alert = get_alert_or_raise(session, principal, alert_id)
+    if not 1 <= days <= SUPPRESS_DAYS_MAX:
+        raise ValidationFailed.one(
+            "suppression rule", "days", f"give 1 to {SUPPRESS_DAYS_MAX} days, not {days}"
+        )
+    grouped_by: str = alert["classification"]["identifier"] or alert["classification"]["type"]
+    identifier: str | None = grouped_by
+    indicator_id = None
+    if grouped_by.startswith("indicator:") and grouped_by[10:].isdigit():
+        # A protocol record's alert groups by the indicator it matched: suppress that match.
+        identifier, indicator_id = None, int(grouped_by[10:])
+    party = alert["external_party"] if same_party else ""
+    return add_rule(
+        session,
+        principal,
+        clock=clock,
+        reason=reason,
+        member_id=alert["member_id"],
+        identifier=identifier,
+        network=party or None,
+        indicator_id=indicator_id,
+        expires_at=clock.now() + timedelta(days=days),
+    )
 
 
 def _audit_form(rule: dict[str, Any]) -> dict[str, Any]:
