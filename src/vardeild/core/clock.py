@@ -39,6 +39,8 @@ class FixedClock:
 
 def as_utc(value: datetime) -> datetime:
     """Return value in UTC; a naive datetime is taken to be UTC already (as SQLite returns it)."""
+    if value.tzinfo is UTC:  # what UTCDateTime hands back: the common case, kept cheap
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

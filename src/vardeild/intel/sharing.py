@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, FromClause, Select, Table, and_, case, fal
 from sqlalchemy.orm import Session, aliased
 
 from vardeild.access.model import Action, Principal, authorize
+from vardeild.core.clock import as_utc
 from vardeild.core.errors import NotFound, PermissionDenied
 from vardeild.core.tlp import Tlp
 from vardeild.intel.audience_tables import IndicatorAudienceRow
@@ -272,12 +273,6 @@ def _select(audience: Audience, *, now: datetime, query: SharedQuery) -> Select[
 _TYPES = {kind.value: kind for kind in IndicatorType}
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is UTC:  # what UTCDateTime hands back: the common case, kept cheap
-        return moment
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _shared(row: Any) -> SharedIndicator:
     tlp = Tlp(row[4])
     if tlp is Tlp.RED:  # the SELECT excludes it; a way out must never be one edit from leaking
@@ -289,14 +284,14 @@ def _shared(row: Any) -> SharedIndicator:
         source=row[3],
         tlp=tlp,
         confidence=row[5],
-        first_seen=_utc(row[6]),
-        last_seen=_utc(row[7]),
-        valid_until=None if row[8] is None else _utc(row[8]),
+        first_seen=as_utc(row[6]),
+        last_seen=as_utc(row[7]),
+        valid_until=None if row[8] is None else as_utc(row[8]),
         tags=tuple(row[9] or ()),
         description=row[10] or "",
-        created_at=_utc(row[11]),
-        updated_at=_utc(row[12]),
-        date_added=_utc(row[13]),
+        created_at=as_utc(row[11]),
+        updated_at=as_utc(row[12]),
+        date_added=as_utc(row[13]),
         stix_id=row[14] if len(row) > 14 else None,
     )
 
