@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     ALERT = "alert"  # the monitoring pipeline saw something at the member
     MESSAGE = "message"  # free text from the CERT
     DIGEST = "digest"  # several notices held for a set time, sent as one
+    CASE_UPDATE = "case_update"  # a coordinated update on an incident case the member is in
 
 
 class NoticeStatus(StrEnum):
@@ -84,6 +85,7 @@ DEFAULT_RECIPIENTS: dict[NoticeKind, tuple[ContactRole, ...]] = {
     NoticeKind.ALERT: (ContactRole.SECURITY, ContactRole.ABUSE, ContactRole.ON_CALL),
     NoticeKind.MESSAGE: (ContactRole.SECURITY, ContactRole.MANAGEMENT),
     NoticeKind.DIGEST: (ContactRole.SECURITY, ContactRole.ABUSE, ContactRole.ON_CALL),
+    NoticeKind.CASE_UPDATE: (ContactRole.SECURITY, ContactRole.ON_CALL),
 }
 
 

@@ -1,0 +1,206 @@
+"""E-mail into cases: a reply that names a case by `[VARDEILD#<id>]` and comes from someone
+involved in it lands in that case's journal; anything else opens a new case.
+
+The mail adapter (`vardeild.mail.inbound`) has already kept the raw message, decrypted it and
+checked its signature; it hands over plain data (`MailReport`), so this module knows nothing
+of MIME or OpenPGP. The From address of a message is easy to forge, so what a mail may do
+is narrow: it can only add a shared journal entry to a case its sender's organisation is
+involved in (exactly what that organisation's members may do in the portal), and the entry
+says whether the message was signed by the contact's registered key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from vardeild.access.model import SYSTEM, Principal, Role
+from vardeild.core.clock import Clock
+from vardeild.core.errors import NotFound
+from vardeild.incidents.journal import add_journal_entry
+from vardeild.incidents.links import add_observables
+from vardeild.incidents.model import (
+    TEXT_MAX,
+    TITLE_MAX,
+    EntrySource,
+    Visibility,
+    parse_reference,
+    reference,
+)
+from vardeild.incidents.service import (
+    create_case,
+    find_case_by_reference,
+    get_case_or_raise,
+    involved_ids,
+)
+from vardeild.members import service as members
+
+INTAKE = Principal(actor="mail:intake", role=Role.CERT_ANALYST)
+_REFERENCE = re.compile(r"\[?\s*VARDEILD\s*#\s*\d+\s*\]?", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# What the mail adapter's observable kinds are called in a case.
+_KINDS = {"ipv4": "ip", "ipv6": "ip"}
+
+
+@dataclass(frozen=True)
+class MailReport:
+    """What an inbound message says, as the mail adapter read it."""
+
+    message_pk: int
+    sender: str
+    subject: str
+    text: str
+    signature: str  # "good signature by <fpr>", "unknown key <fpr>", "not signed", ...
+    signed_by_sender: bool  # a good signature by a key registered for the sender's address
+    observables: list[dict[str, str]] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)  # "name (type, bytes, sha256)"
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MailOutcome:
+    """Where a message went: threaded onto a case or a new case, and why it is flagged."""
+
+    outcome: str  # threaded or new_case
+    case_id: int
+    flagged: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> MailOutcome:
+    """Thread report onto the case its subject names if the sender is involved in it, else
+    open a new case (flagged when the subject named a case it may not reach)."""
+    named = parse_reference(report.subject)
+    problems: list[str] = []
+    if named is not None:
+        case_id = find_case_by_reference(session, f"VARDEILD#{named}")
+        organisation_id = _sender_organisation(session, case_id, report.sender) if case_id else None
+        if case_id is not None and organisation_id is not None:
+            _thread(session, report, case_id, organisation_id, clock=clock)
+            return MailOutcome("threaded", case_id)
+        why = (
+            f"{report.sender or 'the sender'} is not involved in it"
+            if case_id is not None
+            else "no such case exists"
+        )
+        problems.append(
+            f"subject names {reference(named)}, but {why}: not threaded onto it (a forged or "
+            "mistaken reference); opened as a new case instead"
+        )
+    case = _new_case(session, report, problems, clock=clock)
+    return MailOutcome("new_case", int(case["id"]), flagged=bool(problems), problems=problems)
+
+
+def _sender_organisation(session: Session, case_id: int, sender: str) -> int | None:
+    """Return the involved organisation the sender is a contact of (0 for the case's own
+    reporter, who may belong to none), or None if the sender is not involved."""
+    if not sender:
+        return None
+    for organisation_id in sorted(involved_ids(session, case_id)):
+        try:
+            organisation = members.get_organisation_or_raise(session, SYSTEM, organisation_id)
+        except NotFound:
+            continue
+        addresses = {str(c.get("email", "")).lower() for c in organisation.get("contacts", [])}
+        if sender.lower() in addresses:
+            return organisation_id
+    case = get_case_or_raise(session, SYSTEM, case_id)
+    reporter = str(case.get("reporter") or "").lower()
+    if reporter and sender.lower() in re.findall(r"[^\s<>,;]+@[^\s<>,;]+", reporter):
+        return 0
+    return None
+
+
+def _thread(
+    session: Session, report: MailReport, case_id: int, organisation_id: int, *, clock: Clock
+) -> None:
+    if organisation_id:
+        principal = Principal(
+            actor=f"mail:{report.sender}"[:200],
+            role=Role.MEMBER_USER,
+            organisation_id=organisation_id,
+        )
+    else:  # the case's reporter, outside the constituency: written by the intake for them
+        principal = Principal(actor=f"mail:{report.sender}"[:200], role=Role.CERT_ANALYST)
+    add_journal_entry(
+        session,
+        principal,
+        case_id,
+        clock=clock,
+        text=_entry_text(report),
+        visibility=Visibility.SHARED,
+        source=EntrySource.EMAIL,
+        author_label=report.sender[:200],
+    )
+    _observe(session, case_id, report, clock=clock)
+
+
+def _new_case(
+    session: Session, report: MailReport, problems: list[str], *, clock: Clock
+) -> dict[str, Any]:
+    title = _clean(_REFERENCE.sub("", report.subject), TITLE_MAX, multiline=False).strip(" -:")
+    case = create_case(
+        session,
+        INTAKE,
+        clock=clock,
+        title=title or f"E-mail from {report.sender or 'an unknown sender'}"[:TITLE_MAX],
+        description=_entry_text(report),
+        reporter=report.sender[:400],
+        source=EntrySource.EMAIL,
+    )
+    case_id = int(case["id"])
+    notes = [*problems, *report.problems]
+    if notes:
+        add_journal_entry(
+            session,
+            INTAKE,
+            case_id,
+            clock=clock,
+            text=_clean(
+                f"E-mail intake (inbound message {report.message_pk}) flagged:\n- "
+                + "\n- ".join(notes),
+                TEXT_MAX,
+            ),
+            visibility=Visibility.INTERNAL,
+            source=EntrySource.EMAIL,
+        )
+    _observe(session, case_id, report, clock=clock)
+    return case
+
+
+def _observe(session: Session, case_id: int, report: MailReport, *, clock: Clock) -> None:
+    if not report.observables:
+        return
+    pairs = [(_KINDS.get(o["type"], o["type"]), o["value"]) for o in report.observables]
+    add_observables(session, INTAKE, case_id, clock=clock, observables=pairs[:1000])
+
+
+def _entry_text(report: MailReport) -> str:
+    signature = report.signature
+    if report.signature.startswith("good") and not report.signed_by_sender:
+        # A good signature by someone else's key says nothing about who the sender is.
+        signature += " (not a key registered for the sender)"
+    lines = [
+        f"E-mail from {report.sender or '(no sender)'} — {signature}",
+        f"Subject: {report.subject}",
+    ]
+    if report.attachments:
+        lines.append("Attachments: " + "; ".join(report.attachments))
+    lines += ["", report.text or "(no text)"]
+    return _clean("\n".join(lines), TEXT_MAX)
+
+
+def _clean(text: str, limit: int, *, multiline: bool = True) -> str:
+    """Return text fit for a case's text fields: CR dropped, other control characters shown
+    as U+FFFD, cut at limit (the whole message stays in inbound_messages)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        text = " ".join(text.split())
+    text = _CONTROL.sub("\ufffd", text).replace("\t", "    ")
+    if len(text) > limit:
+        marker = "\n[… cut; the whole message is kept as received]" if multiline else "…"
+        text = text[: limit - len(marker)] + marker
+    return text.strip()
