@@ -508,6 +508,78 @@ class Settings(BaseSettings):
         default=30, gt=0, description="How long an e-mailed password-reset link works (once)."
     )
 
+    oidc_issuer: str = Field(
+        default="",
+        description=(
+            "Issuer URL of the OpenID Connect provider (its discovery document is "
+            "<issuer>/.well-known/openid-configuration). Empty: no OIDC sign-in."
+        ),
+    )
+    oidc_client_id: str = Field(default="", description="Client id Vardeild has at the provider.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="Client secret Vardeild has at the provider (client_secret_basic).",
+    )
+    oidc_provider_name: str = Field(
+        default="OpenID Connect",
+        description="Name of the provider on the sign-in page's button, e.g. the sector's IdP.",
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile",
+        description="Scopes asked for (space-separated; openid is always sent).",
+    )
+    oidc_email_claim: str = Field(
+        default="email",
+        description="Claim that holds the e-mail address (from the ID token, else userinfo).",
+    )
+    oidc_link_by_email: bool = Field(
+        default=True,
+        description=(
+            "Link a first-time identity to the local user with the same address, only when the "
+            "provider says email_verified is true. Off: only identities linked already sign in."
+        ),
+    )
+    oidc_allowed_email_domains: str = Field(
+        default="",
+        description=(
+            "Comma-separated e-mail domains that may be linked or created through OIDC; "
+            "empty: any domain."
+        ),
+    )
+    oidc_role_claim: str = Field(
+        default="",
+        description=(
+            "Claim holding groups or roles (a list or a string), read only by oidc_role_map. "
+            "Empty: nobody is created through OIDC."
+        ),
+    )
+    oidc_role_map: str = Field(
+        default="",
+        description=(
+            "Users created at first OIDC sign-in, from the role claim: `value=role` or "
+            "`value=role@organisation_id`, separated by `;`, first match wins, e.g. "
+            "`cert-analysts=cert_analyst;hf-a=member_user@12`. Empty: none created; existing "
+            "users keep their local role."
+        ),
+    )
+    oidc_requires_local_totp: bool = Field(
+        default=False,
+        description=(
+            "Ask users with a local TOTP enrolled for their code after OIDC sign-in too. Off: "
+            "the provider's own authentication (its MFA) counts."
+        ),
+    )
+    oidc_allow_private: bool = Field(
+        default=False,
+        description=(
+            "Let the provider's endpoints be on loopback, private or link-local addresses (an "
+            "IdP on the internal network). Off: every address they resolve to is checked."
+        ),
+    )
+    oidc_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest one request to the provider may take."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
@@ -527,6 +599,7 @@ class Settings(BaseSettings):
         "mail_smtp_password",
         "mail_smtp_ca_file",
         "portal_secret_key",
+        "oidc_client_secret",
         mode="before",
     )
     @classmethod
