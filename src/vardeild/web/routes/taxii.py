@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -53,6 +52,13 @@ from vardeild.intel.stix_out import (
 )
 from vardeild.members.service import get_organisation_or_raise, list_organisations
 from vardeild.web.deps import PlatformDep, SessionDep
+from vardeild.web.routes.taxii_query import (
+    TaxiiError,
+    TaxiiParams,
+    encode_cursor,
+    taxii_params,
+    taxii_time,
+)
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 API_ROOT = "/taxii2/api"
@@ -64,16 +70,6 @@ router = APIRouter(prefix="/taxii2", tags=["taxii"])
 
 CollectionId = Annotated[str, Path(max_length=64, description="A collection's id.")]
 ObjectId = Annotated[str, Path(max_length=200, description="A STIX object's id.")]
-
-
-class TaxiiError(Exception):
-    """A TAXII error message answer."""
-
-    def __init__(self, status: int, title: str, description: str = "") -> None:
-        super().__init__(title)
-        self.status = status
-        self.title = title
-        self.description = description
 
 
 def _answer(
@@ -200,81 +196,6 @@ def _collection(session: Session, principal: Principal | None, wanted: str) -> _
 # --- objects ------------------------------------------------------------------------------
 
 
-def _taxii_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_time(text: str, name: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise TaxiiError(400, "Bad request", f"{name} {text!r} is not a timestamp") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _encode_cursor(moment: datetime, key: int) -> str:
-    raw = json.dumps([moment.isoformat(), key]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(text: str) -> tuple[datetime, int]:
-    try:
-        moment, key = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        return datetime.fromisoformat(moment).astimezone(UTC), int(key)
-    except (ValueError, TypeError, binascii.Error):
-        raise TaxiiError(400, "Bad request", f"next {text!r} is not a cursor of ours") from None
-
-
-@dataclass(frozen=True)
-class _Params:
-    added_after: datetime | None
-    after: tuple[datetime, int] | None
-    limit: int
-    types: frozenset[str] | None
-    ids: frozenset[str] | None
-    versions: frozenset[str] | None  # None: the last (the only) version
-
-
-def _params(request: Request, platform: PlatformDep, *, object_id: str | None = None) -> _Params:
-    query = request.query_params
-    largest = platform.settings.page_size_max
-    limit = largest
-    if "limit" in query:
-        try:
-            limit = int(query["limit"])
-        except ValueError:
-            raise TaxiiError(400, "Bad request", "limit must be a whole number") from None
-        if limit < 1:
-            raise TaxiiError(400, "Bad request", "limit must be at least 1")
-        limit = min(limit, largest)
-
-    def listed(name: str) -> frozenset[str] | None:
-        value = query.get(name)
-        if value is None:
-            return None
-        return frozenset(part.strip() for part in value.split(",") if part.strip())
-
-    versions = listed("match[version]")
-    if versions is not None and versions & {"last", "first", "all"}:
-        versions = None  # every object here has one version: the last, first and all of it
-    spec = listed("match[spec_version]")
-    ids = listed("match[id]")
-    if object_id is not None:
-        ids = frozenset({object_id}) if ids is None or object_id in ids else frozenset()
-    return _Params(
-        added_after=(
-            _parse_time(query["added_after"], "added_after") if "added_after" in query else None
-        ),
-        after=_decode_cursor(query["next"]) if "next" in query else None,
-        limit=limit,
-        types=listed("match[type]") if spec is None or "2.1" in spec else frozenset(),
-        ids=ids,
-        versions=versions,
-    )
-
-
 @dataclass(frozen=True)
 class _Entry:
     added: datetime
@@ -313,7 +234,7 @@ def _page(
     session: Session,
     principal: Principal | None,
     collection: _Collection,
-    params: _Params,
+    params: TaxiiParams,
     *,
     cert_name: str,
     now: datetime,
@@ -373,15 +294,15 @@ def _page_headers(entries: list[_Entry]) -> dict[str, str]:
     if not entries:
         return {}
     return {
-        "X-TAXII-Date-Added-First": _taxii_time(entries[0].added),
-        "X-TAXII-Date-Added-Last": _taxii_time(entries[-1].added),
+        "X-TAXII-Date-Added-First": taxii_time(entries[0].added),
+        "X-TAXII-Date-Added-Last": taxii_time(entries[-1].added),
     }
 
 
 def _envelope(entries: list[_Entry], more: bool, key: str, make: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"more": more}
     if more:
-        body["next"] = _encode_cursor(entries[-1].added, entries[-1].key)
+        body["next"] = encode_cursor(entries[-1].added, entries[-1].key)
     if entries:
         body[key] = [make(entry) for entry in entries]
     return body
@@ -474,7 +395,9 @@ def _found_entries(
     collection does not hold."""
     call = _start(request, session, platform)
     found = _collection(session, call.principal, collection_id)
-    params = _params(request, platform, object_id=object_id)
+    params = taxii_params(
+        request, page_size_max=platform.settings.page_size_max, object_id=object_id
+    )
     entries, more = _page(
         session,
         call.principal,
@@ -508,7 +431,7 @@ def _objects(
             "objects",
             lambda e: {
                 "id": e.obj["id"],
-                "date_added": _taxii_time(e.added),
+                "date_added": taxii_time(e.added),
                 "version": e.obj.get("modified", e.obj["created"]),
                 "media_type": MEDIA_TYPE,
             },
