@@ -1,10 +1,11 @@
-"""Users, their sessions and password-reset links: the SQLAlchemy mapping."""
+"""Users, their sessions, password-reset links and OpenID Connect identities: the SQLAlchemy
+mapping."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vardeild.db.base import Base, UTCDateTime
@@ -78,3 +79,21 @@ class PasswordResetRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When requested")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When it stops working")
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="When used")
+
+
+class UserIdentityRow(Base):
+    """An identity at an OpenID Connect provider, linked to a local user: the provider's
+    (issuer, subject) pair names the person for good, whatever their e-mail becomes."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, comment="The local user"
+    )
+    issuer: Mapped[str] = mapped_column(String(500), comment="The provider's issuer URL")
+    subject: Mapped[str] = mapped_column(String(255), comment="The provider's sub claim")
+    email: Mapped[str] = mapped_column(String(254), comment="The e-mail it was linked by")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When linked")
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="Last sign-in with it")
