@@ -5,6 +5,7 @@ then the defaults below. `vardeild settings` prints the effective values."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +31,10 @@ def _config_file() -> Path | None:
     return local if local.exists() else None
 
 
+# "critical=1,high=4": hours per severity (the case service targets).
+_SEVERITY_HOURS = r"^\s*((critical|high|medium|low|info)\s*=\s*\d+(\.\d+)?\s*(,\s*|$))*$"
+
+
 class Settings(BaseSettings):
     """Everything an operator can set. Each field says what it does."""
 
@@ -50,6 +55,76 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535, description="Port `vardeild serve` uses.")
     cert_name: str = Field(
         default="Vardeild Demo CERT", description="The CERT's name as members see it."
+    )
+    cert_email: str = Field(
+        default="cert@vardeild.example",
+        description=(
+            "The CERT's e-mail address for incident reports, shown on the public pages and in "
+            "the RFC 2350 description."
+        ),
+    )
+    cert_phone: str = Field(
+        default="+47 22 00 00 00 (demo)",
+        description="The CERT's telephone number, shown on the public pages and in RFC 2350.",
+    )
+    cert_address: str = Field(
+        default="Vardeild Demo CERT, Postboks 0, 0001 Oslo, Norway",
+        description="The CERT's postal address (RFC 2350 §2.2).",
+    )
+    cert_timezone: str = Field(
+        default="Europe/Oslo (CET, UTC+1; CEST, UTC+2 in summer)",
+        description="The CERT's time zone as RFC 2350 §2.3 asks: a name and its UTC offsets.",
+    )
+    cert_hours: str = Field(
+        default=(
+            "Mondays to Fridays 08:00-16:00 Norwegian time, except public holidays. Members "
+            "reach the duty officer by telephone outside those hours."
+        ),
+        description="When the CERT answers (RFC 2350 §2.11), shown on the public pages.",
+    )
+    cert_team_members: str = Field(
+        default="",
+        description="Who the team is (RFC 2350 §2.9, optional); empty leaves the section out.",
+    )
+    cert_mission: str = Field(
+        default=(
+            "To help our members prevent, detect and handle information security incidents, "
+            "and to share what we learn so that the whole sector is better protected."
+        ),
+        description="The CERT's mission statement (RFC 2350 §3.1).",
+    )
+    cert_constituency: str = Field(
+        default="The organisations of the sector that are members of the CERT.",
+        description="Whom the CERT serves (RFC 2350 §3.2).",
+    )
+    cert_sponsorship: str = Field(
+        default="Funded by its members (demo).",
+        description="Who funds the CERT and what it is affiliated with (RFC 2350 §3.3).",
+    )
+    cert_authority: str = Field(
+        default=(
+            "The CERT acts by agreement with its members; it has no authority over their "
+            "systems and advises rather than directs."
+        ),
+        description="Under what authority the CERT acts (RFC 2350 §3.4).",
+    )
+    cert_description_updated: date = Field(
+        default=date(2026, 11, 28),
+        description=(
+            "Date of the last update of the RFC 2350 description (§1.1); set it when any "
+            "cert_* setting changes."
+        ),
+    )
+    intake_reports_per_address: int = Field(
+        default=10,
+        gt=0,
+        description=(
+            "Incident reports the public form takes from one client address per "
+            "intake_rate_window_minutes; more are answered 429."
+        ),
+    )
+    intake_rate_window_minutes: int = Field(
+        default=60, gt=0, description="The window of intake_reports_per_address, in minutes."
     )
     page_size_max: int = Field(
         default=500, ge=10, le=10_000, description="Largest page an API list may return."
@@ -138,7 +213,10 @@ class Settings(BaseSettings):
     )
     pgp_security_policy_url: str | None = Field(
         default=None,
-        description="The CERT's disclosure policy, named as Policy in security.txt.",
+        description=(
+            "The CERT's disclosure policy, named as Policy in security.txt. Empty means this "
+            "site's RFC 2350 description, /rfc2350."
+        ),
     )
     pgp_security_txt_days: int = Field(
         default=180,
@@ -507,7 +585,6 @@ class Settings(BaseSettings):
     portal_reset_link_minutes: int = Field(
         default=30, gt=0, description="How long an e-mailed password-reset link works (once)."
     )
-
     oidc_issuer: str = Field(
         default="",
         description=(
@@ -578,6 +655,37 @@ class Settings(BaseSettings):
     )
     oidc_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest one request to the provider may take."
+    )
+    case_attachment_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest evidence attachment a case takes, in bytes; stored under "
+            "<data_dir>/case-evidence by SHA-256."
+        ),
+    )
+    case_early_warning_hours: float = Field(
+        default=24, gt=0, description="A significant incident's early warning is due this many "
+        "hours after the CERT became aware of it."
+    )  # fmt: skip
+    case_notification_hours: float = Field(
+        default=72, gt=0, description="A significant incident's notification is due this many "
+        "hours after the CERT became aware of it."
+    )  # fmt: skip
+    case_final_report_months: int = Field(
+        default=1, ge=1, le=12, description="A significant incident's final report is due this "
+        "many months after the notification (or its deadline, while not made)."
+    )  # fmt: skip
+    case_sla_acknowledge_hours: str = Field(
+        default="critical=1,high=4,medium=24,low=72,info=168",
+        pattern=_SEVERITY_HOURS,
+        description="Service target per severity: hours until a new case is acknowledged "
+        "(leaves new). A severity left out, or 0, has no target.",
+    )
+    case_sla_resolve_hours: str = Field(
+        default="critical=24,high=72,medium=240,low=720,info=2160",
+        pattern=_SEVERITY_HOURS,
+        description="Service target per severity: hours until a case is resolved.",
     )
 
     @field_validator("database_url")

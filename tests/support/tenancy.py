@@ -26,6 +26,8 @@ from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.exposure import service as exposure_service
 from vardeild.exposure.model import ObservedService, ParsedScan, ReportedWeakness, Source
+from vardeild.intake import service as intake
+from vardeild.intake.model import ReportContent, intake_key
 from vardeild.intel.audience import share_indicators
 from vardeild.intel.model import IndicatorFilter
 from vardeild.intel.service import list_indicators, load_indicators
@@ -39,6 +41,7 @@ from vardeild.notify import service as notify_service
 from vardeild.notify.config import config_from_settings as notify_config
 from vardeild.notify.model import NoticeKind
 from vardeild.platform import Platform
+from vardeild.web.pages.context import build_state
 
 API = "/api/v1"
 KINDS = ("networks", "asns", "domains", "contacts")
@@ -68,6 +71,7 @@ class World:
     b_record: dict[str, Any]  # B in the interchange form, as an import file writes it
     canaries: tuple[str, ...]
     headers: dict[str, Headers]
+    b_report: int = 0  # a public incident report by B's people (its text holds the canary)
 
 
 def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> World:
@@ -170,6 +174,7 @@ def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> W
     b_notice, a_ack = _notices(platform, a["id"], b["id"], canary)
     b_finding = _exposure(platform, b["id"], canary)
     b_record = {key: b_data[key] for key in ("name", "org_number", "sector", "domains")}
+    b_report = _report(platform, canary, low)
     canaries = (
         canary,
         low,
@@ -207,6 +212,7 @@ def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> W
             "cert_readonly": token(Role.CERT_READONLY),
             "b_admin": bearer(b_token.secret),
         },
+        b_report=b_report,
     )
 
 
@@ -249,6 +255,20 @@ def _exposure(platform: Platform, b: int, canary: str) -> int:
     return int(finding["id"])
 
 
+def _report(platform: Platform, canary: str, low: str) -> int:
+    """Store a public incident report from B's people, sealed as the report form seals it."""
+    content = ReportContent(
+        name=f"{canary} Melder", email=f"vakt@{low}.example.no", organisation=f"{canary} HF",
+        what_happened=f"{canary} innbrudd", affected="198.51.100.77", phone="41 23 45 67",
+    )  # fmt: skip
+    with platform.session() as session:
+        made = intake.submit_report(
+            session, clock=platform.clock, key=intake_key(build_state(platform).key),
+            content=content, client="192.0.2.1", language="nb",
+        )  # fmt: skip
+    return made.id
+
+
 def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
     """Everything of B, read as the CERT, and how many audit entries exist (B's and all)."""
     with platform.session() as session:
@@ -271,6 +291,11 @@ def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
             "notices": notify_records.get_notice_or_raise(session, CERT_ADMIN, w.b_notice),
             "policy": notify_service.read_policy(session, CERT_ADMIN, w.b),
             "findings": exposure_service.list_findings(session, CERT_ADMIN, w.b),
+            "report": [
+                (r.id, r.status, r.status_changed_by)
+                for r in intake.list_reports(session, CERT_ADMIN, limit=1000)[0]
+                if r.id == w.b_report
+            ],
             "audit_b": list_entries(session, filters=AuditFilter(organisation_id=w.b), limit=1)[1],
             "audit_all": list_entries(session, filters=AuditFilter(), limit=1)[1],
         }

@@ -1,4 +1,4 @@
-"""Authentication, security headers, the OpenAPI document, the landing page and health."""
+"""Authentication, security headers, the OpenAPI document, the start page and health."""
 
 from __future__ import annotations
 
@@ -156,19 +156,22 @@ def test_openapi_document(client: TestClient) -> None:
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
-def test_landing_page(client: TestClient, platform: Platform) -> None:
+def test_start_page(client: TestClient, platform: Platform) -> None:
+    """The start page (web/pages/public.py; tests/integration/web/pages/test_public_pages.py
+    has the rest): escaped, script-free, in bokmål unless asked, linking the API docs."""
     platform.settings.cert_name = "HelseCERT <Test>"
     answer = client.get("/")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
     page = answer.text
     assert '<html lang="nb">' in page
-    assert 'lang="en"' in page
     assert "HelseCERT &lt;Test&gt;" in page
     assert "<Test>" not in page
     assert 'href="/api/docs"' in page
-    assert "Velkommen" in page
-    assert "Welcome" in page
+    assert "Tjenestene våre" in page
+    english = client.get("/", headers={"Accept-Language": "en"}).text
+    assert '<html lang="en">' in english
+    assert "Our services" in english
     assert "<script" not in page
     assert "style=" not in page
 

@@ -123,7 +123,6 @@ def _b_object(w: World) -> dict[str, Any]:
 
 
 ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
-    ("GET", "/"): (_PUBLIC,),
     ("GET", "/healthz"): (_PUBLIC,),
     ("GET", "/api/docs"): (_PUBLIC,),
     ("GET", f"{_WKD}/hu/{{hashed}}"): (

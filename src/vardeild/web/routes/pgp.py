@@ -79,6 +79,15 @@ def _published(platform: Platform) -> _Published:
     return published
 
 
+def published_key_info(platform: Platform) -> CertKeyInfo | None:
+    """Return what the CERT's published key is (for the public key page), or None while the
+    CERT has none."""
+    try:
+        return _published(platform).info
+    except NotFound:
+        return None
+
+
 def _wkd_key(platform: Platform, hashed: str, domain: str | None) -> Response:
     published = _published(platform)
     if hashed.lower() not in published.hashes or (
@@ -146,6 +155,9 @@ def security_txt_file(platform: PlatformDep, request: Request) -> Response:
     settings = platform.settings
     now = platform.clock.now()
     base_url = settings.pgp_public_url or str(request.base_url)
+    # Policy: the configured disclosure policy, else the CERT's RFC 2350 description, which
+    # says how reports are handled and shared.
+    policy_url = settings.pgp_security_policy_url or f"{base_url.rstrip('/')}/rfc2350"
     expires = security_txt_expires(
         now, days=settings.pgp_security_txt_days, key_expires_at=published.info.expires_at
     )
@@ -162,7 +174,7 @@ def security_txt_file(platform: PlatformDep, request: Request) -> Response:
             expires=expires,
             base_url=base_url,
             fingerprint=published.info.fingerprint,
-            policy_url=settings.pgp_security_policy_url,
+            policy_url=policy_url,
         )
         return _cert_key(platform).clearsign(text)
 
@@ -171,7 +183,7 @@ def security_txt_file(platform: PlatformDep, request: Request) -> Response:
         expires,
         base_url,
         settings.cert_name,
-        settings.pgp_security_policy_url,
+        policy_url,
     )
     signed: str = platform.cached("security.txt", revision, build)
     return Response(signed.encode("utf-8"), media_type="text/plain; charset=utf-8", headers=_CACHE)

@@ -1,10 +1,10 @@
-"""The pages outside the versioned API: the landing page, the health check and the API docs."""
+"""The pages outside the versioned API: the health check and the API docs (the start page is
+the portal's, web/pages/public.py)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import re
 from functools import cache
 
@@ -23,44 +23,6 @@ OPENAPI_URL = "/api/v1/openapi.json"
 DOCS_URL = "/api/docs"
 _CDN = "https://cdn.jsdelivr.net"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def landing_page(platform: PlatformDep) -> HTMLResponse:
-    """A plain page naming the CERT and pointing to the API documentation."""
-    name = html.escape(platform.settings.cert_name)
-    page = f"""<!DOCTYPE html>
-<html lang="nb">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{name} – Vardeild</title>
-</head>
-<body>
-<header>
-<h1>{name}</h1>
-</header>
-<main>
-<section aria-labelledby="nb">
-<h2 id="nb">Velkommen</h2>
-<p>Dette er Vardeild, plattformen {name} bruker for å tjene medlemmene sine:
-medlemsregister, overvåking, varsler og sårbarhetsoversikt.</p>
-<p>Medlemsportalen kommer snart. Inntil da kan dere bruke
-<a href="{DOCS_URL}">API-et (dokumentasjon)</a> med et API-token fra CERT-et.</p>
-</section>
-<section lang="en" aria-labelledby="en">
-<h2 id="en">Welcome</h2>
-<p>This is Vardeild, the platform {name} uses to serve its members:
-member registry, monitoring, notices and vulnerability overview.</p>
-<p>The members' portal is coming. Until then, use
-<a href="{DOCS_URL}">the API (documentation)</a> with an API token from the CERT.
-The <a href="{OPENAPI_URL}">OpenAPI document</a> describes every endpoint.</p>
-</section>
-</main>
-</body>
-</html>
-"""
-    return HTMLResponse(page)
 
 
 @router.get("/healthz", response_model=HealthOut, summary="Health check", tags=["system"])
