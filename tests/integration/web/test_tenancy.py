@@ -319,6 +319,28 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
             cert=201,
         ),
     ),
+    # Suppression rules (the analysts' console makes them from alerts): CERT staff only.
+    ("GET", f"{API}/suppressions"): (
+        Call(member_admin=403, member_user=403),
+        Call(query=_at_b, member_admin=403, member_user=403, note="B's rules"),
+    ),
+    ("POST", f"{API}/suppressions"): (
+        Call(
+            body=lambda w: {"organisation_id": w.b, "identifier": "2001219", "reason": "støy"},
+            cert=201,
+            note="a rule for B",
+        ),
+        Call(
+            body=lambda w: {"network": "198.51.100.0/24", "reason": "støy"},
+            member_admin=403,
+            member_user=403,
+            cert=201,
+            note="a rule for every member",
+        ),
+    ),
+    ("DELETE", f"{API}/suppressions/{{rule_id}}"): (
+        Call(path=lambda w: {"rule_id": 999999}, cert=404, note="no such rule"),
+    ),
     ("GET", f"{API}/notices"): (
         _READ_OWN,
         Call(query=lambda w: {"organisation_id": w.b}, member_admin=200, member_user=200),
