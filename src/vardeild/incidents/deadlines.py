@@ -113,6 +113,23 @@ class Deadline:
         return self.due_at - now
 
 
+def parse_severity_hours(text: str) -> dict[str, float]:
+    """Return `critical=1,high=4` as {"critical": 1.0, "high": 4.0}; ValueError naming a bad
+    part (an unknown severity or a number that is none)."""
+    found: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, hours = (x.strip() for x in part.partition("="))
+        if name.upper() not in Severity.__members__:
+            raise ValueError(f"{part!r}: {name!r} is no severity (critical, high, medium, ...)")
+        try:
+            found[name.lower()] = float(hours)
+        except ValueError:
+            raise ValueError(f"{part!r}: {hours!r} is not a number of hours") from None
+    return found
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """Return moment months later, on the same day of the month or, where that month is
     shorter, on its last day (31 January + 1 month = 28 or 29 February)."""

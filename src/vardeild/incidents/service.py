@@ -47,6 +47,7 @@ from vardeild.core.errors import Conflict, NotFound, PermissionDenied, Validatio
 from vardeild.core.taxonomy import TAXONOMY_OF_TYPE
 from vardeild.core.text import clean_text
 from vardeild.core.tlp import Tlp
+from vardeild.incidents.deadlines import CaseTimes, DeadlinePolicy, compute_deadlines
 from vardeild.incidents.model import (
     SHORT_MAX,
     TEXT_MAX,
@@ -593,3 +594,71 @@ def open_case_ids_of(session: Session, organisation_id: int) -> list[int]:
             .order_by(CaseRow.id)
         )
     )
+
+
+# --- deadlines -----------------------------------------------------------------------------
+
+
+def case_times(row: CaseRow) -> CaseTimes:
+    """Return what the deadlines of the case are computed from."""
+    return CaseTimes(
+        status=CaseStatus(row.status),
+        severity=Severity(row.severity),
+        opened_at=row.created_at,
+        significant=row.significant,
+        aware_at=row.aware_at,
+        acknowledged_at=row.acknowledged_at,
+        resolved_at=row.resolved_at,
+        early_warning_at=row.early_warning_at,
+        notification_at=row.notification_at,
+        final_report_at=row.final_report_at,
+    )
+
+
+def deadline_dicts(row: CaseRow, policy: DeadlinePolicy, now: datetime) -> list[dict[str, Any]]:
+    """Return the case's deadlines as JSON-ready data."""
+    return [
+        {
+            "kind": d.kind.value,
+            "regulatory": d.regulatory,
+            "due_at": d.due_at,
+            "met_at": d.met_at,
+            "overdue": d.overdue,
+        }
+        for d in compute_deadlines(case_times(row), policy, now=now)
+    ]
+
+
+def case_deadlines(
+    session: Session, principal: Principal, case_id: int, *, policy: DeadlinePolicy, now: datetime
+) -> list[dict[str, Any]]:
+    """Return the case's regulatory clocks and service targets with what is overdue;
+    PermissionDenied for members (the deadlines are the CERT's)."""
+    row = case_row_or_raise(session, principal, case_id)
+    if not principal.is_cert:
+        raise PermissionDenied("a case's deadlines are the CERT's")
+    return deadline_dicts(row, policy, now)
+
+
+def overdue_case_ids(
+    session: Session, principal: Principal, *, policy: DeadlinePolicy, now: datetime
+) -> dict[int, list[str]]:
+    """Return, for every case with an overdue deadline, the kinds overdue (for the console's
+    list and digests); PermissionDenied for members."""
+    authorize(principal, Action.LIST_ALL)
+    rows = session.scalars(
+        select(CaseRow).where(
+            or_(
+                CaseRow.status.in_([s.value for s in CaseStatus if s.is_open]),
+                CaseRow.significant.is_(True),
+            )
+        )
+    )
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        late = [
+            d.kind.value for d in compute_deadlines(case_times(row), policy, now=now) if d.overdue
+        ]
+        if late:
+            found[row.id] = late
+    return found
