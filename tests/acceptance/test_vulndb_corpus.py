@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from vardeild.access.model import Principal, Role
 from vardeild.core.clock import FixedClock
 from vardeild.exposure.vuln_model import ProductVersion
-from vardeild.exposure.vulndb_parsers import DocumentError, parse_document
+from vardeild.exposure.vulndb_parsers import parse_document
+from vardeild.exposure.vulndb_records import DocumentError
 from vardeild.exposure.vulndb_service import load_vuln_matcher, load_vulndb_document, vulndb_stats
 
 pytestmark = pytest.mark.acceptance

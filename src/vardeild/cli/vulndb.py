@@ -30,7 +30,7 @@ from vardeild.cli.output import (
 )
 from vardeild.cli.phase_progress import phase_bars
 from vardeild.cli.times import parse_moment
-from vardeild.exposure.vulndb_parsers import MAX_DOCUMENT_BYTES, DocumentError
+from vardeild.exposure.vulndb_records import MAX_DOCUMENT_BYTES, DocumentError
 from vardeild.exposure.vulndb_service import (
     LoadCounts,
     load_vulndb_document,

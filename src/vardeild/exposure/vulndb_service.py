@@ -32,7 +32,8 @@ from vardeild.exposure.vuln_model import (
     MatchCriterion,
     RecordProblem,
 )
-from vardeild.exposure.vulndb_parsers import DocumentKind, ParsedDocument, parse_document
+from vardeild.exposure.vulndb_parsers import parse_document
+from vardeild.exposure.vulndb_records import DocumentKind, ParsedDocument
 from vardeild.exposure.vulndb_tables import (
     EpssRow,
     KevRow,

@@ -22,12 +22,8 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.core.clock import Clock
-from vardeild.exposure.vulndb_parsers import (
-    DocumentError,
-    DocumentKind,
-    ParsedDocument,
-    parse_document,
-)
+from vardeild.exposure.vulndb_parsers import parse_document
+from vardeild.exposure.vulndb_records import DocumentError, DocumentKind, ParsedDocument
 from vardeild.exposure.vulndb_service import (
     LoadCounts,
     Progress,

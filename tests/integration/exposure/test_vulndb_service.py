@@ -16,7 +16,7 @@ from vardeild.audit.tables import AuditRow
 from vardeild.core.clock import FixedClock
 from vardeild.core.errors import PermissionDenied
 from vardeild.exposure.vuln_model import ProductVersion
-from vardeild.exposure.vulndb_parsers import DocumentError
+from vardeild.exposure.vulndb_records import DocumentError
 from vardeild.exposure.vulndb_service import (
     load_vuln_matcher,
     load_vulndb_document,

@@ -11,7 +11,8 @@ import pytest
 
 from support.vulndb import cpe_match, cve5_record, epss_csv, kev_catalogue, nvd_cve, nvd_response
 from vardeild.exposure import vulndb_parsers
-from vardeild.exposure.vulndb_parsers import DocumentError, DocumentKind, parse_document
+from vardeild.exposure.vulndb_parsers import parse_document
+from vardeild.exposure.vulndb_records import DocumentError, DocumentKind
 
 SSH = "cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:*"
 
