@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shared set-up for scripts/run.sh and scripts/test.sh: system packages (on Debian/Ubuntu),
 # a virtual environment in .venv, and Vardeild installed into it in editable mode.
-# `--test` (scripts/test.sh) adds what only the tests need: real services to scan, a browser.
+# `--test` (scripts/test.sh) adds what only the tests need: real services to scan, a browser,
+# a real OpenID Connect provider (Node and its npm packages).
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,9 @@ if $for_tests; then
   command -v nginx >/dev/null || need_apt+=(nginx-light)
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+  # The OIDC sign-in tests run a real OpenID provider (npm's oidc-provider) under Node.
+  command -v node >/dev/null || need_apt+=(nodejs)
+  command -v npm >/dev/null || need_apt+=(npm)
   if ! command -v chromium >/dev/null; then
     # Debian names it chromium; Ubuntu, chromium-browser (whose chromedriver is packaged apart).
     if apt-cache show chromium >/dev/null 2>&1; then
@@ -77,4 +81,18 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip 2>/dev/null || true
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
+fi
+
+if $for_tests; then
+  # The OIDC test provider's npm packages, as pinned in its lock file (again when it changes).
+  oidc=tests/support/oidc_provider
+  if [ ! -f "$oidc/node_modules/.package-lock.json" ] \
+    || [ "$oidc/package-lock.json" -nt "$oidc/node_modules/.package-lock.json" ]; then
+    if command -v npm >/dev/null; then
+      npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error \
+        || echo "vardeild: npm ci failed (offline?); the OIDC sign-in tests will skip" >&2
+    else
+      echo "vardeild: npm is missing; the OIDC sign-in tests will skip" >&2
+    fi
+  fi
 fi
