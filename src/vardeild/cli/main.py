@@ -20,10 +20,12 @@ from vardeild.cli import (
     demo,
     exposure,
     intel,
+    mail_intake,
     members,
     monitoring,
     notify,
     pgp,
+    reports,
     sensors,
     ship,
     system,
@@ -107,8 +109,10 @@ sensors.app.command("ship")(ship.ship)
 app.add_typer(ship.app, name="sensor", hidden=True)
 app.add_typer(pgp.app, name="pgp")
 app.add_typer(notify.app, name="notify")
+app.add_typer(mail_intake.app, name="mail")
 app.add_typer(exposure.app, name="exposure")
 app.add_typer(vulndb.app, name="vulndb")
+app.add_typer(reports.app, name="reports")
 
 
 def main() -> None:

@@ -1,0 +1,645 @@
+"""Inbound e-mail: every message is kept exactly as received before anything else is done
+with it, then processed — bounded parsing, OpenPGP decryption and signature checks,
+candidate observables, and into a case (`vardeild.incidents.intake_mail`).
+
+Keeping comes first and in its own transaction, so a message is never lost: if processing
+fails or the process dies half-way, the message stays `received` (or `failed`, with the
+reason) and the next pass (`process_pending`, run by `vardeild mail receive` on start and
+after every message, or `vardeild mail reprocess`) takes it up again. Processing is
+idempotent: the same bytes under the same Message-ID are kept once, and a second copy of a
+Message-ID already filed (a different route's Received lines) is marked `duplicate`.
+
+Statuses: received (kept, not yet processed), processed, refused (a bound was exceeded or
+the message is unreadable; kept and flagged, not filed), failed (could not be processed,
+e.g. not decryptable; kept, flagged, retried by `reprocess`), duplicate.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vardeild.access.model import SYSTEM
+from vardeild.audit.service import record_change
+from vardeild.core.clock import Clock
+from vardeild.core.errors import NotFound
+from vardeild.incidents.intake_mail import MailReport, file_mail_report
+from vardeild.incidents.journal import add_journal_entry
+from vardeild.incidents.model import EntrySource, Visibility
+from vardeild.mail.cert_key import CertKey
+from vardeild.mail.inbound_mime import (
+    HEAD_KEPT_BYTES,
+    Content,
+    MailLimits,
+    MailRefused,
+    check_size,
+    header_text,
+    multipart_bodies,
+    parse_message,
+    read_content,
+    sender_address,
+)
+from vardeild.mail.inbound_pgp import (
+    NOT_SIGNED,
+    KeyLookup,
+    SignatureCheck,
+    decrypt,
+    verify_decrypted,
+    verify_detached,
+    verify_inline,
+)
+from vardeild.mail.inbound_tables import InboundAttachmentRow, InboundBlobRow, InboundMessageRow
+from vardeild.mail.observables import extract_observables
+from vardeild.members import service as members
+from vardeild.members.key_expiry import list_contact_keys
+from vardeild.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ENTITY = "inbound_message"
+_PGP_MESSAGE = "-----BEGIN PGP MESSAGE-----"
+_PGP_SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
+
+
+class Undecryptable(Exception):
+    """An encrypted message the CERT's key cannot open; says why."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """The kept message's id, and whether the same bytes were kept before."""
+
+    id: int
+    duplicate: bool
+
+
+@dataclass
+class IntakeParts:
+    """What processing needs besides the database: bounds, the CERT key, gpg."""
+
+    limits: MailLimits
+    cert_key: CertKey | None
+    gpg_binary: str = "gpg"
+
+
+@dataclass
+class Opened:
+    """A message read: its content, whether it was encrypted, the signature's verdict."""
+
+    message: EmailMessage
+    content: Content
+    encrypted: bool = False
+    signature: SignatureCheck = NOT_SIGNED
+    problems: list[str] = field(default_factory=list)
+
+
+# --- keeping -----------------------------------------------------------------------------
+
+
+def store_message(
+    session: Session,
+    raw: bytes,
+    *,
+    clock: Clock,
+    limits: MailLimits,
+    peer: str = "",
+    envelope_from: str = "",
+    envelope_to: Sequence[str] = (),
+) -> Received:
+    """Keep raw as received and return its id (the earlier one if these bytes under this
+    Message-ID were kept before). A message over limits.max_bytes is kept as its head only,
+    status refused."""
+    digest = hashlib.sha256(raw).hexdigest()
+    message_id = _message_id(raw)
+    existing = session.scalar(
+        select(InboundMessageRow.id).where(
+            InboundMessageRow.message_id == message_id, InboundMessageRow.sha256 == digest
+        )
+    )
+    if existing is not None:
+        return Received(int(existing), duplicate=True)
+    oversized = len(raw) > limits.max_bytes
+    row = InboundMessageRow(
+        received_at=clock.now(),
+        message_id=message_id,
+        sha256=digest,
+        size=len(raw),
+        raw=raw[:HEAD_KEPT_BYTES] if oversized else raw,
+        truncated=oversized,
+        peer=peer[:200],
+        envelope_from=envelope_from[:500],
+        envelope_to=[address[:500] for address in envelope_to][:100],
+        status="refused" if oversized else "received",
+        attempts=0,
+        problems=(
+            [
+                f"mail bomb: {len(raw):,} bytes, more than the {limits.max_bytes:,} kept "
+                f"(mail_inbound_max_bytes); only the first {HEAD_KEPT_BYTES:,} bytes are kept"
+            ]
+            if oversized
+            else []
+        ),
+        flagged=oversized,
+        **_blank_fields(),
+    )
+    session.add(row)
+    session.flush()
+    _audit(session, clock, "receive", row, note=f"{len(raw)} bytes from {peer or 'a client'}")
+    return Received(row.id, duplicate=False)
+
+
+def record_refused_in_transit(
+    session: Session,
+    *,
+    clock: Clock,
+    reason: str,
+    peer: str = "",
+    envelope_from: str = "",
+    envelope_to: Sequence[str] = (),
+) -> int:
+    """Record a message the listener refused before it had the bytes (over the size limit
+    during DATA): who sent it to whom and why. The sending server keeps and bounces it."""
+    summary = f"refused in transit: {reason}".encode()
+    row = InboundMessageRow(
+        received_at=clock.now(),
+        # No Message-ID was read; a unique token keeps refusals apart.
+        message_id=f"(refused in transit {secrets.token_hex(8)})",
+        sha256=hashlib.sha256(b"").hexdigest(),
+        size=0,
+        raw=summary,
+        truncated=True,
+        peer=peer[:200],
+        envelope_from=envelope_from[:500],
+        envelope_to=[address[:500] for address in envelope_to][:100],
+        status="refused",
+        attempts=0,
+        problems=[reason],
+        flagged=True,
+        **_blank_fields(),
+    )
+    session.add(row)
+    session.flush()
+    _audit(session, clock, "refuse", row, note=reason)
+    return row.id
+
+
+def _blank_fields() -> dict[str, Any]:
+    return {
+        "sender": "",
+        "subject": "",
+        "encrypted": False,
+        "signature": "none",
+        "signature_key": "",
+        "signature_detail": "",
+        "signer_contact": "",
+        "text": "",
+        "observables": [],
+        "outcome": "",
+        "case_id": None,
+    }
+
+
+def _message_id(raw: bytes) -> str:
+    head = raw[:HEAD_KEPT_BYTES].partition(b"\r\n\r\n")[0].partition(b"\n\n")[0]
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
+        value = headers.get("Message-ID", "")
+    except (ValueError, TypeError, LookupError, IndexError):
+        return ""
+    return " ".join(str(value).split())[:500]
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def open_message(raw: bytes, parts: IntakeParts, keys: KeyLookup) -> Opened:
+    """Return raw read within bounds, decrypted and its signature checked. Raises
+    MailRefused (a bound exceeded, unreadable) or Undecryptable."""
+    limits = parts.limits
+    check_size(raw, limits)
+    message = parse_message(raw)
+    entity: EmailMessage = message
+    entity_bytes = raw
+    encrypted = False
+    signature = NOT_SIGNED
+    problems: list[str] = []
+    if message.get_content_type() == "multipart/encrypted":
+        ciphertext = _pgp_mime_ciphertext(message)
+        decryption = _decrypt(parts, ciphertext)
+        encrypted = True
+        entity_bytes = decryption.plaintext
+        check_size(entity_bytes, limits)
+        entity = parse_message(entity_bytes)
+        if decryption.signed:
+            signature = verify_decrypted(
+                ciphertext, decryption.session_key, keys=keys, gpg_binary=parts.gpg_binary
+            )
+    if entity.get_content_type() == "multipart/signed":
+        signature = _verify_signed(entity_bytes, entity, keys, parts.gpg_binary, problems)
+    content = read_content(entity, limits)
+    inline_signature = _open_inline(content, parts, keys, problems)
+    if inline_signature is not None:
+        encrypted = encrypted or inline_signature[1]
+        if signature is NOT_SIGNED:
+            signature = inline_signature[0]
+    return Opened(message, content, encrypted, signature, problems + content.problems)
+
+
+def _pgp_mime_ciphertext(message: EmailMessage) -> bytes:
+    payload = message.get_payload()
+    if not isinstance(payload, list) or len(payload) != 2:
+        raise MailRefused(
+            "malformed PGP/MIME: multipart/encrypted must hold exactly two parts (RFC 3156 §4)"
+        )
+    part = payload[1]
+    data = part.get_payload(decode=True) if isinstance(part, EmailMessage) else None
+    if not isinstance(data, bytes) or not data.strip():
+        raise MailRefused("malformed PGP/MIME: the encrypted part is empty")
+    return data
+
+
+def _decrypt(parts: IntakeParts, ciphertext: bytes) -> Any:
+    if parts.cert_key is None:
+        raise Undecryptable("encrypted, but the CERT has no key configured to decrypt it")
+    decryption = decrypt(parts.cert_key, ciphertext, max_bytes=parts.limits.max_bytes)
+    if not decryption.ok:
+        if decryption.detail.startswith("mail bomb"):
+            raise MailRefused(decryption.detail)
+        raise Undecryptable(f"cannot be decrypted: {decryption.detail}")
+    return decryption
+
+
+def _verify_signed(
+    entity_bytes: bytes,
+    entity: EmailMessage,
+    keys: KeyLookup,
+    gpg_binary: str,
+    problems: list[str],
+) -> SignatureCheck:
+    _, bodies = multipart_bodies(entity_bytes)
+    payload = entity.get_payload()
+    if len(bodies) < 2 or not isinstance(payload, list) or len(payload) < 2:
+        problems.append("malformed PGP/MIME: multipart/signed without its two parts")
+        return SignatureCheck("error", "", "multipart/signed without its two parts")
+    part = payload[1]
+    signature = part.get_payload(decode=True) if isinstance(part, EmailMessage) else None
+    if not isinstance(signature, bytes):
+        return SignatureCheck("error", "", "the signature part is empty")
+    return verify_detached(bodies[0], signature, keys=keys, gpg_binary=gpg_binary)
+
+
+def _open_inline(
+    content: Content, parts: IntakeParts, keys: KeyLookup, problems: list[str]
+) -> tuple[SignatureCheck, bool] | None:
+    """Decrypt or verify inline PGP in the text parts, in place; return the (first)
+    signature verdict and whether anything was encrypted, or None if there was no PGP."""
+    found: tuple[SignatureCheck, bool] | None = None
+    for index, text in enumerate(content.text_parts):
+        if _PGP_MESSAGE in text:
+            block = text[text.index(_PGP_MESSAGE) :].encode("utf-8", "replace")
+            try:
+                decryption = _decrypt(parts, block)
+            except Undecryptable as exc:
+                problems.append(f"inline PGP message {exc}")
+                continue
+            check = NOT_SIGNED
+            if decryption.signed:
+                check = verify_decrypted(
+                    block, decryption.session_key, keys=keys, gpg_binary=parts.gpg_binary
+                )
+            plain = decryption.plaintext.decode("utf-8", "replace")
+            content.text_parts[index] = text[: text.index(_PGP_MESSAGE)] + plain
+            found = found or (check, True)
+        elif _PGP_SIGNED in text:
+            block = text[text.index(_PGP_SIGNED) :].encode("utf-8", "replace")
+            check, signed_text = verify_inline(block, keys=keys, gpg_binary=parts.gpg_binary)
+            if signed_text:
+                content.text_parts[index] = signed_text.decode("utf-8", "replace")
+            found = found or (check, False)
+    return found
+
+
+# --- processing --------------------------------------------------------------------------
+
+
+def process_message(
+    session: Session, message_pk: int, *, clock: Clock, parts: IntakeParts
+) -> InboundMessageRow:
+    """Process one kept message (status received or failed) and return its row: read it,
+    keep its attachments by hash, find observables, file it into a case. Bad input ends as
+    refused or failed with the reason; it never raises for the message's content."""
+    row = session.get(InboundMessageRow, message_pk, with_for_update=True)
+    if row is None:
+        raise NotFound(f"inbound message {message_pk} not found")
+    if row.status not in {"received", "failed"}:
+        return row
+    row.attempts += 1
+    keys = registry_keys(session)
+    try:
+        opened = open_message(row.raw, parts, keys)
+    except MailRefused as exc:
+        return _finish(session, row, clock, status="refused", problems=[str(exc)])
+    except Undecryptable as exc:
+        _headers_only(row)
+        row.encrypted = True
+        return _finish(session, row, clock, status="failed", problems=[f"encrypted: {exc}"])
+    _fill(row, opened, session)
+    earlier = _earlier_copy(session, row)
+    if earlier is not None:
+        row.outcome = "duplicate"
+        row.case_id = earlier.case_id
+        return _finish(
+            session,
+            row,
+            clock,
+            status="duplicate",
+            problems=[f"a copy of inbound message {earlier.id} (same Message-ID), not filed again"],
+        )
+    attachments = _keep_attachments(session, row, opened.content)
+    outcome = file_mail_report(
+        session,
+        MailReport(
+            message_pk=row.id,
+            sender=row.sender,
+            subject=row.subject,
+            text=row.text,
+            signature=opened.signature.describe,
+            signed_by_sender=bool(row.signer_contact) and row.signer_contact == row.sender,
+            observables=row.observables,
+            attachments=attachments,
+            problems=opened.problems,
+        ),
+        clock=clock,
+    )
+    row.outcome = outcome.outcome
+    row.case_id = outcome.case_id
+    return _finish(
+        session,
+        row,
+        clock,
+        status="processed",
+        problems=opened.problems + outcome.problems,
+        flagged=outcome.flagged,
+    )
+
+
+def _headers_only(row: InboundMessageRow) -> None:
+    try:
+        message = parse_message(row.raw)
+    except MailRefused:
+        return
+    row.sender = sender_address(message)
+    row.subject = header_text(message, "Subject")
+
+
+def _fill(row: InboundMessageRow, opened: Opened, session: Session) -> None:
+    row.sender = sender_address(opened.message)
+    row.subject = header_text(opened.message, "Subject")
+    row.encrypted = opened.encrypted
+    _set_signature(row, opened.signature, session)
+    row.text = opened.content.text.replace("\x00", "\ufffd")
+    row.observables = [
+        item.as_dict() for item in extract_observables(row.subject + "\n" + row.text)
+    ]
+
+
+def _set_signature(row: InboundMessageRow, check: SignatureCheck, session: Session) -> None:
+    row.signature = check.status
+    row.signature_key = check.key[:64]
+    row.signature_detail = check.detail[:2000]
+    row.signer_contact = ""
+    if check.status == "good":
+        owners = [
+            key.owner.lower()
+            for key in list_contact_keys(session)
+            if key.fingerprint.upper() == check.key.upper()
+        ]
+        sender = row.sender.lower()
+        row.signer_contact = sender if sender in owners else (owners[0] if owners else "")
+
+
+def _earlier_copy(session: Session, row: InboundMessageRow) -> InboundMessageRow | None:
+    if not row.message_id:
+        return None
+    return session.scalar(
+        select(InboundMessageRow)
+        .where(
+            InboundMessageRow.message_id == row.message_id,
+            InboundMessageRow.id != row.id,
+            InboundMessageRow.status == "processed",
+        )
+        .order_by(InboundMessageRow.id)
+        .limit(1)
+    )
+
+
+def _keep_attachments(session: Session, row: InboundMessageRow, content: Content) -> list[str]:
+    described = []
+    for attachment in content.attachments:
+        digest = attachment.sha256
+        stored = not attachment.refused
+        if stored and session.get(InboundBlobRow, digest) is None:
+            session.add(
+                InboundBlobRow(sha256=digest, size=len(attachment.data), data=attachment.data)
+            )
+        session.add(
+            InboundAttachmentRow(
+                message_pk=row.id,
+                position=attachment.position,
+                filename=attachment.filename,
+                given_name=attachment.given_name,
+                content_type=attachment.content_type,
+                size=len(attachment.data),
+                sha256=digest,
+                stored=stored,
+                problem=attachment.problem,
+            )
+        )
+        state = "refused: " + attachment.problem if attachment.refused else "kept"
+        described.append(
+            f"{attachment.filename} ({attachment.content_type}, {len(attachment.data):,} bytes, "
+            f"sha256 {digest}, {state})"
+        )
+    session.flush()
+    return described
+
+
+def _finish(
+    session: Session,
+    row: InboundMessageRow,
+    clock: Clock,
+    *,
+    status: str,
+    problems: list[str],
+    flagged: bool = False,
+) -> InboundMessageRow:
+    row.status = status
+    row.processed_at = clock.now()
+    row.problems = [*row.problems, *(p[:1000] for p in problems if p not in row.problems)][:200]
+    row.flagged = row.flagged or flagged or status in {"refused", "failed"} or bool(problems)
+    if not row.outcome:
+        row.outcome = "none"
+    session.flush()
+    _audit(
+        session,
+        clock,
+        "process",
+        row,
+        note=f"{status}: {row.outcome}" + (f", case {row.case_id}" if row.case_id else ""),
+    )
+    return row
+
+
+def process_pending(
+    session_factory: Callable[[], Any],
+    *,
+    clock: Clock,
+    parts: IntakeParts,
+    include_failed: bool = False,
+) -> list[int]:
+    """Process every kept message still to do (received; failed too if include_failed),
+    each in its own transaction; return their ids. An unexpected error marks that message
+    failed with the error and goes on with the next one."""
+    statuses = ["received", "failed"] if include_failed else ["received"]
+    with session_factory() as session:
+        todo = list(
+            session.scalars(
+                select(InboundMessageRow.id)
+                .where(InboundMessageRow.status.in_(statuses))
+                .order_by(InboundMessageRow.id)
+            )
+        )
+    for message_pk in todo:
+        try:
+            with session_factory() as session:
+                process_message(session, message_pk, clock=clock, parts=parts)
+        except Exception as exc:  # a bug or a broken database must not stop the others
+            log.exception("inbound message %s could not be processed", message_pk)
+            with session_factory() as session:
+                row = session.get(InboundMessageRow, message_pk)
+                if row is not None:
+                    row.attempts += 1
+                    _finish(
+                        session,
+                        row,
+                        clock,
+                        status="failed",
+                        problems=[f"processing failed: {type(exc).__name__}: {exc}"[:1000]],
+                    )
+    return todo
+
+
+# --- keys and signatures again ----------------------------------------------------------
+
+
+def registry_keys(session: Session) -> KeyLookup:
+    """Return a lookup of contacts' armoured public keys by fingerprint or key id (the
+    registry knows each contact's primary key; a signature by a subkey the registry cannot
+    match stays unknown_key)."""
+    watched = list_contact_keys(session)
+
+    def lookup(key: str) -> list[str]:
+        wanted = key.upper()
+        found: list[str] = []
+        for item in watched:
+            if not item.fingerprint or not item.fingerprint.upper().endswith(wanted):
+                continue
+            if item.organisation_id is None:
+                continue
+            organisation = members.get_organisation_or_raise(session, SYSTEM, item.organisation_id)
+            for contact in organisation.get("contacts", []):
+                if str(contact.get("email", "")).lower() == item.owner.lower():
+                    armoured = str(contact.get("pgp_key") or "")
+                    if armoured and armoured not in found:
+                        found.append(armoured)
+        return found
+
+    return lookup
+
+
+def reverify_unknown(
+    session: Session, *, clock: Clock, parts: IntakeParts
+) -> list[tuple[int, str]]:
+    """Check again every kept signature made by a key that was unknown, where the registry
+    now holds that key; record the new verdict (and a journal note on the message's case).
+    Return (message id, new status) for each one checked again."""
+    keys = registry_keys(session)
+    rows = session.scalars(
+        select(InboundMessageRow)
+        .where(InboundMessageRow.signature == "unknown_key")
+        .order_by(InboundMessageRow.id)
+    ).all()
+    changed: list[tuple[int, str]] = []
+    for row in rows:
+        if not row.signature_key or not keys(row.signature_key):
+            continue
+        try:
+            opened = open_message(row.raw, parts, keys)
+        except (MailRefused, Undecryptable):
+            continue
+        before = row.signature
+        _set_signature(row, opened.signature, session)
+        if row.signature == before:
+            continue
+        changed.append((row.id, row.signature))
+        _audit(session, clock, "reverify", row, note=f"signature {before} -> {row.signature}")
+        if row.case_id is not None:
+            who = f" ({row.signer_contact})" if row.signer_contact else ""
+            add_journal_entry(
+                session,
+                SYSTEM,
+                row.case_id,
+                clock=clock,
+                text=(
+                    f"E-mail intake: the signature of inbound message {row.id} from "
+                    f"{row.sender or 'an unknown sender'} was checked again now that key "
+                    f"{row.signature_key} is known: {opened.signature.describe}{who}."
+                ),
+                visibility=Visibility.INTERNAL,
+                source=EntrySource.EMAIL,
+            )
+    session.flush()
+    return changed
+
+
+def _audit(
+    session: Session, clock: Clock, action: str, row: InboundMessageRow, *, note: str
+) -> None:
+    record_change(
+        session,
+        clock=clock,
+        actor="mail:intake",
+        action=action,
+        entity_type=ENTITY,
+        entity_id=row.id,
+        organisation_id=None,
+        before=None,
+        after={
+            "status": row.status,
+            "sha256": row.sha256,
+            "size": row.size,
+            "outcome": row.outcome,
+            "case_id": row.case_id,
+            "signature": row.signature,
+        },
+        note=note[:1000],
+    )
+
+
+def intake_parts(settings: Settings) -> IntakeParts:
+    """Return what processing needs, as the settings describe it (the CERT's key decrypts)."""
+    return IntakeParts(
+        limits=MailLimits.from_settings(settings),
+        cert_key=CertKey.from_settings(settings),
+        gpg_binary=settings.gpg_binary,
+    )
