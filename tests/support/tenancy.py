@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from httpx2 import Response
@@ -26,6 +27,14 @@ from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.exposure import service as exposure_service
 from vardeild.exposure.model import ObservedService, ParsedScan, ReportedWeakness, Source
+from vardeild.incidents import attachments as case_attachments
+from vardeild.incidents import coordination as case_coordination
+from vardeild.incidents import journal as case_journal
+from vardeild.incidents import links as case_links
+from vardeild.incidents import service as case_service
+from vardeild.incidents import tasks as case_tasks
+from vardeild.incidents.config import evidence_store
+from vardeild.incidents.model import InvolvedRole, LinkKind, Visibility
 from vardeild.intake import service as intake
 from vardeild.intake.model import ReportContent, intake_key
 from vardeild.intel.audience import share_indicators
@@ -72,6 +81,9 @@ class World:
     canaries: tuple[str, ...]
     headers: dict[str, Headers]
     b_report: int = 0  # a public incident report by B's people (its text holds the canary)
+    # B's incident case and its parts: case, entry (shared), internal (entry), task, link,
+    # update, attachment (shared), observable; every text holds the canary.
+    b_case: dict[str, int] = field(default_factory=dict)
 
 
 def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> World:
@@ -213,6 +225,7 @@ def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> W
             "b_admin": bearer(b_token.secret),
         },
         b_report=b_report,
+        b_case=_case(platform, b["id"], b_finding, canary, low),
     )
 
 
@@ -269,6 +282,69 @@ def _report(platform: Platform, canary: str, low: str) -> int:
     return made.id
 
 
+def _case(platform: Platform, b: int, b_finding: int, canary: str, low: str) -> dict[str, int]:
+    """Open an incident case about B with every part a case has, each holding the canary."""
+    clock = platform.clock
+    with platform.session() as session:
+        case = case_service.create_case(
+            session, CERT_ADMIN, clock=clock, title=f"{canary} sak",
+            description=f"{canary} beskrivelse", reporter=f"{canary} melder",
+            involve=[(b, InvolvedRole.AFFECTED)],
+        )  # fmt: skip
+        case_id = case["id"]
+        shared = case_journal.add_journal_entry(
+            session, CERT_ADMIN, case_id, clock=clock, text=f"{canary} delt",
+            visibility=Visibility.SHARED,
+        )  # fmt: skip
+        internal = case_journal.add_journal_entry(
+            session, CERT_ADMIN, case_id, clock=clock, text=f"{canary} internt"
+        )
+        task = case_tasks.add_task(
+            session, CERT_ADMIN, case_id, clock=clock, title=f"{canary} oppgave"
+        )
+        link = case_links.add_link(
+            session, CERT_ADMIN, case_id, clock=clock, kind=LinkKind.FINDING, target_id=b_finding,
+            note=f"{canary} lenke",
+        )  # fmt: skip
+        [observable] = case_links.add_observables(
+            session, CERT_ADMIN, case_id, clock=clock,
+            observables=[("domain", f"c2.{low}.example.no")],
+        )  # fmt: skip
+        update = case_coordination.send_update(
+            session, CERT_ADMIN, case_id, clock=clock, config=notify_config(platform.settings),
+            text=f"{canary} oppdatering",
+        )  # fmt: skip
+        attachment = case_attachments.add_attachment(
+            session, CERT_ADMIN, case_id, clock=clock,
+            store=evidence_store(platform.settings), data=f"{canary} bevis".encode(),
+            filename=f"{plain_name(canary)}.txt", visibility=Visibility.SHARED,
+        )  # fmt: skip
+    return {
+        "case": case_id, "entry": shared["id"], "internal": internal["id"], "task": task["id"],
+        "link": link["id"], "update": update["id"], "attachment": attachment["id"],
+        "observable": observable["id"],
+    }  # fmt: skip
+
+
+def plain_name(canary: str) -> str:
+    """Return the canary as a file name keeps it (its markup, if any, left out)."""
+    return "".join(ch for ch in canary if ch.isalnum())
+
+
+def case_state(session: Any, case_id: int) -> dict[str, Any]:
+    """Return everything of a case, read as the CERT."""
+    return {
+        "case": case_service.get_case_or_raise(session, CERT_ADMIN, case_id),
+        "journal": case_journal.list_journal(session, CERT_ADMIN, case_id),
+        "tasks": case_tasks.list_tasks(session, CERT_ADMIN, case_id, now=datetime.now(UTC)),
+        "links": case_links.list_links(session, CERT_ADMIN, case_id),
+        "observables": case_links.list_observables(session, CERT_ADMIN, case_id),
+        "involved": case_coordination.list_involved(session, CERT_ADMIN, case_id),
+        "updates": case_coordination.list_updates(session, CERT_ADMIN, case_id),
+        "attachments": case_attachments.list_attachments(session, CERT_ADMIN, case_id),
+    }
+
+
 def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
     """Everything of B, read as the CERT, and how many audit entries exist (B's and all)."""
     with platform.session() as session:
@@ -296,6 +372,7 @@ def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
                 for r in intake.list_reports(session, CERT_ADMIN, limit=1000)[0]
                 if r.id == w.b_report
             ],
+            "case": case_state(session, w.b_case["case"]) if w.b_case else None,
             "audit_b": list_entries(session, filters=AuditFilter(organisation_id=w.b), limit=1)[1],
             "audit_all": list_entries(session, filters=AuditFilter(), limit=1)[1],
         }

@@ -88,9 +88,9 @@ def merge_cases(
     observables and involved organisations move over (ones the target has already are
     dropped), and the source is marked merged. Return the target. Conflict for a case merged
     into itself or a closed target."""
+    source = editable_case(session, principal, source_id)
     if source_id == target_id:
         raise Conflict("a case cannot be merged into itself")
-    source = editable_case(session, principal, source_id)
     target = editable_case(session, principal, target_id)
     if not CaseStatus(target.status).is_open and target.status != CaseStatus.RESOLVED.value:
         raise Conflict(

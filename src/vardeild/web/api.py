@@ -13,6 +13,7 @@ from vardeild.web.pages import install_pages
 from vardeild.web.routes import (
     alerts,
     audit,
+    cases,
     change_requests,
     exposure,
     ingest,
@@ -90,12 +91,14 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         intel_feeds.router,
         intel_admin.router,
         exposure.router,
+        cases.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
     # These read their bodies themselves, each bounded by its own setting.
     api.include_router(registry_io.router)
     api.include_router(intel_admin.import_router)
     api.include_router(ingest.router)
+    api.include_router(cases.upload_router)
     app.include_router(system.router)
     app.include_router(pgp.public_router)
     app.include_router(taxii.router)

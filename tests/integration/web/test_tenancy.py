@@ -110,6 +110,14 @@ _B_COLLECTION = "/taxii2/api/collections/{collection_id}"
 _AMBER_MARKING = TLP_MARKING_IDS[Tlp.AMBER]
 
 
+def _b_case(w: World) -> dict[str, Any]:
+    return {"case_id": w.b_case["case"]}
+
+
+def _b_case_org(w: World) -> dict[str, Any]:
+    return {"case_id": w.b_case["case"], "organisation_id": w.b}
+
+
 def _b_indicator(w: World) -> dict[str, Any]:
     return {"indicator_id": w.b_indicator}
 
@@ -490,6 +498,114 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
             member_user=403,
             note="a dry run would show B's diff",
         ),
+    ),
+    # Incident cases (issue 7): B's case, its parts, and what A may do about its own.
+    ("GET", f"{API}/cases"): (_READ_OWN, Call(query=_at_b, member_admin=200, member_user=200)),
+    ("POST", f"{API}/cases"): (
+        Call(
+            body=lambda w: {"title": "A sin sak", "classification_type": "ufo"},
+            member_admin=422,
+            member_user=422,
+            cert=422,
+            note="a member's own case would change the audit trail: an invalid one",
+        ),
+        Call(
+            body=lambda w: {"title": "Om B", "affected_organisation_ids": [w.b]},
+            member_admin=403,
+            member_user=403,
+            cert=201,
+            note="A naming B",
+        ),
+    ),
+    ("POST", f"{API}/cases/escalate"): (
+        Call(body=lambda w: {"alert_id": w.b_alert}, member_admin=403, member_user=403, cert=201),
+    ),
+    ("GET", f"{API}/cases/stats"): (
+        _CERT_ONLY,
+        Call(query=lambda w: {"format": "csv"}, member_admin=403, member_user=403),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}"): (Call(path=_b_case),),
+    ("PATCH", f"{API}/cases/{{case_id}}"): (Call(path=_b_case, body=lambda w: {"title": "Ny"}),),
+    ("POST", f"{API}/cases/{{case_id}}/status"): (
+        Call(path=_b_case, body=lambda w: {"status": "triage"}),
+    ),
+    ("POST", f"{API}/cases/{{case_id}}/assign"): (
+        Call(path=_b_case, body=lambda w: {"user_id": None}),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/deadlines"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/merge"): (
+        Call(path=_b_case, body=lambda w: {"into_case_id": w.b_case["case"]}, cert=409),
+    ),
+    ("POST", f"{API}/cases/{{case_id}}/split"): (
+        Call(
+            path=_b_case,
+            body=lambda w: {"title": "Utskilt", "journal_ids": [w.b_case["entry"]]},
+            cert=201,
+        ),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/journal"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/journal"): (
+        Call(path=_b_case, body=lambda w: {"text": "A skriver"}, cert=201),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/tasks"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/tasks"): (
+        Call(path=_b_case, body=lambda w: {"title": "Ny oppgave"}, cert=201),
+    ),
+    ("POST", f"{API}/cases/{{case_id}}/tasks/{{task_id}}/done"): (
+        Call(
+            path=lambda w: {"case_id": w.b_case["case"], "task_id": w.b_case["task"]},
+            body=lambda w: {},
+        ),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/links"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/links"): (
+        Call(path=_b_case, body=lambda w: {"kind": "alert", "target_id": w.b_alert}, cert=201),
+    ),
+    ("DELETE", f"{API}/cases/{{case_id}}/links/{{link_id}}"): (
+        Call(path=lambda w: {"case_id": w.b_case["case"], "link_id": w.b_case["link"]}, cert=204),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/observables"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/observables"): (
+        Call(path=_b_case, body=lambda w: {"observables": [["ip", "192.0.2.44"]]}),
+    ),
+    ("POST", f"{API}/cases/{{case_id}}/observables/{{observable_id}}/decision"): (
+        Call(
+            path=lambda w: {"case_id": w.b_case["case"], "observable_id": w.b_case["observable"]},
+            body=lambda w: {"promote": False},
+        ),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/organisations"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/organisations"): (
+        Call(path=_b_case, body=lambda w: {"organisation_id": w.a}, cert=201, note="A joining"),
+    ),
+    ("PATCH", f"{API}/cases/{{case_id}}/organisations/{{organisation_id}}"): (
+        Call(path=_b_case_org, body=lambda w: {"status": "working"}),
+    ),
+    ("DELETE", f"{API}/cases/{{case_id}}/organisations/{{organisation_id}}"): (
+        Call(path=_b_case_org, cert=204),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/updates"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/updates"): (
+        Call(path=_b_case, body=lambda w: {"text": "Oppdatering"}, cert=201),
+    ),
+    ("POST", f"{API}/cases/{{case_id}}/updates/{{update_id}}/ack"): (
+        Call(
+            path=lambda w: {"case_id": w.b_case["case"], "update_id": w.b_case["update"]},
+            cert=403,
+            note="only the member it went to acknowledges",
+        ),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/attachments"): (Call(path=_b_case),),
+    ("POST", f"{API}/cases/{{case_id}}/attachments"): (
+        Call(
+            path=_b_case,
+            query=lambda w: {"filename": "bevis.txt"},
+            raw=lambda w: b"bevis fra A",
+            cert=201,
+        ),
+    ),
+    ("GET", f"{API}/cases/{{case_id}}/attachments/{{attachment_id}}"): (
+        Call(path=lambda w: {"case_id": w.b_case["case"], "attachment_id": w.b_case["attachment"]}),
     ),
 }
 
