@@ -223,6 +223,24 @@ def test_the_sign_in_page_offers_the_provider(client: TestClient) -> None:
     assert "Sektor-ID" in page.text
 
 
+def test_without_a_provider_there_is_no_button_and_no_route(
+    client: TestClient, platform: Platform
+) -> None:
+    platform.settings.oidc_issuer = ""
+    assert "/signin/oidc" not in client.get("/signin").text
+    assert client.get("/signin/oidc", follow_redirects=False).status_code == 404
+    assert client.get("/signin/oidc/callback?code=c&state=s").status_code == 404
+
+
+def test_a_malformed_role_map_is_a_clear_page_not_a_crash(
+    client: TestClient, platform: Platform
+) -> None:
+    platform.settings.oidc_role_map = "cert-admins=boss"
+    answer = client.get("/signin/oidc", follow_redirects=False)
+    assert answer.status_code == 503
+    assert "identity provider" in answer.text or "Identitetsleverandøren" in answer.text
+
+
 def test_a_wrong_state_is_refused(client: TestClient, anna: int) -> None:
     answer = _finish(client, _start(client, "anna"), state="not-the-state")
     assert answer.status_code == 400

@@ -112,10 +112,19 @@ def oidc_config(settings: Settings) -> OidcConfig | None:
     )
 
 
+class _Misconfigured(Exception):
+    """The OIDC settings do not read (a malformed role map)."""
+
+
 def _client(page: Page) -> OidcClient:
     """Return the relying party of the app's provider (one per configuration, so its cached
-    discovery document and keys are shared); NotFound when OIDC is not configured."""
-    config = oidc_config(page.platform.settings)
+    discovery document and keys are shared); NotFound when OIDC is not configured,
+    _Misconfigured when its settings do not read."""
+    try:
+        config = oidc_config(page.platform.settings)
+    except ValueError as exc:
+        log.error("OIDC sign-in is misconfigured: %s", exc)
+        raise _Misconfigured from None
     if config is None:
         raise NotFound("sign-in with OpenID Connect is not configured")
     with _CLIENTS_LOCK:
@@ -167,7 +176,10 @@ def _clear_pending(page: Page, response: Response) -> Response:
 @router.get("/signin/oidc")
 def oidc_start(page: PageDep) -> Response:
     """Send the browser to the provider (404 when OIDC is not configured)."""
-    client = _client(page)
+    try:
+        client = _client(page)
+    except _Misconfigured:
+        return _message(page, 503, "oidc.unavailable")
     if page.user is not None:
         return page.redirect("/portal")
     now = int(page.platform.clock.now().timestamp())
@@ -189,7 +201,10 @@ def oidc_callback(
     page: PageDep, code: Param = "", state: Param = "", error: Param = ""
 ) -> Response:
     """Check the provider's answer and sign in as the linked user."""
-    client = _client(page)
+    try:
+        client = _client(page)
+    except _Misconfigured:
+        return _message(page, 503, "oidc.unavailable")
     clock = page.platform.clock
     now = clock.now()
     limiter = page.state.signin_failures
