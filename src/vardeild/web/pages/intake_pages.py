@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from vardeild.access.model import Action, may
 from vardeild.core.errors import ValidationFailed
 from vardeild.intake import service as intake
-from vardeild.intake.model import TRANSITIONS, ReportStatus, intake_key
+from vardeild.intake.model import TRANSITIONS, ReportStatus, ReportUnreadable, intake_key
 from vardeild.web.pages import i18n
 from vardeild.web.pages.context import PageDep, page_router
 from vardeild.web.pages.nav import Audience, NavLink, add_link
@@ -96,10 +96,15 @@ def report_detail(page: PageDep, report_id: int) -> Response:
     """One report, decrypted (the reading is audited), with its status form."""
     if page.user is None:
         return page.redirect("/signin")
-    report = intake.read_report(
-        page.db, page.user.principal, report_id, clock=page.platform.clock,
-        key=intake_key(page.state.key),
-    )  # fmt: skip
+    try:
+        report = intake.read_report(
+            page.db, page.user.principal, report_id, clock=page.platform.clock,
+            key=intake_key(page.state.key),
+        )  # fmt: skip
+    except ReportUnreadable as exc:
+        return page.render(
+            "portal/message.html", status=500, title=page.t("reports.title"), message=str(exc)
+        )
     current = report.summary.status
     return page.render(
         "intake/detail.html",
