@@ -146,7 +146,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "alerts.last_seen": ("Sist sett", "Last seen"),
     "alerts.since": ("Sist sett fra (dato)", "Last seen from (date)"),
     "alerts.until": ("Først sett til og med (dato)", "First seen up to (date)"),
-    "alerts.at_least": ("Minst", "At least"),
+    "alerts.at_least": ("minst", "at least"),
     "alerts.one": ("Alarm", "Alert"),
     "alerts.feed": ("Kilde", "Source"),
     "alerts.events": ("Hendelser (utvalg)", "Events (sample)"),
