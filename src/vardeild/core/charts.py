@@ -78,7 +78,9 @@ def _open(frame: Frame, label: str, peak: int, css: str) -> list[str]:
 def _labels(frame: Frame, labels: Sequence[str], xs: Sequence[float], every: int) -> list[str]:
     parts = []
     for index, (text, x) in enumerate(zip(labels, xs, strict=True)):
-        if index % every == 0 or index == len(labels) - 1:
+        # The last step is labelled too, unless it would crowd the label just before it.
+        last = index == len(labels) - 1 and index % every >= max(1, every // 2)
+        if index % every == 0 or last:
             parts.append(
                 f'<text x="{x:.1f}" y="{frame.height - 12}" font-size="8" '
                 f'text-anchor="middle">{escape(text)}</text>'
