@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 ENTITY = "inbound_message"
 _PGP_MESSAGE = "-----BEGIN PGP MESSAGE-----"
 _PGP_SIGNED = "-----BEGIN PGP SIGNED MESSAGE-----"
+_DOUBTFUL = {"bad", "error", "expired_key", "revoked_key"}
 
 
 class Undecryptable(Exception):
@@ -354,6 +355,9 @@ def process_message(
         row.encrypted = True
         return _finish(session, row, clock, status="failed", problems=[f"encrypted: {exc}"])
     _fill(row, opened, session)
+    if opened.signature.status in _DOUBTFUL:
+        # A signature that does not hold is a sign of tampering: a person should look.
+        opened.problems.append(f"signature: {opened.signature.describe} ({row.signature_detail})")
     earlier = _earlier_copy(session, row)
     if earlier is not None:
         row.outcome = "duplicate"
