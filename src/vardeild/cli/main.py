@@ -16,6 +16,7 @@ import typer
 from vardeild import __version__
 from vardeild.cli import (
     audit,
+    cases,
     changes,
     demo,
     exposure,
@@ -113,6 +114,7 @@ app.add_typer(mail_intake.app, name="mail")
 app.add_typer(exposure.app, name="exposure")
 app.add_typer(vulndb.app, name="vulndb")
 app.add_typer(reports.app, name="reports")
+app.add_typer(cases.app, name="cases")
 
 
 def main() -> None:
