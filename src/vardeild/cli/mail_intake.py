@@ -13,6 +13,7 @@ import typer
 from vardeild.cli.context import cli_context
 from vardeild.cli.output import CliFailure, JsonOption, print_json, print_table, say, when
 from vardeild.mail.inbound import (
+    IntakeParts,
     intake_parts,
     process_message,
     process_pending,
@@ -27,12 +28,21 @@ from vardeild.mail.inbound_records import (
     get_raw_or_raise,
     list_messages,
 )
+from vardeild.settings import Settings
 
 app = typer.Typer(
     name="mail",
     help="The e-mail intake: receive (LMTP/SMTP listener), import, list, show, reprocess.",
     no_args_is_help=True,
 )
+
+
+def _parts(ctx: typer.Context, settings: Settings) -> IntakeParts:
+    parts = intake_parts(settings)
+    if parts.cert_key is not None:
+        # Decrypting starts gpg's agent for the CERT's home; a command must not leave it.
+        ctx.call_on_close(parts.cert_key.stop_agent)
+    return parts
 
 
 @app.command("receive")
@@ -59,7 +69,7 @@ def mail_receive(
         raise typer.BadParameter("--protocol must be lmtp or smtp")
     listener = InboundListener(
         platform,
-        intake_parts(platform.settings),
+        _parts(ctx, platform.settings),
         host=host,
         port=port,
         lmtp=None if protocol is None else protocol == "lmtp",
@@ -88,7 +98,7 @@ def mail_import(
     """Keep and process messages from files (for mail fetched by other means)."""
     cli = cli_context(ctx)
     platform = cli.platform()
-    parts = intake_parts(platform.settings)
+    parts = _parts(ctx, platform.settings)
     results: list[dict[str, Any]] = []
     for path in files:
         raw = sys.stdin.buffer.read() if str(path) == "-" else _read(path)
@@ -135,7 +145,7 @@ def mail_reprocess(ctx: typer.Context, as_json: JsonOption = False) -> None:
     done = process_pending(
         platform.session,
         clock=platform.clock,
-        parts=intake_parts(platform.settings),
+        parts=_parts(ctx, platform.settings),
         include_failed=True,
     )
     if as_json:
@@ -151,7 +161,7 @@ def mail_reverify(ctx: typer.Context, as_json: JsonOption = False) -> None:
     platform = cli_context(ctx).platform()
     with platform.session() as session:
         changed = reverify_unknown(
-            session, clock=platform.clock, parts=intake_parts(platform.settings)
+            session, clock=platform.clock, parts=_parts(ctx, platform.settings)
         )
     if as_json:
         print_json([{"id": pk, "signature": status} for pk, status in changed])
