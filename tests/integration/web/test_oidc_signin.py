@@ -6,12 +6,7 @@ instead under VARDEILD_REQUIRE_OIDC=1 (CI)."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import socket
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from support.factories import CERT_ADMIN
+from support.oidc_provider import CLIENT_ID, CLIENT_SECRET, running_provider
 from support.portal import make_user, sign_in
 from vardeild.access.model import Role
 from vardeild.accounts import service as accounts
@@ -37,9 +33,6 @@ from vardeild.settings import Settings
 from vardeild.web.pages.context import SESSION_COOKIE, build_state
 from vardeild.web.pages.oidc import COOKIE
 
-PROVIDER = Path(__file__).parents[2] / "support" / "oidc_provider"
-CLIENT_ID = "vardeild-test"
-CLIENT_SECRET = "a-client-secret-for-the-tests"
 CALLBACK = "http://testserver/signin/oidc/callback"
 ANNA = "anna@member-a.example"
 DOMAIN = "testserver.local"  # where the test client keeps the portal's cookies
@@ -51,43 +44,11 @@ ACCOUNTS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[str]:
     """The issuer URL of a real oidc-provider on a free loopback port, for the module."""
-    node = shutil.which("node")
-    if node is None or not (PROVIDER / "node_modules" / "oidc-provider").is_dir():
-        message = "no OIDC provider for the tests: node or its npm packages (scripts/bootstrap.sh)"
-        if os.environ.get("VARDEILD_REQUIRE_OIDC") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "OIDC_CLIENT_ID": CLIENT_ID,
-        "OIDC_CLIENT_SECRET": CLIENT_SECRET,
-        "OIDC_REDIRECT_URI": CALLBACK,
-        "OIDC_ACCOUNTS": json.dumps(ACCOUNTS),
-    }
-    process = subprocess.Popen(
-        [node, "provider.mjs", str(port)], cwd=PROVIDER, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("listening "), f"the provider did not start: {line!r}"
-        yield line.split()[1]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with running_provider(CALLBACK, ACCOUNTS) as url:
+        yield url
 
 
 @pytest.fixture
