@@ -312,17 +312,23 @@ class VerifiedIdentity:
 
 def identity_from_claims(claims: Mapping[str, Any], config: OidcConfig) -> VerifiedIdentity:
     """Return the identity the claims describe (the e-mail from config.email_claim; groups
-    from config.role_claim, a list or one string)."""
+    from config.role_claim, a list or one string); OidcError for an unusable subject."""
     email = claims.get(config.email_claim)
     verified = claims.get("email_verified")
     groups = claims.get(config.role_claim) if config.role_claim else None
     if isinstance(groups, str):
         groups = [groups]
     name = claims.get("name")
+    subject = claims["sub"]
+    # OpenID Connect Core 2: at most 255 ASCII characters, as the column holds.
+    if not isinstance(subject, str) or not 0 < len(subject) <= 255:
+        raise OidcError("id_token", "the subject is not 1 to 255 characters")
+    if isinstance(email, str):
+        email = email.strip().lower()
     return VerifiedIdentity(
         issuer=config.issuer,
-        subject=str(claims["sub"]),
-        email=email.strip().lower() if isinstance(email, str) and email.strip() else None,
+        subject=subject,
+        email=email if isinstance(email, str) and 3 <= len(email) <= 254 else None,
         # Some providers send the flag as a string.
         email_verified=verified is True or verified == "true",
         name=name.strip()[:200] if isinstance(name, str) else "",

@@ -251,6 +251,11 @@ def test_the_identity_takes_the_configured_claims() -> None:
     assert identity.groups == ("admins",)
     unverified = identity_from_claims({"sub": "p1", "email": "a@b.example"}, _config())
     assert unverified.email_verified is False
+    too_long = identity_from_claims({"sub": "p1", "email": "a" * 250 + "@b.example"}, _config())
+    assert too_long.email is None
+    for subject in ("", "s" * 256, 42):
+        with pytest.raises(OidcError):
+            identity_from_claims({"sub": subject}, _config())
 
 
 # --- the client against an in-memory provider -----------------------------------------------

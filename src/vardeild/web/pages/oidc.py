@@ -219,7 +219,7 @@ def oidc_callback(
         limiter.record(page.client, now)
         return _clear_pending(page, _message(page, 400, "oidc.expired"))
     if error:
-        log.info("OIDC provider answered %s", error[:100])
+        log.info("OIDC provider answered %r", error[:100])
         return _clear_pending(page, _message(page, 401, "oidc.refused"))
     try:
         identity = client.finish(pending, state=state, code=code, now=int(now.timestamp()))
