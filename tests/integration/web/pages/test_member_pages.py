@@ -329,3 +329,49 @@ def test_cert_staff_choose_the_member(
     only_b = client.get(f"/portal/alerts?organisation={members.b}")
     assert "ALFA skanning" not in only_b.text
     assert "BETA hemmelig" in only_b.text
+
+
+def test_a_member_admin_proposes_a_contact_and_changes_one(
+    client: TestClient, platform: Platform, members: Members
+) -> None:
+    _signed_in(client, platform, Role.MEMBER_ADMIN, members.a)
+    page = client.get("/portal/organisation")
+    contact = re.search(r'name="value" value="([^"]+@[^"]+)"', page.text)
+    assert contact, "no removal form for the registered contact"
+    added = post_form(
+        client, "/portal/organisation", "/portal/change-requests",
+        {"organisation": str(members.a), "kind": "contacts", "operation": "add",
+         "value": "vakt@alfa.example.no", "name": "Vakthavende", "phone": "+47 22 00 00 00",
+         "roles": "on_call", "language": "en"},
+    )  # fmt: skip
+    assert added.status_code == 303, added.text
+    changed = post_form(
+        client, "/portal/organisation", "/portal/change-requests",
+        {"organisation": str(members.a), "kind": "contacts", "operation": "update",
+         "value": contact.group(1), "phone": "+47 99 99 99 99"},
+    )  # fmt: skip
+    assert changed.status_code == 303, changed.text
+    not_for_networks = post_form(
+        client, "/portal/organisation", "/portal/change-requests",
+        {"organisation": str(members.a), "kind": "networks", "operation": "update",
+         "value": "192.0.2.0/24"},
+    )  # fmt: skip
+    assert not_for_networks.status_code == 422
+    with platform.session() as session:
+        proposed, _ = changes.list_change_requests(session, CERT_ADMIN)
+    assert [item.changes for item in reversed(proposed)] == [
+        {
+            "contacts": {
+                "add": [
+                    {
+                        "email": "vakt@alfa.example.no",
+                        "name": "Vakthavende",
+                        "phone": "+47 22 00 00 00",
+                        "language": "en",
+                        "roles": ["on_call"],
+                    }
+                ]
+            }
+        },
+        {"contacts": {"update": [{"email": contact.group(1), "phone": "+47 99 99 99 99"}]}},
+    ]
