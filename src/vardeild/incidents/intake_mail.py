@@ -58,14 +58,15 @@ class MailReport:
     observables: list[dict[str, str]] = field(default_factory=list)
     attachments: list[str] = field(default_factory=list)  # "name (type, bytes, sha256)"
     problems: list[str] = field(default_factory=list)
+    automatic: str = ""  # why it is an automatic message (auto-reply, bounce), or ""
 
 
 @dataclass(frozen=True)
 class MailOutcome:
     """Where a message went: threaded onto a case or a new case, and why it is flagged."""
 
-    outcome: str  # threaded or new_case
-    case_id: int
+    outcome: str  # threaded, new_case or none
+    case_id: int | None
     flagged: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -78,6 +79,10 @@ def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> M
     if named is not None:
         case_id = find_case_by_reference(session, f"VARDEILD#{named}")
         organisation_id = _sender_organisation(session, case_id, report.sender) if case_id else None
+        if case_id is not None and organisation_id is not None and report.automatic:
+            # An out-of-office reply or a bounce is for the CERT's eyes, not the members'.
+            _note_automatic(session, report, case_id, clock=clock)
+            return MailOutcome("threaded", case_id)
         if case_id is not None and organisation_id is not None:
             _thread(session, report, case_id, organisation_id, clock=clock)
             return MailOutcome("threaded", case_id)
@@ -90,6 +95,10 @@ def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> M
             f"subject names {reference(named)}, but {why}: not threaded onto it (a forged or "
             "mistaken reference); opened as a new case instead"
         )
+    if report.automatic:
+        # Bounces and auto-replies must not open cases: one mail loop would open thousands.
+        problems.append(f"automatic message ({report.automatic}): not filed as a case")
+        return MailOutcome("none", None, flagged=False, problems=problems)
     case = _new_case(session, report, problems, clock=clock)
     return MailOutcome("new_case", int(case["id"]), flagged=bool(problems), problems=problems)
 
@@ -136,6 +145,22 @@ def _thread(
         author_label=report.sender[:200],
     )
     _observe(session, case_id, report, clock=clock)
+
+
+def _note_automatic(session: Session, report: MailReport, case_id: int, *, clock: Clock) -> None:
+    add_journal_entry(
+        session,
+        INTAKE,
+        case_id,
+        clock=clock,
+        text=_clean(
+            f"Automatic message ({report.automatic}), kept as inbound message "
+            f"{report.message_pk}:\n\n{_entry_text(report)}",
+            TEXT_MAX,
+        ),
+        visibility=Visibility.INTERNAL,
+        source=EntrySource.EMAIL,
+    )
 
 
 def _new_case(

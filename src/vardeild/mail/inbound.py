@@ -382,6 +382,7 @@ def process_message(
             observables=row.observables,
             attachments=attachments,
             problems=opened.problems,
+            automatic=automatic_reason(opened.message, row.envelope_from),
         ),
         clock=clock,
     )
@@ -395,6 +396,22 @@ def process_message(
         problems=opened.problems + outcome.problems,
         flagged=outcome.flagged,
     )
+
+
+def automatic_reason(message: EmailMessage, envelope_from: str) -> str:
+    """Return why message was sent by a machine (RFC 3834 Auto-Submitted, a delivery or
+    read report, Precedence bulk/junk/auto_reply), or '' for a person's message."""
+    submitted = header_text(message, "Auto-Submitted", limit=100).lower()
+    if submitted and submitted.split(";")[0].strip() != "no":
+        return f"Auto-Submitted: {submitted}"
+    if message.get_content_type() == "multipart/report":
+        return "a delivery or read report"
+    precedence = header_text(message, "Precedence", limit=50).lower()
+    if precedence in {"bulk", "junk", "list", "auto_reply"}:
+        return f"Precedence: {precedence}"
+    if envelope_from == "<>":
+        return "a bounce (empty envelope sender)"
+    return ""
 
 
 def _headers_only(row: InboundMessageRow) -> None:

@@ -86,7 +86,12 @@ class IntakeHandler:
         raw = envelope.original_content or b""
         try:
             await asyncio.to_thread(
-                self._store, raw, _peer(session), envelope.mail_from or "", envelope.rcpt_tos
+                self._store,
+                raw,
+                _peer(session),
+                # An empty reverse path is a bounce's (RFC 5321 §4.5.5): keep it visible.
+                envelope.mail_from or "<>",
+                envelope.rcpt_tos,
             )
         except Exception:
             log.exception("an inbound message could not be kept")

@@ -339,3 +339,42 @@ def test_kept_but_unprocessed_mail_is_processed_on_start_and_kept_once(
     assert copy.status == "duplicate"
     assert copy.case_id == row.case_id
     assert copy.envelope_to == ["cert@vardeild.example", "soc@vardeild.example"]
+
+
+def test_bounces_and_auto_replies_open_no_case_and_reach_no_member(intake: Platform) -> None:
+    member = add_member(
+        intake,
+        [{"name": "Ferie", "email": "ferie@medlem.example", "roles": ["security"]}],
+        networks=["198.18.72.0/24"],
+    )
+    with intake.session() as session:
+        case = service.create_case(session, CERT_ADMIN, clock=intake.clock, title="DDoS")
+        coordination.involve_organisation(
+            session, CERT_ADMIN, case["id"], member, InvolvedRole.AFFECTED, clock=intake.clock
+        )
+    case_id = int(case["id"])
+    away = plain_message(
+        sender="ferie@medlem.example",
+        subject=f"Fravær: [VARDEILD#{case_id}] DDoS",
+        text="Jeg er på ferie til mandag.",
+    )
+    away["Auto-Submitted"] = "auto-replied"
+    bounce = plain_message(
+        sender="MAILER-DAEMON@relay.example", subject="Undelivered Mail", text="550 no such user"
+    )
+    with running_listener(intake) as listener:
+        send(listener, away.as_bytes(), sender="ferie@medlem.example")
+        wait_for(intake, 1)
+        send(listener, bounce.as_bytes(), sender="")
+        auto, bounced = wait_for(intake, 2)
+    assert (auto.outcome, auto.case_id) == ("threaded", case_id)
+    entries = _journal(intake, case_id)
+    [note] = [e for e in entries if "på ferie" in e["text"]]
+    assert note["visibility"] == "internal"
+    assert "Auto-Submitted: auto-replied" in note["text"]
+    assert bounced.envelope_from == "<>"
+    assert (bounced.status, bounced.outcome, bounced.case_id) == ("processed", "none", None)
+    assert any("a bounce (empty envelope sender)" in p for p in bounced.problems)
+    with intake.session() as session:
+        total = service.list_cases(session, SYSTEM)[1]
+    assert total == 1
