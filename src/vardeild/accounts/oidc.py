@@ -19,7 +19,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import Key, KeySet, import_key
 
 from vardeild.access.model import Role
 from vardeild.accounts.oidc_http import HttpLimits, OidcHttpError, check_url, request_json
@@ -338,6 +338,19 @@ def identity_from_claims(claims: Mapping[str, Any], config: OidcConfig) -> Verif
 
 # --- the client -----------------------------------------------------------------------------
 
+
+def _signing_keys(keys: object) -> Iterator[Key]:
+    """Yield the signing keys of a JWKS's keys that read; one of a type we do not know (or an
+    encryption key) is left out rather than failing the whole set."""
+    for data in keys if isinstance(keys, list) else ():
+        if not isinstance(data, dict) or data.get("use", "sig") != "sig":
+            continue
+        try:
+            yield import_key(data)
+        except (JoseError, ValueError, TypeError):
+            continue
+
+
 Requester = Callable[..., dict[str, Any]]
 
 
@@ -380,15 +393,9 @@ class OidcClient:
             return held[1]
         try:
             document = self._get(self.metadata().jwks_uri)
-            signing = [
-                key for key in document.get("keys", [])
-                if isinstance(key, dict) and key.get("use", "sig") == "sig"
-            ]  # fmt: skip
-            keys = KeySet.import_key_set({"keys": signing})
         except OidcHttpError as exc:
             raise OidcError("discovery", f"the provider's keys: {exc}") from None
-        except (JoseError, ValueError, TypeError) as exc:
-            raise OidcError("discovery", f"the provider's keys do not read: {exc}") from None
+        keys = KeySet(list(_signing_keys(document.get("keys"))))
         with self._lock:
             self._keys = (time.monotonic(), keys)
         return keys
@@ -414,10 +421,12 @@ class OidcClient:
             raise OidcError("token", "the provider's token answer has no ID token")
         access = access_token if isinstance(access_token, str) else None
         claims = self._validated(id_token, pending, now=now, access_token=access)
-        if (
-            self.config.email_claim not in claims or "email_verified" not in claims
-        ) and metadata.userinfo_endpoint and access:  # fmt: skip
-            claims = {**self._userinfo(metadata.userinfo_endpoint, access, claims), **claims}
+        wanted = (self.config.email_claim, "email_verified")
+        if any(k not in claims for k in wanted) and metadata.userinfo_endpoint and access:
+            info = self._userinfo(metadata.userinfo_endpoint, access, claims)
+            # The address and its verified flag both from the userinfo, so that the flag is
+            # about that address.
+            claims = {**claims, **{k: info.get(k) for k in wanted}}
         return identity_from_claims(claims, self.config)
 
     def _exchange(self, metadata: ProviderMetadata, pending: Pending, code: str) -> dict[str, Any]:

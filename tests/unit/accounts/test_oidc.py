@@ -270,12 +270,15 @@ class FakeProvider:
         self.userinfo_sub = userinfo_sub
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
         self.id_claims: dict[str, Any] = {}
+        self.published_raw: list[Any] | None = None
 
     def __call__(self, method: str, url: str, **more: Any) -> dict[str, Any]:
         self.calls.append((method, url, more))
         if url.endswith("/.well-known/openid-configuration"):
             return DOCUMENT
         if url.endswith("/jwks"):
+            if self.published_raw is not None:
+                return {"keys": self.published_raw}
             return {"keys": [k.as_dict(private=False) for k in self.published]}
         if url.endswith("/token"):
             now = int(time.time())
@@ -351,3 +354,12 @@ def test_a_rotated_key_is_fetched_again_but_not_at_every_token(
     monkeypatch.setattr("vardeild.accounts.oidc.time.monotonic", lambda: later)
     assert _finish(client, provider, pending).subject == "person-1"
     assert len([u for _m, u, _ in provider.calls if u.endswith("/jwks")]) == 2
+
+
+def test_keys_of_unknown_types_and_encryption_keys_are_left_out() -> None:
+    provider = FakeProvider()
+    enc = _key("enc").as_dict(private=False) | {"use": "enc"}
+    client = OidcClient(_config(), request=provider)
+    sign = KEY.as_dict(private=False)
+    provider.published_raw = [{"kty": "XYZ", "kid": "odd"}, enc, "not a key", sign]
+    assert [key.kid for key in client.keys().keys] == ["k1"]
