@@ -126,6 +126,7 @@ def _alert_page(page: Page, alert_id: int, *, status: int = 200, **context: Any)
         indicators=indicators,
         hidden_indicators=hidden,
         may_acknowledge=alert["status"] in (AlertStatus.OPEN, AlertStatus.SUPPRESSED),
+        done=page.request.query_params.get("done", "") in set(AlertAction),
         **context,
     )
 

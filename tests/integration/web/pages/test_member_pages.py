@@ -204,6 +204,7 @@ def test_a_member_sees_and_acknowledges_its_alerts_and_never_anothers(
         follow_redirects=False,
     )
     assert done.status_code == 303
+    assert "Lagret." in client.get(done.headers["location"]).text
     refused = client.post(
         f"/portal/alerts/{members.b_alert}/acknowledge",
         data={"csrf_token": token},
