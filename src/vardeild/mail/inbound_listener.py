@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 
 class _Recording:
-    """Mixin for the protocol classes: a 552 the server itself gives (message too large)
-    is recorded before it is sent, since the handler never sees such a message."""
+    """Mixin for the protocol classes: a refusal the server itself gives (552 message too
+    large, 500 line too long) is recorded before it is sent, since the handler never sees
+    such a message."""
 
     event_handler: Any
     envelope: Envelope | None
@@ -54,7 +55,8 @@ class _Recording:
 
     async def push(self, status: Any) -> None:
         text = status.decode("ascii", "replace") if isinstance(status, bytes) else str(status)
-        if text.startswith("552") and isinstance(self.event_handler, IntakeHandler):
+        refusal = text.startswith(("552", "500 Line too long"))
+        if refusal and isinstance(self.event_handler, IntakeHandler):
             await self.event_handler.refused(
                 self.session, self.envelope, text, mail_from=self._mail_from
             )
@@ -129,10 +131,14 @@ class IntakeHandler:
         peer = _peer(session) if session is not None else ""
         sender = (envelope.mail_from if envelope is not None else None) or mail_from
         recipients = list(envelope.rcpt_tos) if envelope is not None else []
+        what = (
+            "a line longer than SMTP allows (1,000 bytes, RFC 5321 §4.5.3.1.6)"
+            if answer.startswith("500")
+            else f"mail bomb: larger than {self.limits.max_bytes:,} bytes (mail_inbound_max_bytes)"
+        )
         reason = (
-            f"mail bomb: larger than {self.limits.max_bytes:,} bytes "
-            f"(mail_inbound_max_bytes); answered {answer.strip()!r}, so the sending server "
-            "keeps it and tells its sender"
+            f"{what}; answered {answer.strip()!r}, so the sending server keeps it and tells "
+            "its sender"
         )
 
         def record() -> None:

@@ -133,6 +133,15 @@ def test_a_huge_message_is_refused_in_transit_and_recorded(intake: Platform) -> 
         assert row.flagged
         assert row.envelope_from == "bomber@example.org"
         assert "mail bomb: larger than 300,000 bytes" in row.problems[0]
+    # A line longer than SMTP allows is refused (500) and recorded the same way.
+    long_line = b"From: long@example.org\r\nSubject: long\r\n\r\n" + b"L" * 5000 + b"\r\n"
+    with running_listener(intake) as listener, pytest.raises(smtplib.SMTPException) as long:
+        send(listener, long_line, sender="long@example.org")
+    assert "500" in str(long.value)
+    with intake.session() as session:
+        rows = session.scalars(select(InboundMessageRow).order_by(InboundMessageRow.id)).all()
+        assert rows[-1].envelope_from == "long@example.org"
+        assert "a line longer than SMTP allows" in rows[-1].problems[0]
     # Handed over by other means (vardeild mail import), its head and hash are kept.
     oversized = huge.as_bytes()
     with intake.session() as session:
