@@ -314,9 +314,10 @@ def _case(platform: Platform, b: int, b_finding: int, canary: str, low: str) -> 
             session, CERT_ADMIN, case_id, clock=clock, config=notify_config(platform.settings),
             text=f"{canary} oppdatering",
         )  # fmt: skip
+        # The file's bytes hold the plain canary: they are served as a file, never as a page.
         attachment = case_attachments.add_attachment(
             session, CERT_ADMIN, case_id, clock=clock,
-            store=evidence_store(platform.settings), data=f"{canary} bevis".encode(),
+            store=evidence_store(platform.settings), data=f"{low} bevis".encode(),
             filename=f"{plain_name(canary)}.txt", visibility=Visibility.SHARED,
         )  # fmt: skip
     return {
