@@ -78,7 +78,9 @@ def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> M
     problems: list[str] = []
     if named is not None:
         case_id = find_case_by_reference(session, f"VARDEILD#{named}")
-        organisation_id = _sender_organisation(session, case_id, report.sender) if case_id else None
+        organisation_id = (
+            _sender_organisation(session, case_id, named, report.sender) if case_id else None
+        )
         if case_id is not None and organisation_id is not None and report.automatic:
             # An out-of-office reply or a bounce is for the CERT's eyes, not the members'.
             _note_automatic(session, report, case_id, clock=clock)
@@ -103,9 +105,10 @@ def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> M
     return MailOutcome("new_case", int(case["id"]), flagged=bool(problems), problems=problems)
 
 
-def _sender_organisation(session: Session, case_id: int, sender: str) -> int | None:
-    """Return the involved organisation the sender is a contact of (0 for the case's own
-    reporter, who may belong to none), or None if the sender is not involved."""
+def _sender_organisation(session: Session, case_id: int, named: int, sender: str) -> int | None:
+    """Return the involved organisation the sender is a contact of (0 for the reporter of the
+    case, or of the case named when it was merged into this one: a reporter may belong to no
+    organisation), or None if the sender is not involved."""
     if not sender:
         return None
     for organisation_id in sorted(involved_ids(session, case_id)):
@@ -116,10 +119,14 @@ def _sender_organisation(session: Session, case_id: int, sender: str) -> int | N
         addresses = {str(c.get("email", "")).lower() for c in organisation.get("contacts", [])}
         if sender.lower() in addresses:
             return organisation_id
-    case = get_case_or_raise(session, SYSTEM, case_id)
-    reporter = str(case.get("reporter") or "").lower()
-    if reporter and sender.lower() in re.findall(r"[^\s<>,;]+@[^\s<>,;]+", reporter):
-        return 0
+    for reported in sorted({case_id, named}):
+        try:
+            case = get_case_or_raise(session, SYSTEM, reported)
+        except NotFound:
+            continue
+        reporter = str(case.get("reporter") or "").lower()
+        if reporter and sender.lower() in re.findall(r"[^\s<>,;]+@[^\s<>,;]+", reporter):
+            return 0
     return None
 
 
