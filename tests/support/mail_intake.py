@@ -23,6 +23,7 @@ from vardeild.app import build_platform
 from vardeild.core.clock import FixedClock
 from vardeild.db.engine import create_db_engine
 from vardeild.db.migrate import upgrade
+from vardeild.mail.gnupg_home import stop_agent
 from vardeild.mail.inbound import intake_parts
 from vardeild.mail.inbound_listener import InboundListener
 from vardeild.mail.inbound_tables import InboundMessageRow
@@ -51,6 +52,9 @@ def intake_platform(
         yield platform
     finally:
         engine.dispose()
+        # Decrypting started the CERT home's agent; the next user starts it again, and none
+        # outlives the run (xdist workers end without running atexit).
+        stop_agent(shared_cert_home())
 
 
 @contextmanager
