@@ -455,7 +455,7 @@ def cases_stats(
     now = platform.clock.now()
     with platform.session() as session:
         figures = stats.case_stats(
-            session, cli.principal, since=now - timedelta(days=days), until=now, period=period
+            session, cli.principal, since=now - timedelta(days=days), period=period
         )
     if csv_file is not None:
         csv_file.write_text(stats.stats_csv(figures), encoding="utf-8")

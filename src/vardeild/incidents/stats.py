@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
@@ -65,17 +65,19 @@ def case_stats(
     principal: Principal,
     *,
     since: datetime,
-    until: datetime,
+    until: datetime | None = None,
     period: Period = Period.MONTH,
 ) -> dict[str, Any]:
-    """Return counts of the cases opened in [since, until) per period by classification, by
+    """Return counts of the cases opened in [since, until) (until None: up to now and any
+    later) per period by classification, by
     sector and by member, and their durations; PermissionDenied for members (the figures
     span the constituency). Merged cases are counted in the case they were merged into."""
     authorize(principal, Action.LIST_ALL)
     rows = list(
         session.scalars(
             select(CaseRow)
-            .where(CaseRow.created_at >= since, CaseRow.created_at < until)
+            .where(CaseRow.created_at >= since)
+            .where(CaseRow.created_at < until if until is not None else true())
             .where(CaseRow.status != CaseStatus.MERGED.value)
             .order_by(CaseRow.id)
         )

@@ -185,9 +185,7 @@ def case_stats(
         return away
     principal = require_cert(principal_of(page))
     now = page.platform.clock.now()
-    figures = stats.case_stats(
-        page.db, principal, since=now - timedelta(days=days), until=now, period=period
-    )
+    figures = stats.case_stats(page.db, principal, since=now - timedelta(days=days), period=period)
     labels = figures["periods"]
     taxonomies = sorted({i["taxonomy"] for i in figures["by_classification"]})
     counts = {(i["period"], i["taxonomy"]): i["cases"] for i in figures["by_classification"]}
@@ -216,9 +214,7 @@ def case_stats_csv(
         return away
     principal = require_cert(principal_of(page))
     now = page.platform.clock.now()
-    figures = stats.case_stats(
-        page.db, principal, since=now - timedelta(days=days), until=now, period=period
-    )
+    figures = stats.case_stats(page.db, principal, since=now - timedelta(days=days), period=period)
     return page.finish(
         Response(
             stats.stats_csv(figures),

@@ -85,7 +85,8 @@ class ClassificationOut(BaseModel):
 
 
 class CaseOut(BaseModel):
-    """A case. A member's token gets the fields up to updated_at only."""
+    """A case. A member's token gets the fields up to updated_at only (the rest are left
+    out of the answer, not sent empty)."""
 
     id: int
     reference: str = Field(description="VARDEILD#<id>, as subjects and replies carry it.")
@@ -359,7 +360,9 @@ class SplitIn(BaseModel):
 # --- cases ---------------------------------------------------------------------------------
 
 
-@router.get("", response_model=Page[CaseOut], summary="List cases")
+@router.get(
+    "", response_model=Page[CaseOut], response_model_exclude_unset=True, summary="List cases"
+)
 def list_cases_route(
     session: SessionDep,
     principal: PrincipalDep,
@@ -384,7 +387,13 @@ def list_cases_route(
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
 
-@router.post("", response_model=CaseOut, status_code=201, summary="Open a case")
+@router.post(
+    "",
+    response_model=CaseOut,
+    response_model_exclude_unset=True,
+    status_code=201,
+    summary="Open a case",
+)
 def create_case_route(
     body: CaseIn, session: SessionDep, principal: PrincipalDep, platform: PlatformDep
 ) -> dict[str, Any]:
@@ -425,7 +434,9 @@ def stats_route(
     principal: PrincipalDep,
     platform: PlatformDep,
     since: Annotated[AwareDatetime | None, Query(description="Default: a year ago.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Default: now.")] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="Before this (default: no end).")
+    ] = None,
     period: stats.Period = stats.Period.MONTH,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
@@ -433,7 +444,7 @@ def stats_route(
     times to acknowledge, contain and close (CERT only)."""
     now = platform.clock.now()
     figures = stats.case_stats(
-        session, principal, since=since or now - timedelta(days=365), until=until or now,
+        session, principal, since=since or now - timedelta(days=365), until=until,
         period=period,
     )  # fmt: skip
     if format == "csv":
@@ -445,7 +456,9 @@ def stats_route(
     return figures
 
 
-@router.get("/{case_id}", response_model=CaseOut, summary="Read a case")
+@router.get(
+    "/{case_id}", response_model=CaseOut, response_model_exclude_unset=True, summary="Read a case"
+)
 def get_case_route(case_id: CaseId, session: SessionDep, principal: PrincipalDep) -> Any:
     """The case as the caller may see it."""
     return service.get_case_or_raise(session, principal, case_id)
