@@ -152,6 +152,22 @@ class Page:
         self._finish(response)
         return response
 
+    def start_full_session(self, user_id: int, response: Response) -> None:
+        """Sign user_id in: a new server-side session, its cookie set on response."""
+        # A fresh id on every sign-in: an id planted before sign-in (session fixation) is never
+        # the one that becomes signed in.
+        if self.session_secret:
+            sessions.end_session(self.db, self.session_secret, clock=self.platform.clock)
+        secret = sessions.start_session(
+            self.db,
+            user_id,
+            stage=sessions.STAGE_FULL,
+            clock=self.platform.clock,
+            config=self.state.config,
+            client=self.client,
+        )
+        self.set_session(response, secret)
+
     def set_session(self, response: Response, secret: str) -> None:
         """Give the browser the session cookie (ending with the browser, checked server-side)."""
         self._cookie(response, SESSION_COOKIE, secret, max_age=None)

@@ -17,8 +17,6 @@ from typing import Annotated
 
 from fastapi import Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import pass_context
-from jinja2.runtime import Context
 
 from vardeild.accounts import sessions
 from vardeild.accounts.oidc import (
@@ -35,9 +33,8 @@ from vardeild.accounts.oidc_http import HttpLimits
 from vardeild.accounts.oidc_links import OidcSignIn, sign_in_with_identity
 from vardeild.core.errors import NotFound
 from vardeild.settings import Settings
-from vardeild.web.pages import context, i18n
+from vardeild.web.pages import i18n
 from vardeild.web.pages.context import Page, PageDep, page_router
-from vardeild.web.pages.routes import _start_full_session
 from vardeild.web.pages.transport import cookie_name
 
 router = page_router()
@@ -136,22 +133,6 @@ def _client(page: Page) -> OidcClient:
     return client
 
 
-@pass_context
-def _provider_name(ctx: Context) -> str | None:
-    # The sign-in page is rendered by routes.py, which knows nothing of OIDC; the page being
-    # rendered (whose bound `t` every template gets) says whether this app has a provider.
-    page = getattr(ctx.get("t"), "__self__", None)
-    if not isinstance(page, Page):
-        return None
-    settings = page.platform.settings
-    if not (settings.oidc_issuer and settings.oidc_client_id):
-        return None
-    return settings.oidc_provider_name
-
-
-context._ENV.globals["oidc_provider_name"] = _provider_name
-
-
 def _message(page: Page, status: int, key: str) -> HTMLResponse:
     return page.render(
         "portal/message.html", status=status, title=page.t("oidc.title"), message=page.t(key)
@@ -245,5 +226,5 @@ def oidc_callback(
         page.set_session(response, secret)
         return _clear_pending(page, response)
     response = page.redirect("/portal")
-    _start_full_session(page, result.user.id, response)
+    page.start_full_session(result.user.id, response)
     return _clear_pending(page, response)

@@ -10,7 +10,7 @@ router to prove it).
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import segno
@@ -30,6 +30,7 @@ from vardeild.web.pages.reset_mail import mail_transport, send_reset_mail
 router = page_router()
 
 Text = Annotated[str, Form(max_length=300)]
+_SIGNIN = "portal/signin.html"
 _CSS = files("vardeild.web").joinpath("templates/portal/portal.css").read_text(encoding="utf-8")
 
 
@@ -42,22 +43,6 @@ def _signed_in(page: Page) -> RedirectResponse | None:
     return None if page.user is not None else page.redirect("/signin")
 
 
-def _start_full_session(page: Page, user_id: int, response: Response) -> None:
-    # A fresh id on every sign-in: an id planted before sign-in (session fixation) is never
-    # the one that becomes signed in.
-    if page.session_secret:
-        sessions.end_session(page.db, page.session_secret, clock=page.platform.clock)
-    secret = sessions.start_session(
-        page.db,
-        user_id,
-        stage=sessions.STAGE_FULL,
-        clock=page.platform.clock,
-        config=page.state.config,
-        client=page.client,
-    )
-    page.set_session(response, secret)
-
-
 # --- sign-in --------------------------------------------------------------------------------
 
 
@@ -66,12 +51,21 @@ def signin_form(page: PageDep) -> Response:
     """The sign-in form (the home page for someone already signed in)."""
     if page.user is not None:
         return page.redirect("/portal")
-    return page.render("portal/signin.html")
+    return page.render(_SIGNIN, **_signin_options(page))
+
+
+def _signin_options(page: Page) -> dict[str, Any]:
+    """What the sign-in page offers beside the password: the OpenID Connect provider's button
+    (pages/oidc.py), when one is configured."""
+    settings = page.platform.settings
+    configured = bool(settings.oidc_issuer and settings.oidc_client_id)
+    return {"oidc_provider": settings.oidc_provider_name if configured else None}
 
 
 def _refused(page: Page, template: str, *, slow: bool = False) -> HTMLResponse:
     key = "signin.slow_down" if slow else "signin.refused"
-    return page.render(template, status=429 if slow else 401, error=page.t(key))
+    options = _signin_options(page) if template == _SIGNIN else {}
+    return page.render(template, status=429 if slow else 401, error=page.t(key), **options)
 
 
 @router.post("/signin", response_class=HTMLResponse)
@@ -80,13 +74,13 @@ def signin(page: PageDep, email: Text = "", password: Text = "") -> Response:
     now = page.platform.clock.now()
     limiter = page.state.signin_failures
     if limiter.blocked(page.client, now):
-        return _refused(page, "portal/signin.html", slow=True)
+        return _refused(page, _SIGNIN, slow=True)
     result = accounts.check_password(
         page.db, email=email, password=password, clock=page.platform.clock, config=page.state.config
     )
     if result.user is None:
         limiter.record(page.client, now)
-        return _refused(page, "portal/signin.html")
+        return _refused(page, _SIGNIN)
     if result.outcome is accounts.SignIn.NEED_TOTP:
         response = page.redirect("/signin/totp")
         if page.session_secret:
@@ -102,7 +96,7 @@ def signin(page: PageDep, email: Text = "", password: Text = "") -> Response:
         page.set_session(response, pending)
         return response
     response = page.redirect("/portal")
-    _start_full_session(page, result.user.id, response)
+    page.start_full_session(result.user.id, response)
     return response
 
 
@@ -128,12 +122,12 @@ def signin_totp(page: PageDep, code: Text = "") -> Response:
     )
     if result.outcome is accounts.SignIn.DONE:
         done = page.redirect("/portal")
-        _start_full_session(page, page.active.user.id, done)
+        page.start_full_session(page.active.user.id, done)
         return done
     limiter.record(page.client, now)
     if result.outcome is accounts.SignIn.LOCKED:
         sessions.end_session(page.db, page.session_secret, clock=page.platform.clock)
-        response = _refused(page, "portal/signin.html")
+        response = _refused(page, _SIGNIN)
         page.clear_session(response)
         return response
     return _refused(page, "portal/totp.html")
@@ -251,7 +245,7 @@ def change_password(
     except ValidationFailed as exc:
         return _account_page(page, status=422, password_errors=_problems(exc))
     response = page.redirect("/account?done=password")
-    _start_full_session(page, page.user.id, response)
+    page.start_full_session(page.user.id, response)
     return response
 
 
