@@ -54,6 +54,7 @@ from vardeild.mail.inbound_pgp import (
     KeyLookup,
     SignatureCheck,
     decrypt,
+    subkey_owners,
     verify_decrypted,
     verify_detached,
     verify_inline,
@@ -345,7 +346,7 @@ def process_message(
     if row.status not in {"received", "failed"}:
         return row
     row.attempts += 1
-    keys = registry_keys(session)
+    keys = registry_keys(session, gpg_binary=parts.gpg_binary)
     try:
         opened = open_message(row.raw, parts, keys)
     except MailRefused as exc:
@@ -563,19 +564,17 @@ def process_pending(
 # --- keys and signatures again ----------------------------------------------------------
 
 
-def registry_keys(session: Session) -> KeyLookup:
-    """Return a lookup of contacts' armoured public keys by fingerprint or key id (the
-    registry knows each contact's primary key; a signature by a subkey the registry cannot
-    match stays unknown_key)."""
+def registry_keys(session: Session, *, gpg_binary: str = "gpg") -> KeyLookup:
+    """Return a lookup of contacts' armoured public keys by the fingerprint or key id of the
+    key that signed: the registry knows each contact's primary key; a signing subkey is
+    matched through the contacts' keys themselves, read once on the first miss."""
     watched = list_contact_keys(session)
+    subkeys: dict[str, str] | None = None
 
-    def lookup(key: str) -> list[str]:
-        wanted = key.upper()
+    def armoured_of(primary: str) -> list[str]:
         found: list[str] = []
         for item in watched:
-            if not item.fingerprint or not item.fingerprint.upper().endswith(wanted):
-                continue
-            if item.organisation_id is None:
+            if item.fingerprint.upper() != primary or item.organisation_id is None:
                 continue
             organisation = members.get_organisation_or_raise(session, SYSTEM, item.organisation_id)
             for contact in organisation.get("contacts", []):
@@ -584,6 +583,25 @@ def registry_keys(session: Session) -> KeyLookup:
                     if armoured and armoured not in found:
                         found.append(armoured)
         return found
+
+    def lookup(key: str) -> list[str]:
+        nonlocal subkeys
+        wanted = key.upper()
+        primaries = {
+            item.fingerprint.upper()
+            for item in watched
+            if item.fingerprint and item.fingerprint.upper().endswith(wanted)
+        }
+        if not primaries and watched:
+            if subkeys is None:
+                every = [a for item in {w.fingerprint.upper() for w in watched if w.fingerprint}
+                         for a in armoured_of(item)]  # fmt: skip
+                subkeys = subkey_owners(every, gpg_binary=gpg_binary)
+            owner = subkeys.get(wanted) or next(
+                (p for s, p in subkeys.items() if len(wanted) == 16 and s.endswith(wanted)), None
+            )
+            primaries = {owner} if owner else set()
+        return [armoured for primary in sorted(primaries) for armoured in armoured_of(primary)]
 
     return lookup
 
@@ -594,7 +612,7 @@ def reverify_unknown(
     """Check again every kept signature made by a key that was unknown, where the registry
     now holds that key; record the new verdict (and a journal note on the message's case).
     Return (message id, new status) for each one checked again."""
-    keys = registry_keys(session)
+    keys = registry_keys(session, gpg_binary=parts.gpg_binary)
     rows = session.scalars(
         select(InboundMessageRow)
         .where(InboundMessageRow.signature == "unknown_key")

@@ -28,7 +28,10 @@ from vardeild.mail.gnupg_home import throwaway_home
 KeyLookup = Callable[[str], list[str]]
 
 _STATUS = re.compile(r"^\[GNUPG:\] (\S+) ?(.*)$", re.MULTILINE)
-_TRUST_ALWAYS = ["--trust-model", "always"]
+# gpg writes user ids in its messages in the locale's charset (Latin-1 under LC_ALL=C, which
+# python-gnupg then fails to read as UTF-8 for a name like "Sjøvik"): ask for UTF-8.
+_UTF8 = ["--display-charset", "utf-8"]
+_TRUST_ALWAYS = ["--trust-model", "always", *_UTF8]
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ _SIGNATURE_WORDS = {
 
 def _verify(run: Callable[[Any], Any], *, keys: KeyLookup, gpg_binary: str) -> SignatureCheck:
     with throwaway_home(gpg_binary=gpg_binary) as gpg:
+        gpg.options = [*(gpg.options or []), *_UTF8]  # importing names the key's user id too
         first = _verdict(_statuses(run(gpg)))
         if first.status != "unknown_key" or not first.key:
             return first
@@ -222,3 +226,21 @@ def _reason(result: Any, statuses: list[tuple[str, str]]) -> str:
         if line.startswith("gpg:")
     ]
     return (lines[-1] if lines else "") or str(getattr(result, "status", "") or "gpg failed")
+
+
+def subkey_owners(armoured_keys: list[str], *, gpg_binary: str = "gpg") -> dict[str, str]:
+    """Return {subkey fingerprint and key id: primary fingerprint} for the given keys (read
+    in a throwaway home), so a signature by a signing subkey finds its contact's key."""
+    owners: dict[str, str] = {}
+    if not armoured_keys:
+        return owners
+    with throwaway_home(gpg_binary=gpg_binary) as gpg:
+        gpg.options = [*(gpg.options or []), *_UTF8]
+        gpg.import_keys("\n".join(armoured_keys))
+        for key in gpg.list_keys():
+            primary = str(key.get("fingerprint") or "").upper()
+            for subkey in key.get("subkeys") or []:
+                for name in (subkey[0], subkey[2] if len(subkey) > 2 else ""):
+                    if name:
+                        owners[str(name).upper()] = primary
+    return owners

@@ -53,7 +53,7 @@ def keys() -> Iterator[dict[str, TestKey]]:
     """The reporter's and two member contacts' keys, each in its own short home."""
     with key_home() as reporter, key_home() as a, key_home() as b:
         yield {
-            "reporter": make_key(reporter, "forsker@uavhengig.example", name="Frida Forsker"),
+            "reporter": make_key(reporter, "forsker@uavhengig.example", name="Frida Førsker"),
             "a": make_key(a, "soc@sykehus-a.example", name="SOC A"),
             "b": make_key(b, "soc@kommune-b.example", name="SOC B"),
         }

@@ -82,3 +82,29 @@ def test_inline_encrypted_signed_and_clear_signed_bodies(
     assert (bad.status, bad.flagged) == ("processed", True)
     assert any(p.startswith("signature: bad signature by") for p in bad.problems)
     assert not signed.flagged
+
+
+def test_a_signature_by_a_signing_subkey_finds_the_contacts_key(intake: Platform) -> None:
+    with key_home() as home:
+        key = make_key(home, "subkey@medlem.example", name="Sub Nøkkel")
+        gpg(home, "--quick-add-key", key.fingerprint, "ed25519", "sign", "0")
+        listing = gpg(home, "--with-colons", "--list-keys", key.fingerprint).decode()
+        subkeys = [
+            line.split(":")[9]
+            for line in listing.splitlines()
+            if line.startswith("fpr:") and line.split(":")[9] != key.fingerprint
+        ]
+        signing = subkeys[-1]  # added last
+        public = gpg(home, "--armor", "--export", key.fingerprint).decode()
+        add_member(
+            intake,
+            [{"name": "Sub", "email": key.email, "roles": ["security"], "pgp_key": public}],
+            networks=["198.18.91.0/24"],
+        )
+        clear = gpg(home, "--clearsign", "-u", f"{signing}!", input=b"Signert med undernokkel")
+    message = plain_message(sender=key.email, subject="Undernøkkel", text=clear.decode())
+    with running_listener(intake) as listener:
+        send(listener, message.as_bytes(), sender=key.email)
+        [row] = wait_for(intake, 1)
+    assert (row.signature, row.signature_key) == ("good", key.fingerprint)
+    assert row.signer_contact == key.email
