@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 
-from vardeild.access.model import Action, Principal, may
+from vardeild.access.model import Action, Principal, authorize, may
 from vardeild.core.clock import as_utc
 from vardeild.core.errors import NotFound, PermissionDenied, ValidationFailed
 from vardeild.members import changes
@@ -42,6 +42,8 @@ router = page_router()
 
 Text = Annotated[str, Form(max_length=300)]
 LongText = Annotated[str, Form(max_length=4000)]
+# An armoured public key of a few subkeys; the CSRF check reads no form part above 16 KiB.
+KeyText = Annotated[str, Form(max_length=16_000)]
 KINDS = ("networks", "asns", "domains", "contacts")
 OPERATIONS = ("add", "remove", "update")
 _KEY_FIELD = {"networks": "cidr", "asns": "asn", "domains": "name", "contacts": "email"}
@@ -118,6 +120,7 @@ def requested_changes(
     phone: str = "",
     roles: list[str] | None = None,
     language: str = "",
+    pgp_key: str = "",
 ) -> dict[str, Any]:
     """Return the change request's `changes` (the service's input shape) for one operation
     the form describes; ValidationFailed for a kind or operation the form does not offer."""
@@ -133,7 +136,8 @@ def requested_changes(
         return {kind: {"remove": [value]}}
     entry: dict[str, Any] = {_KEY_FIELD[kind]: value}
     if kind == "contacts":
-        given = {"name": name.strip(), "phone": phone.strip(), "language": language.strip()}
+        given = {"name": name.strip(), "phone": phone.strip(), "language": language.strip(),
+                 "pgp_key": pgp_key.strip()}  # fmt: skip
         entry.update({key: text for key, text in given.items() if text})
         if roles:
             entry["roles"] = roles
@@ -154,6 +158,7 @@ def propose_change(
     phone: Text = "",
     roles: Annotated[list[str] | None, Form(max_length=5)] = None,
     language: Text = "",
+    pgp_key: KeyText = "",
     comment: LongText = "",
 ) -> Response:
     """Propose one change to the organisation (member admins: their own); it lands as a
@@ -162,13 +167,16 @@ def propose_change(
         return page.redirect("/signin")
     principal = page.user.principal
     chosen = required_organisation(principal, organisation, "/portal/organisation")
+    # Who may propose is decided before what is proposed: a member user's form is refused
+    # (403) whatever it holds.
+    authorize(principal, Action.PROPOSE, chosen)
     form = {"kind": kind, "operation": operation, "value": value, "description": description,
             "name": name, "phone": phone, "roles": roles or [], "language": language,
-            "comment": comment}  # fmt: skip
+            "pgp_key": pgp_key, "comment": comment}  # fmt: skip
     try:
         wanted = requested_changes(
             kind=kind, operation=operation, value=value, description=description,
-            name=name, phone=phone, roles=roles, language=language,
+            name=name, phone=phone, roles=roles, language=language, pgp_key=pgp_key,
         )  # fmt: skip
         proposed = changes.propose_change(
             page.db, principal, chosen, wanted, comment=comment,

@@ -99,6 +99,10 @@ _WORDS: dict[str, tuple[str, str]] = {
         "For kontaktpersoner (legg til eller endre)",
         "For contacts (add or change)",
     ),
+    "propose.pgp_key": (
+        "OpenPGP offentlig nøkkel (ASCII-armert), så varsler kan krypteres",
+        "OpenPGP public key (ASCII-armoured), so notices can be encrypted",
+    ),
     "propose.comment": ("Begrunnelse til CERT-et", "Why, for the CERT"),
     "propose.send": ("Send endringsønske", "Send the change request"),
     "propose.only_admins": (

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from support.factories import CERT_ADMIN
+from support.pgp_keys import damage, key_home, make_key
 from support.pipeline import add_member, eve_batch, eve_line, make_pipeline
 from support.portal import PortalUser, csrf_token, make_user, post_form, sign_in
 from vardeild.access.model import Role
@@ -164,6 +165,8 @@ def test_a_member_user_reads_but_cannot_propose(
          "value": "ny.alfa.example.no"},
     )  # fmt: skip
     assert answer.status_code == 403
+    empty = post_form(client, "/portal/organisation", "/portal/change-requests", {})
+    assert empty.status_code == 403  # refused for who asks, before what is asked
     with platform.session() as session:
         assert changes.list_change_requests(session, CERT_ADMIN)[1] == 0
 
@@ -376,3 +379,34 @@ def test_a_member_admin_proposes_a_contact_and_changes_one(
         },
         {"contacts": {"update": [{"email": contact.group(1), "phone": "+47 99 99 99 99"}]}},
     ]
+
+
+def test_a_member_admin_proposes_a_contacts_openpgp_key(
+    client: TestClient, platform: Platform, members: Members
+) -> None:
+    _signed_in(client, platform, Role.MEMBER_ADMIN, members.a)
+    page = client.get("/portal/organisation")
+    contact = re.search(r'name="value" value="([^"]+@[^"]+)"', page.text)
+    assert contact
+    email = contact.group(1)
+    with key_home() as home:
+        key = make_key(home, email)
+    broken = post_form(
+        client, "/portal/organisation", "/portal/change-requests",
+        {"organisation": str(members.a), "kind": "contacts", "operation": "update",
+         "value": email, "pgp_key": damage(key.public)},
+    )  # fmt: skip
+    assert broken.status_code == 422
+    with platform.session() as session:
+        assert changes.list_change_requests(session, CERT_ADMIN)[1] == 0
+    sent = post_form(
+        client, "/portal/organisation", "/portal/change-requests",
+        {"organisation": str(members.a), "kind": "contacts", "operation": "update",
+         "value": email, "pgp_key": key.public},
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    with platform.session() as session:
+        (proposed,), _ = changes.list_change_requests(session, CERT_ADMIN)
+    assert proposed.changes == {
+        "contacts": {"update": [{"email": email, "pgp_key": key.public.strip()}]}
+    }
