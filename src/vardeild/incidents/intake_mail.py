@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from vardeild.access.model import SYSTEM, Principal, Role
 from vardeild.core.clock import Clock
 from vardeild.core.errors import NotFound
+from vardeild.incidents.attachments import EvidenceStore, add_attachment
 from vardeild.incidents.journal import add_journal_entry
 from vardeild.incidents.links import add_observables
 from vardeild.incidents.model import (
@@ -59,6 +60,16 @@ class MailReport:
     attachments: list[str] = field(default_factory=list)  # "name (type, bytes, sha256)"
     problems: list[str] = field(default_factory=list)
     automatic: str = ""  # why it is an automatic message (auto-reply, bounce), or ""
+    files: list[MailFile] = field(default_factory=list)  # attachments kept, to become evidence
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """An attachment the mail adapter kept (its name already made safe)."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,16 @@ class MailOutcome:
     problems: list[str] = field(default_factory=list)
 
 
-def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> MailOutcome:
+def file_mail_report(
+    session: Session,
+    report: MailReport,
+    *,
+    clock: Clock,
+    store: EvidenceStore | None = None,
+) -> MailOutcome:
     """Thread report onto the case its subject names if the sender is involved in it, else
-    open a new case (flagged when the subject named a case it may not reach)."""
+    open a new case (flagged when the subject named a case it may not reach). With a store,
+    the attachments become the case's evidence, internal until an analyst shares them."""
     named = parse_reference(report.subject)
     problems: list[str] = []
     if named is not None:
@@ -87,7 +105,8 @@ def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> M
             return MailOutcome("threaded", case_id)
         if case_id is not None and organisation_id is not None:
             _thread(session, report, case_id, organisation_id, clock=clock)
-            return MailOutcome("threaded", case_id)
+            problems += _evidence(session, report, case_id, clock=clock, store=store)
+            return MailOutcome("threaded", case_id, problems=problems)
         why = (
             f"{report.sender or 'the sender'} is not involved in it"
             if case_id is not None
@@ -102,7 +121,38 @@ def file_mail_report(session: Session, report: MailReport, *, clock: Clock) -> M
         problems.append(f"automatic message ({report.automatic}): not filed as a case")
         return MailOutcome("none", None, flagged=False, problems=problems)
     case = _new_case(session, report, problems, clock=clock)
-    return MailOutcome("new_case", int(case["id"]), flagged=bool(problems), problems=problems)
+    flagged = bool(problems)
+    problems += _evidence(session, report, int(case["id"]), clock=clock, store=store)
+    return MailOutcome("new_case", int(case["id"]), flagged=flagged, problems=problems)
+
+
+def _evidence(
+    session: Session,
+    report: MailReport,
+    case_id: int,
+    *,
+    clock: Clock,
+    store: EvidenceStore | None,
+) -> list[str]:
+    """Add the report's files to the case as internal evidence; return what was not taken."""
+    if store is None:
+        return []
+    problems = []
+    for item in report.files:
+        if not item.data:
+            continue
+        if len(item.data) > store.max_bytes:
+            problems.append(
+                f"attachment {item.filename!r} ({len(item.data):,} bytes) is larger than case "
+                f"evidence takes ({store.max_bytes:,}); kept with the message only"
+            )
+            continue
+        add_attachment(
+            session, INTAKE, case_id, clock=clock, store=store, data=item.data,
+            filename=item.filename, content_type=item.content_type,
+            visibility=Visibility.INTERNAL,
+        )  # fmt: skip
+    return problems
 
 
 def _sender_organisation(session: Session, case_id: int, named: int, sender: str) -> int | None:

@@ -33,7 +33,9 @@ from vardeild.access.model import SYSTEM
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
 from vardeild.core.errors import NotFound
-from vardeild.incidents.intake_mail import MailReport, file_mail_report
+from vardeild.incidents.attachments import EvidenceStore
+from vardeild.incidents.config import evidence_store
+from vardeild.incidents.intake_mail import MailFile, MailReport, file_mail_report
 from vardeild.incidents.journal import add_journal_entry
 from vardeild.incidents.model import EntrySource, Visibility
 from vardeild.mail.cert_key import CertKey
@@ -92,6 +94,7 @@ class IntakeParts:
     limits: MailLimits
     cert_key: CertKey | None
     gpg_binary: str = "gpg"
+    evidence: EvidenceStore | None = None  # where attachments become case evidence
 
 
 @dataclass
@@ -384,8 +387,14 @@ def process_message(
             attachments=attachments,
             problems=opened.problems,
             automatic=automatic_reason(opened.message, row.envelope_from),
+            files=[
+                MailFile(a.filename, a.content_type, a.data)
+                for a in opened.content.attachments
+                if not a.refused
+            ],
         ),
         clock=clock,
+        store=parts.evidence,
     )
     row.outcome = outcome.outcome
     row.case_id = outcome.case_id
@@ -681,4 +690,5 @@ def intake_parts(settings: Settings) -> IntakeParts:
         limits=MailLimits.from_settings(settings),
         cert_key=CertKey.from_settings(settings),
         gpg_binary=settings.gpg_binary,
+        evidence=evidence_store(settings),
     )

@@ -30,7 +30,7 @@ from support.notify import add_member
 from support.pgp_keys import TestKey, key_home, make_key
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
-from vardeild.incidents import coordination, journal, service
+from vardeild.incidents import attachments, coordination, journal, service
 from vardeild.incidents.model import InvolvedRole
 from vardeild.mail.inbound import intake_parts, process_pending, store_message
 from vardeild.mail.inbound_records import get_message_or_raise
@@ -195,6 +195,12 @@ def test_a_zip_bomb_is_refused_and_a_traversal_name_made_safe(intake: Platform) 
         blob = session.get(InboundBlobRow, traversal["sha256"])
         assert blob is not None
         assert blob.data == logs
+    # The kept attachment is the case's internal evidence; the bomb is not.
+    with intake.session() as session:
+        evidence = attachments.list_attachments(session, SYSTEM, detail["case_id"])
+    assert [(e["filename"], e["sha256"], e["visibility"]) for e in evidence] == [
+        ("passwd", traversal["sha256"], "internal")
+    ]
     # Nothing was written under the given name, anywhere under the data directory.
     assert not any(path.name == "passwd" for path in intake.settings.data_dir.rglob("*"))
     assert any("zip bomb" in p for p in detail["problems"])
