@@ -152,7 +152,7 @@ def test_the_pages_show_members_only_what_is_shared_in_both_languages(
     a, b = members
     cert = token(Role.CERT_ANALYST)
     case_id = _case(client, cert, a, b)
-    client.post(f"{API}/cases/{case_id}/updates", json={"text": "Til alle"}, headers=cert)
+    sent = client.post(f"{API}/cases/{case_id}/updates", json={"text": "Til alle"}, headers=cert)
     member = make_user(platform, email="leser@a.case.example", role=Role.MEMBER_USER,
                        organisation_id=a, totp=False)  # fmt: skip
     browser = TestClient(client.app)
@@ -169,7 +169,7 @@ def test_the_pages_show_members_only_what_is_shared_in_both_languages(
         assert "Til alle" in shown.text
         assert INTERNAL not in shown.text
     acked = post_form(browser, f"/portal/cases/{case_id}",
-                      f"/portal/cases/{case_id}/updates/1/ack", {})  # fmt: skip
+                      f"/portal/cases/{case_id}/updates/{sent.json()['id']}/ack", {})  # fmt: skip
     assert acked.status_code == 303  # type: ignore[attr-defined]
     assert browser.get(f"/console/cases/{case_id}").status_code == 403
 
