@@ -24,8 +24,8 @@ from vardeild.core.clock import FixedClock
 from vardeild.db.engine import create_db_engine
 from vardeild.db.migrate import upgrade
 from vardeild.mail.gnupg_home import stop_agent
-from vardeild.mail.inbound import intake_parts
 from vardeild.mail.inbound_listener import InboundListener
+from vardeild.mail.inbound_open import intake_parts
 from vardeild.mail.inbound_tables import InboundMessageRow
 from vardeild.platform import Platform
 from vardeild.settings import Settings

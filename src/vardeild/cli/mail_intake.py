@@ -13,14 +13,13 @@ import typer
 from vardeild.cli.context import cli_context
 from vardeild.cli.output import CliFailure, JsonOption, print_json, print_table, say, when
 from vardeild.mail.inbound import (
-    IntakeParts,
-    intake_parts,
     process_message,
     process_pending,
     reverify_unknown,
     store_message,
 )
 from vardeild.mail.inbound_listener import InboundListener
+from vardeild.mail.inbound_open import IntakeParts, intake_parts
 from vardeild.mail.inbound_records import (
     STATUSES,
     get_blob_or_raise,

@@ -22,13 +22,13 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from vardeild.mail.inbound import (
-    IntakeParts,
     process_pending,
     record_refused_in_transit,
     reverify_unknown,
     store_message,
 )
 from vardeild.mail.inbound_mime import MailLimits
+from vardeild.mail.inbound_open import IntakeParts
 from vardeild.members.service import registry_revision
 from vardeild.platform import Platform
 

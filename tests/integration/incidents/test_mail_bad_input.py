@@ -32,7 +32,8 @@ from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
 from vardeild.incidents import attachments, coordination, journal, service
 from vardeild.incidents.model import InvolvedRole
-from vardeild.mail.inbound import intake_parts, process_pending, store_message
+from vardeild.mail.inbound import process_pending, store_message
+from vardeild.mail.inbound_open import intake_parts
 from vardeild.mail.inbound_records import get_message_or_raise
 from vardeild.mail.inbound_tables import InboundBlobRow, InboundMessageRow
 from vardeild.members import service as members

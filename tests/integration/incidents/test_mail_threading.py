@@ -14,7 +14,8 @@ from support.mail_intake import intake_platform, plain_message
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
 from vardeild.incidents import journal, service, workflow
-from vardeild.mail.inbound import intake_parts, process_message, store_message
+from vardeild.mail.inbound import process_message, store_message
+from vardeild.mail.inbound_open import intake_parts
 from vardeild.mail.inbound_tables import InboundMessageRow
 from vardeild.platform import Platform
 
