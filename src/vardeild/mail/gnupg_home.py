@@ -67,9 +67,16 @@ def stop_agent(home: Path, *, gpg_binary: str = "gpg") -> None:
         )
 
 
+DISPLAY_UTF8 = ["--display-charset", "utf-8"]
+"""The option every gpg run of ours gets, so user ids come out in UTF-8."""
+
+
 def _gpg(home: Path, gpg_binary: str, *, options: list[str] | None = None) -> gnupg.GPG:
-    # The C locale keeps gpg's diagnostics in English, as the messages quote them.
+    # The C locale keeps gpg's diagnostics in English, as the messages quote them; but under it
+    # gpg writes user ids in Latin-1, which python-gnupg cannot read as UTF-8, and a key named
+    # "SOC Ålesund" would look damaged (and a notice to it go out unencrypted): ask for UTF-8.
     env = {"LC_ALL": "C", "LANGUAGE": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    options = [*DISPLAY_UTF8, *(options or [])]
     try:
         gpg = gnupg.GPG(gpgbinary=gpg_binary, gnupghome=str(home), env=env, options=options)
     except (OSError, ValueError, RuntimeError) as exc:

@@ -28,10 +28,8 @@ from vardeild.mail.gnupg_home import throwaway_home
 KeyLookup = Callable[[str], list[str]]
 
 _STATUS = re.compile(r"^\[GNUPG:\] (\S+) ?(.*)$", re.MULTILINE)
-# gpg writes user ids in its messages in the locale's charset (Latin-1 under LC_ALL=C, which
-# python-gnupg then fails to read as UTF-8 for a name like "Sjøvik"): ask for UTF-8.
-_UTF8 = ["--display-charset", "utf-8"]
-_TRUST_ALWAYS = ["--trust-model", "always", *_UTF8]
+# Every gpg of ours writes user ids in UTF-8 (gnupg_home.DISPLAY_UTF8).
+_TRUST_ALWAYS = ["--trust-model", "always"]
 
 
 @dataclass(frozen=True)
@@ -166,7 +164,6 @@ _SIGNATURE_WORDS = {
 
 def _verify(run: Callable[[Any], Any], *, keys: KeyLookup, gpg_binary: str) -> SignatureCheck:
     with throwaway_home(gpg_binary=gpg_binary) as gpg:
-        gpg.options = [*(gpg.options or []), *_UTF8]  # importing names the key's user id too
         first = _verdict(_statuses(run(gpg)))
         if first.status != "unknown_key" or not first.key:
             return first
@@ -235,7 +232,6 @@ def subkey_owners(armoured_keys: list[str], *, gpg_binary: str = "gpg") -> dict[
     if not armoured_keys:
         return owners
     with throwaway_home(gpg_binary=gpg_binary) as gpg:
-        gpg.options = [*(gpg.options or []), *_UTF8]
         gpg.import_keys("\n".join(armoured_keys))
         for key in gpg.list_keys():
             primary = str(key.get("fingerprint") or "").upper()

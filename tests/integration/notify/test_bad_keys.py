@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from support.notify import Inbox, add_member, parse, verify
+from support.notify import Inbox, add_member, decrypt, parse, verify
 from support.pgp_keys import TestKey, damage, key_home, make_key
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
@@ -160,3 +160,23 @@ def test_an_address_with_header_injection_fails_alone_and_names_the_contact(
     assert "not a plain e-mail address" in failed[0]["last_answer"]
     assert "correct the contact in the member registry" in failed[0]["last_answer"]
     assert detail["status"] == "failed"
+
+
+def test_a_key_whose_name_is_not_ascii_still_encrypts(
+    platform: Platform, config: NotifyConfig, outbox: Outbox, inbox: tuple[Inbox, int]
+) -> None:
+    """gpg under the C locale wrote such a user id in Latin-1, python-gnupg could not read it,
+    and the key looked damaged: the notice went out signed, its text in the clear."""
+    with key_home() as home:
+        key = make_key(home, "soc@alesund.example", name="SOC Ålesund sjukehus Ø")
+        member = add_member(
+            platform,
+            [{"name": "Åse Ødegård", "email": key.email, "roles": ["security"],
+              "pgp_key": key.public}],
+        )  # fmt: skip
+        _queue(platform, config, member, "not-ascii")
+        report = outbox.send_due()
+        assert report.by_protection == {"encrypted": 1}, report.by_protection
+        [raw] = inbox[0].raw_to(key.email)
+        assert "Detaljer" not in raw.decode("utf-8", "replace")
+        assert b"Detaljer" in decrypt(home, raw)
