@@ -358,8 +358,10 @@ def header_text(text: str, *, limit: int = 200) -> str:
 
 
 def reference(notice_id: int) -> str:
-    """Return a notice's reference as subjects and replies carry it."""
-    return f"[VARDEILD#{notice_id}]"
+    """Return a notice's reference as subjects and replies carry it: `[VARDEILD-N#<id>]`,
+    apart from a case's `[VARDEILD#<id>]` (incidents.model.reference), so that a reply to a
+    notice is never threaded onto the case that happens to have the notice's number."""
+    return f"[VARDEILD-N#{notice_id}]"
 
 
 def tlp_label(tlp: Tlp) -> str:

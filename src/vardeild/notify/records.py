@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
-from vardeild.core.clock import as_utc
+from vardeild.audit.service import record_change
+from vardeild.core.clock import FixedClock, as_utc
 from vardeild.core.errors import Conflict, NotFound
 from vardeild.core.tlp import Tlp
 from vardeild.members.model import Language
@@ -219,7 +220,31 @@ def acknowledge(
         row.acknowledged_at = now
         row.acknowledged_by = principal.actor
         log(session, row.id, None, "acknowledged", f"by {principal.actor}", now)
+        _audit(session, principal, row, "acknowledge", {"acknowledged_at": None}, now=now)
     return notice_dict(row)
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    row: NoticeRow,
+    action: str,
+    before: dict[str, Any],
+    *,
+    now: datetime,
+) -> None:
+    """Record a person's change to a notice in the audit log (the notice's own log keeps the
+    deliveries' story; the audit log keeps who changed what)."""
+    after = {key: _plain(getattr(row, key)) for key in before}
+    record_change(
+        session, clock=FixedClock(now), actor=principal.actor, action=action,
+        entity_type="notice", entity_id=row.id, organisation_id=row.member_id,
+        before=before, after=after,
+    )  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def retry_notice(
@@ -229,8 +254,10 @@ def retry_notice(
     recipients again); Conflict if nothing failed."""
     row = _notice_or_raise(session, principal, notice_id)
     authorize(principal, Action.EDIT, row.member_id)
+    before = {"status": row.status}
     if row.status == NoticeStatus.NO_RECIPIENTS.value:
         release_notice(session, row, config=config, now=now)
+        _audit(session, principal, row, "retry", before, now=now)
         return notice_dict(row)
     failed = list(
         session.scalars(
@@ -250,6 +277,7 @@ def retry_notice(
         delivery.next_attempt_at = now
         log(session, row.id, delivery.id, "queued", f"retry asked by {principal.actor}", now)
     row.status = NoticeStatus.QUEUED.value
+    _audit(session, principal, row, "retry", before, now=now)
     return notice_dict(row)
 
 

@@ -17,6 +17,7 @@ from vardeild.incidents import journal, service, workflow
 from vardeild.mail.inbound import process_message, store_message
 from vardeild.mail.inbound_open import intake_parts
 from vardeild.mail.inbound_tables import InboundMessageRow
+from vardeild.notify.model import reference as notice_reference
 from vardeild.platform import Platform
 
 
@@ -72,3 +73,23 @@ def test_the_reporter_replies_and_a_merged_case_forwards(intake: Platform) -> No
         ).as_bytes(),
     )
     assert (late.outcome, late.case_id) == ("threaded", int(target["id"]))
+
+
+def test_a_reply_to_a_notice_is_not_threaded_onto_the_case_of_its_number(
+    intake: Platform,
+) -> None:
+    """Notices are `[VARDEILD-N#<id>]`, cases `[VARDEILD#<id>]`: the reporter of case N,
+    answering notice N, opens a new intake case instead of writing into case N."""
+    first = _file(
+        intake,
+        plain_message(sender="frida@forsker.example", subject="Lekkasje").as_bytes(),
+    )
+    assert first.case_id is not None
+    notice_reply = plain_message(
+        sender="frida@forsker.example",
+        subject=f"Re: {notice_reference(first.case_id)} TLP:AMBER Varsel",
+        text="Takk for varselet",
+    )
+    filed = _file(intake, notice_reply.as_bytes())
+    assert filed.outcome == "new_case"
+    assert filed.case_id != first.case_id

@@ -81,8 +81,8 @@ def test_beyond_the_cap_notices_roll_into_one_digest_never_dropped(
     )
     assert outbox.send_due().sent == 3  # the two immediate ones and the digest
     texts = [parse(p.read_bytes()) for p in (tmp_path / "out" / "new").iterdir()]
-    [digest_mail] = [m for m in texts if f"[VARDEILD#{digest_id}]" in m["Subject"]]
+    [digest_mail] = [m for m in texts if f"[VARDEILD-N#{digest_id}]" in m["Subject"]]
     body = digest_mail.get_payload()[0].get_body(preferencelist=("plain",)).get_content()
     for notice_id in ids[2:]:
-        assert f"[VARDEILD#{notice_id}]" in body
+        assert f"[VARDEILD-N#{notice_id}]" in body
     assert "cap of 2 notices per hour reached" in body

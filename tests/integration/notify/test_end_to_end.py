@@ -76,7 +76,7 @@ def test_a_notice_arrives_signed_and_encrypted_to_the_contact_with_a_key(
     [raw] = received.raw_to(contact_key.email)
     outer = parse(raw)
     assert outer.get_content_type() == "multipart/encrypted"
-    assert f"[VARDEILD#{made[0]}]" in outer["Subject"]
+    assert f"[VARDEILD-N#{made[0]}]" in outer["Subject"]
     assert SIGNATURE not in raw.decode("utf-8", "replace")  # no plaintext outside the envelope
     inner = decrypt(contact_key.home, raw)
     assert "VALIDSIG" in verify(verifier, inner)

@@ -42,4 +42,4 @@ def test_serve_runs_the_notify_pass_when_asked(
     [stored] = list((tmp_path / "outbox" / "new").iterdir())
     message = parse(stored.read_bytes())
     assert message.get_content_type() == "multipart/signed"
-    assert "[VARDEILD#" in str(message["Subject"])
+    assert "[VARDEILD-N#" in str(message["Subject"])

@@ -36,7 +36,7 @@ def test_send_read_preview_and_acknowledge_by_link(
     preview = client.get(
         f"{API}/notices/{notice['id']}/preview", params={"language": "en"}, headers=own
     ).json()
-    assert preview["subject"].startswith(f"[VARDEILD#{notice['id']}] TLP:GREEN")
+    assert preview["subject"].startswith(f"[VARDEILD-N#{notice['id']}] TLP:GREEN")
     link = next(line for line in preview["body"].splitlines() if "/notices/ack/" in line)
     path = link.strip().split("127.0.0.1:8000", 1)[1]
 
@@ -77,3 +77,28 @@ def test_a_bad_policy_change_names_each_field(
         headers=cert,
     )
     assert fine.json()["require_encryption"] is True
+
+
+def test_a_members_acknowledgement_is_in_the_audit_log(
+    client: TestClient, platform: Platform, cert: Headers, token: TokenMaker
+) -> None:
+    member = add_member(
+        platform, [{"name": "Kari", "email": "kari@api.example", "roles": ["security"]}]
+    )
+    sent = client.post(
+        f"{API}/notices",
+        json={"organisation_id": member, "title": "Varsel", "text": "Tekst", "tlp": "GREEN"},
+        headers=cert,
+    ).json()
+    own = token(Role.MEMBER_ADMIN, member, name="kari-integrasjon")
+    answer = client.post(f"{API}/notices/{sent['id']}/acknowledge", headers=own)
+    assert answer.status_code == 200, answer.text
+    client.post(f"{API}/notices/{sent['id']}/acknowledge", headers=own)  # once is recorded
+    trail = client.get(
+        f"{API}/audit", params={"entity_type": "notice", "entity_id": sent["id"]}, headers=cert
+    ).json()
+    [entry] = trail["items"]
+    assert entry["action"] == "acknowledge"
+    assert entry["organisation_id"] == member
+    assert entry["before"] == {"acknowledged_at": None}
+    assert entry["after"]["acknowledged_at"] is not None

@@ -105,7 +105,7 @@ def digest() -> NoticeView:
 def test_every_kind_is_complete_in_both_languages(view: NoticeView, language: Language) -> None:
     rendered = render_notice(view, LINKS, language=language, recipient_name="Ola", zone=ZONE)
     label = f"TLP:{view.tlp.value}"
-    assert rendered.subject.startswith(f"[VARDEILD#{view.id}] {label}")
+    assert rendered.subject.startswith(f"[VARDEILD-N#{view.id}] {label}")
     assert "\n" not in rendered.subject
     assert rendered.body.startswith(label)
     for section in SECTIONS[language]:
@@ -119,8 +119,8 @@ def test_every_kind_is_complete_in_both_languages(view: NoticeView, language: La
 
 def test_a_digest_lists_each_notice_by_its_reference() -> None:
     rendered = render_notice(digest(), LINKS, language=Language.EN, recipient_name="Ola", zone=ZONE)
-    assert "[VARDEILD#5]" in rendered.body
-    assert "[VARDEILD#8]" in rendered.body
+    assert "[VARDEILD-N#5]" in rendered.body
+    assert "[VARDEILD-N#8]" in rendered.body
     assert "daily digest" in rendered.body
 
 
@@ -154,5 +154,5 @@ def test_the_portal_note_carries_nothing_of_the_notice(language: Language) -> No
     for secret in ("Beacon", "10.1.0.5", "203.0.113.66", "malicious", "TOKEN123"):
         assert secret not in text
     assert LINKS.portal_url in rendered.body
-    assert "[VARDEILD#7]" in rendered.subject
+    assert "[VARDEILD-N#7]" in rendered.subject
     assert rendered.attachments == ()

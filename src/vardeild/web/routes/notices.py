@@ -46,7 +46,7 @@ class NoticeOut(BaseModel):
     """One thing the CERT told one member."""
 
     id: int
-    reference: str = Field(description="[VARDEILD#<id>], as subjects and replies carry it.")
+    reference: str = Field(description="[VARDEILD-N#<id>], as subjects and replies carry it.")
     organisation_id: int
     kind: NoticeKind
     title: str
