@@ -251,6 +251,7 @@ _VALUES: dict[str, tuple[str, str]] = {
     "kindname.alert": ("alarmer", "alerts"),
     "kindname.message": ("meldinger", "messages"),
     "kindname.digest": ("oppsummeringer", "digests"),
+    "kindname.case_update": ("oppdateringer i hendelsessaker", "incident case updates"),
 }
 
 i18n.add_texts(_pairs("member", _WORDS) | _pairs("member", _VALUES))
