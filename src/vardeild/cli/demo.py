@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from vardeild.access.model import Principal, Role
 from vardeild.access.service import authenticate, issue_token
 from vardeild.cli.context import cli_context
+from vardeild.cli.demo_cases import seed_demo_cases
 from vardeild.cli.demo_feed import (
     HISTORY_HOURS,
     HISTORY_RECORDS,
@@ -223,6 +224,8 @@ def demo(
     say(f"CERT API token (cert_analyst): {token}")
     portal_users = ensure_demo_users(platform, principal)
     say(f"Portal accounts (sign in at /signin): {portal_users}")
+    made = seed_demo_cases(platform, principal)
+    say(f"Demo incident cases: {made} opened." if made else "The demo incident cases are in place.")
     cert_key = ensure_demo_key(cli.settings, email=cli.settings.mail_from)
     say(f"CERT OpenPGP key: {cert_key.fingerprint} (vardeild pgp show)")
     host_, port_ = host or cli.settings.host, port or cli.settings.port
