@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Query
+from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 
 from vardeild.access.model import Action, Principal, may
@@ -25,7 +25,8 @@ from vardeild.monitoring.alert_actions import (
 from vardeild.monitoring.alerts import AlertQuery, AlertStatus, get_alert_or_raise, list_alerts
 from vardeild.monitoring.model import Severity
 from vardeild.web.pages.console_base import (
-    PAGE_MAX,
+    Filter,
+    PageNo,
     back,
     member_names,
     pager,
@@ -41,8 +42,6 @@ from vardeild.web.pages.context import Page, PageDep, page_router
 
 router = page_router()
 
-Filter = Annotated[str, Query(max_length=200)]
-PageNo = Annotated[int, Query(alias="page", ge=1, le=PAGE_MAX, description="Which page.")]
 Note = Annotated[str, Form(max_length=NOTE_MAX)]
 SUPPRESS_DAYS = (1, 7, 30, 90)
 SEVERITIES = [s.name.lower() for s in Severity]

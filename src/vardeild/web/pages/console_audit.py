@@ -4,9 +4,8 @@ by entity type, organisation, actor, action and time, through vardeild.audit.ser
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query
 from fastapi.responses import HTMLResponse, Response
 
 from vardeild.access.model import Action, authorize
@@ -14,7 +13,8 @@ from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.members.visibility import audit_entry_for
 from vardeild.web.pages.console_base import (
-    PAGE_MAX,
+    Filter,
+    PageNo,
     member_names,
     pager,
     parse_day,
@@ -28,9 +28,6 @@ from vardeild.web.pages.console_base import (
 from vardeild.web.pages.context import PageDep, page_router
 
 router = page_router()
-
-Filter = Annotated[str, Query(max_length=200)]
-PageNo = Annotated[int, Query(alias="page", ge=1, le=PAGE_MAX, description="Which page.")]
 
 
 def shown(state: dict[str, Any] | None) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from fastapi import Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vardeild.access.model import Principal
@@ -17,6 +18,11 @@ from vardeild.web.pages.context import Page
 
 PER_PAGE = 50
 PAGE_MAX = 100_000  # a page number past any list's end (and within an integer everywhere)
+
+Filter = Annotated[str, Query(max_length=200)]
+"""A text filter of a list page."""
+PageNo = Annotated[int, Query(alias="page", ge=1, le=PAGE_MAX, description="Which page.")]
+"""Which page of a list."""
 
 
 def signed_in(page: Page) -> RedirectResponse | None:

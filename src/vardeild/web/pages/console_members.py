@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Query
+from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 
 from vardeild.access.model import Action, may
@@ -20,7 +20,8 @@ from vardeild.members.service import (
 )
 from vardeild.monitoring.alerts import AlertQuery, list_alerts
 from vardeild.web.pages.console_base import (
-    PAGE_MAX,
+    Filter,
+    PageNo,
     back,
     member_names,
     pager,
@@ -34,8 +35,7 @@ from vardeild.web.pages.context import PageDep, page_router
 
 router = page_router()
 
-Search = Annotated[str, Query(max_length=200)]
-PageNo = Annotated[int, Query(alias="page", ge=1, le=PAGE_MAX, description="Which page.")]
+
 Reason = Annotated[str, Form(max_length=4000)]
 
 
@@ -45,7 +45,7 @@ Reason = Annotated[str, Form(max_length=4000)]
 @router.get("/console/members", response_class=HTMLResponse)
 def members(
     page: PageDep,
-    q: Search = "",
+    q: Filter = "",
     number: PageNo = 1,
 ) -> Response:
     """Organisations by name; a search text that is an address, network, domain or ASN also
