@@ -164,8 +164,18 @@ def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: da
         first = int(cursor.fetchone()[0]) + 1
         at = stored_time(now)
         values = []
+        # Converting times was most of this loop: the drafts of a batch share few windows,
+        # and a draft of one event has its first and last seen in one object.
+        windows: dict[datetime, str | None] = {}
         for alert_id, draft in enumerate(drafts, start=first):
             draft.alert_id = alert_id
+            window = draft.window_start
+            window_text = windows.get(window)
+            if window_text is None:
+                window_text = windows[window] = _time(window)
+            first_seen, last_seen = draft.first_seen, draft.last_seen
+            first_text = _time(first_seen)
+            indicators = draft.indicators
             values.append(
                 (
                     alert_id,
@@ -177,14 +187,14 @@ def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: da
                     draft.signature,
                     draft.feed_name,
                     draft.external_party,
-                    _time(draft.window_start),
+                    window_text,
                     draft.count,
-                    _time(draft.first_seen),
-                    _time(draft.last_seen),
+                    first_text,
+                    first_text if last_seen is first_seen else _time(last_seen),
                     draft.severity,
                     _OPEN,
                     _ids(draft.samples),
-                    _ids(sorted(draft.indicators)[:ALERT_INDICATORS]) if draft.indicators else "[]",
+                    _ids(sorted(indicators)[:ALERT_INDICATORS]) if indicators else "[]",
                     at,
                     at,
                 )
