@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.accounts import model
 from vardeild.accounts.oidc import OidcConfig, RoleGrant, VerifiedIdentity
-from vardeild.accounts.service import UserInfo, audit_user, user_info
+from vardeild.accounts.service import UserInfo, audit_user, record_sign_in, user_info
 from vardeild.accounts.tables import UserIdentityRow, UserRow
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
@@ -164,18 +164,7 @@ def sign_in_with_identity(
         return OidcSignInResult(OidcSignIn.REFUSED, user_info(row))
     if config.requires_local_totp and row.totp_secret is not None:
         return OidcSignInResult(OidcSignIn.NEED_TOTP, user_info(row))
-    row.failed_count = 0
-    row.locked_until = None
-    record_change(
-        session,
-        clock=clock,
-        actor=f"user:{row.id}:{row.email}",
-        action="user.sign_in",
-        entity_type="user",
-        entity_id=row.id,
-        organisation_id=row.organisation_id,
-        before=None,
-        after={"method": "oidc", "issuer": identity.issuer},
-        note="method=oidc",
+    record_sign_in(
+        session, row, clock, after={"method": "oidc", "issuer": identity.issuer}, note="method=oidc"
     )
     return OidcSignInResult(OidcSignIn.DONE, user_info(row))

@@ -402,11 +402,20 @@ def check_password(
         row.password_hash = _HASHER.hash(password)
     if row.totp_secret is not None:
         return SignInResult(SignIn.NEED_TOTP, user_info(row))
-    _signed_in(session, row, clock)
+    record_sign_in(session, row, clock)
     return SignInResult(SignIn.DONE, user_info(row))
 
 
-def _signed_in(session: Session, row: UserRow, clock: Clock) -> None:
+def record_sign_in(
+    session: Session,
+    row: UserRow,
+    clock: Clock,
+    *,
+    after: dict[str, Any] | None = None,
+    note: str = "",
+) -> None:
+    """Clear the user's failure count and record the sign-in (after: how, when not by
+    password)."""
     row.failed_count = 0
     row.locked_until = None
     record_change(
@@ -418,7 +427,8 @@ def _signed_in(session: Session, row: UserRow, clock: Clock) -> None:
         entity_id=row.id,
         organisation_id=row.organisation_id,
         before=None,
-        after=None,
+        after=after,
+        note=note,
     )
 
 
@@ -442,7 +452,7 @@ def check_totp(
     if step is None:
         return SignInResult(_failed(session, row, clock=clock, config=config))
     row.totp_last_step = step
-    _signed_in(session, row, clock)
+    record_sign_in(session, row, clock)
     return SignInResult(SignIn.DONE, user_info(row))
 
 
