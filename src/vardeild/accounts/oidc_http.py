@@ -5,27 +5,24 @@ The provider is the operator's choice, but the addresses of its endpoints come f
 discovery document, fetched over the network; so before each connection every address the host
 resolves to is checked (loopback, private, link-local, multicast, reserved and unspecified are
 refused unless `oidc_allow_private` is set, for an IdP on the internal network), and the
-connection goes to the address that was checked, never to a second resolution. The standard
-library's http.client is used for that pinning (as intel.fetch does for feeds, which this layer
-may not import).
+connection goes to the address that was checked, never to a second resolution
+(vardeild.net.guarded, which feeds use too).
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
-import ipaddress
 import json
-import socket
-import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from vardeild.net import guarded
+
 # A discovery document, a key set or a token answer is a few kilobytes; a megabyte is plenty.
 MAX_BYTES = 1024 * 1024
-_CHUNK = 16 * 1024
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -57,51 +54,10 @@ def check_url(url: str) -> None:
     raise OidcHttpError(f"{url[:200]!r}: the provider must be reached over https")
 
 
-def _check_address(address: str, *, allow_private: bool) -> None:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if allow_private:
-        return
-    if not ip.is_global or ip.is_multicast:
-        raise OidcHttpError(
-            f"{address} is not a public address; the provider may be reached there only when "
-            "oidc_allow_private is set"
-        )
-
-
-def _resolve(host: str, port: int, *, allow_private: bool) -> str:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise OidcHttpError(f"{host} does not resolve: {exc.strerror}") from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not addresses:
-        raise OidcHttpError(f"{host} resolves to no address")
-    for address in addresses:
-        _check_address(address, allow_private=allow_private)
-    return addresses[0]
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-        self._tls = ssl.create_default_context()
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self.timeout)
-        # The certificate is checked against the URL's host name, not the pinned address.
-        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
+def _refused(exc: guarded.AddressRefused) -> OidcHttpError:
+    return OidcHttpError(
+        f"{exc}; the provider may be reached there only when oidc_allow_private is set"
+    )
 
 
 def request_json(
@@ -121,9 +77,15 @@ def request_json(
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     deadline = time.monotonic() + limits.timeout
-    address = _resolve(host, port, allow_private=limits.allow_private)
-    kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    connection = kind(host, port, address, limits.timeout)
+    try:
+        address = guarded.resolve_checked(host, port, allow_private=limits.allow_private)
+    except guarded.AddressRefused as exc:
+        raise _refused(exc) from None
+    except guarded.GuardError as exc:
+        raise OidcHttpError(str(exc)) from None
+    connection = guarded.pinned_connection(
+        parts.scheme, host, port, address, timeout=limits.timeout
+    )
     headers = {"Accept": "application/json", "User-Agent": "Vardeild-OIDC"}
     body: bytes | None = None
     if form is not None:
@@ -141,20 +103,19 @@ def request_json(
     try:
         connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
-        data = bytearray()
-        while chunk := response.read(_CHUNK):
-            data += chunk
-            if len(data) > limits.max_bytes:
-                raise OidcHttpError(f"{url[:200]} answered more than {limits.max_bytes} bytes")
-            if time.monotonic() > deadline:
-                raise OidcHttpError(f"{url[:200]} took longer than {limits.timeout} s")
+        data = guarded.read_bounded(
+            response, url[:200], max_bytes=limits.max_bytes, deadline=deadline,
+            timeout=limits.timeout,
+        )  # fmt: skip
         status = response.status
+    except guarded.GuardError as exc:
+        raise OidcHttpError(str(exc)) from None
     except (OSError, http.client.HTTPException) as exc:
         raise OidcHttpError(f"{url[:200]}: {exc}") from None
     finally:
         connection.close()
     try:
-        answer = json.loads(bytes(data))
+        answer = json.loads(data)
     except ValueError:
         answer = None
     if status != 200:

@@ -9,7 +9,8 @@ operator allows them (`intel_fetch_allow_private`). The connection then goes to 
 that was checked, never to a second resolution (which a rebinding DNS server could answer
 differently): `http.client` with its connect step pinned to that address, the URL's host still
 sent as Host and as the TLS server name. That pinning is why this is the standard library
-rather than a client library that resolves by itself. Credentials (basic auth or a header
+rather than a client library that resolves by itself (vardeild.net.guarded, shared with the
+OpenID Connect client). Credentials (basic auth or a header
 token) go only to the feed's own scheme, host and port; a redirect elsewhere is followed
 without them. The body is read up to `max_bytes` and no longer than `timeout` in all.
 """
@@ -18,19 +19,17 @@ from __future__ import annotations
 
 import base64
 import http.client
-import ipaddress
 import socket
-import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
+
+from vardeild.net import guarded
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_TIMEOUT = 60.0
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 
 
 class FetchError(Exception):
@@ -79,38 +78,25 @@ class FetchResponse:
 
 def check_address(address: str, *, allow_private: bool) -> None:
     """Raise FetchError if the address is one a feed fetch must not reach."""
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if allow_private:
-        return
-    for flag in ("is_loopback", "is_private", "is_link_local", "is_multicast", "is_reserved"):
-        if getattr(ip, flag):
-            kind = flag.removeprefix("is_").replace("_", "-")
-            raise FetchError(
-                f"{address} is a {kind} address; feeds may not reach it unless "
-                "intel_fetch_allow_private is set"
-            )
-    if ip.is_unspecified or not ip.is_global:  # shared (100.64/10), benchmarking, ...
-        raise FetchError(
-            f"{address} is not a global address; feeds may not reach it unless "
-            "intel_fetch_allow_private is set"
-        )
+    try:
+        guarded.check_address(address, allow_private=allow_private)
+    except guarded.AddressRefused as exc:
+        raise FetchError(_refused(exc)) from None
 
 
 def resolve(host: str, port: int, *, allow_private: bool) -> str:
     """Return the address to connect to after checking every address host resolves to;
     raise FetchError if one of them is refused or none is found."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchError(f"{host} does not resolve: {exc.strerror}") from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not addresses:
-        raise FetchError(f"{host} resolves to no address")
-    for address in addresses:
-        check_address(address, allow_private=allow_private)
-    return addresses[0]
+        return guarded.resolve_checked(host, port, allow_private=allow_private)
+    except guarded.AddressRefused as exc:
+        raise FetchError(_refused(exc)) from None
+    except guarded.GuardError as exc:
+        raise FetchError(str(exc)) from None
+
+
+def _refused(exc: guarded.AddressRefused) -> str:
+    return f"{exc}; feeds may not reach it unless intel_fetch_allow_private is set"
 
 
 def fetch(
@@ -161,19 +147,8 @@ def _get(
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise FetchError(f"{url} took longer than {limits.timeout:g} s")
-    connection: http.client.HTTPConnection
-    if scheme == "https":
-        connection = http.client.HTTPSConnection(
-            parts.hostname, port, timeout=remaining, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname, port, timeout=remaining)
-
-    def pinned(_: Any, timeout: Any = None, source_address: Any = None) -> socket.socket:
-        return socket.create_connection((address, port), timeout, source_address)
-
     # The connect step goes to the checked address; Host and SNI still name the host.
-    connection._create_connection = pinned  # type: ignore[attr-defined]
+    connection = guarded.pinned_connection(scheme, parts.hostname, port, address, timeout=remaining)
     target = parts.path or "/"
     if parts.query:
         target += f"?{parts.query}"
@@ -182,32 +157,17 @@ def _get(
         response = connection.getresponse()
         body = b""
         if response.status not in (301, 302, 303, 307, 308, 304):
-            length = response.getheader("Content-Length")
-            if length and length.isdigit() and int(length) > limits.max_bytes:
-                raise FetchError(f"{url} is {int(length):,} bytes; at most {limits.max_bytes:,}")
-            body = _read(response, url, limits, deadline)
+            body = guarded.read_bounded(
+                response, url, max_bytes=limits.max_bytes, deadline=deadline,
+                timeout=limits.timeout,
+            )  # fmt: skip
         found = {name.lower(): value for name, value in response.getheaders()}
         return response.status, found, body
+    except guarded.GuardError as exc:
+        raise FetchError(str(exc)) from None
     except (OSError, http.client.HTTPException) as exc:
         if isinstance(exc, TimeoutError | socket.timeout):
             raise FetchError(f"{url} took longer than {limits.timeout:g} s") from None
         raise FetchError(f"{url} failed: {exc}") from None
     finally:
         connection.close()
-
-
-def _read(
-    response: http.client.HTTPResponse, url: str, limits: FetchLimits, deadline: float
-) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if time.monotonic() > deadline:
-            raise FetchError(f"{url} took longer than {limits.timeout:g} s")
-        chunk = response.read1(_CHUNK) if hasattr(response, "read1") else response.read(_CHUNK)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limits.max_bytes:
-            raise FetchError(f"{url} is larger than {limits.max_bytes:,} bytes")
-        chunks.append(chunk)

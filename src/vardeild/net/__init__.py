@@ -1,0 +1,1 @@
+"""Outbound network requests of ours (feeds, the OpenID provider), guarded in one place."""
