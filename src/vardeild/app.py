@@ -210,7 +210,8 @@ def run_notify_pass(
     outbox: Outbox | None = None,
 ) -> dict[str, Any]:
     """Run one notify pass and return what it did: notices of new and grown alerts (unless
-    alerts is False), held notices and digests released, the outbox sent (at most limit)."""
+    alerts is False), held notices and digests released, the outbox sent (at most limit), and
+    the CERT's daily deadline digest (once a day, from case_digest_hour)."""
     from vardeild.notify.digests import release_due
     from vardeild.notify.from_alerts import notice_alerts
 
@@ -221,12 +222,48 @@ def run_notify_pass(
         if alerts:
             made = notice_alerts(session, config=config, now=now)
         released = release_due(session, config=config, now=now)
-    report = (outbox or build_outbox(platform)).send_due(limit=limit)
+    sender = outbox or build_outbox(platform)
+    report = sender.send_due(limit=limit)
     return {
         "notices_made": len(made),
         **released,
+        "deadline_digest": run_deadline_digest(platform, outbox=sender)["status"],
         "sent": report.sent,
         "deferred": report.deferred,
         "failed": report.failed,
         "by_protection": report.by_protection,
     }
+
+
+def run_deadline_digest(
+    platform: Platform,
+    *,
+    outbox: Outbox | None = None,
+    dry_run: bool = False,
+    scheduled: bool = True,
+) -> dict[str, Any]:
+    """Send the CERT's daily digest of incident deadlines through the outbox's transport and
+    signing, once a day (see incidents.digest); return what was done. A transport failure is
+    answered as status `deferred` with the reason: the next pass tries again."""
+    from vardeild.access.model import SYSTEM
+    from vardeild.incidents.config import digest_config
+    from vardeild.incidents.digest import send_deadline_digest
+    from vardeild.notify.model import DeliveryDeferred, DeliveryRejected
+
+    sender = outbox if outbox is not None or dry_run else build_outbox(platform)
+    try:
+        with platform.session() as session:
+            return send_deadline_digest(
+                session,
+                SYSTEM,
+                clock=platform.clock,
+                config=digest_config(platform.settings),
+                transport=sender.transport if sender else None,
+                protector=sender.protector if sender else None,
+                dry_run=dry_run,
+                scheduled=scheduled,
+            )
+    except (DeliveryDeferred, DeliveryRejected) as exc:
+        return {"status": "deferred", "reason": str(exc)}
+    except Exception as exc:  # signing or the server's trouble must not stop the notices' pass
+        return {"status": "deferred", "reason": f"{type(exc).__name__}: {exc}"}

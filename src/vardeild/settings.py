@@ -687,6 +687,21 @@ class Settings(BaseSettings):
         pattern=_SEVERITY_HOURS,
         description="Service target per severity: hours until a case is resolved.",
     )
+    case_digest_hour: int = Field(
+        default=7,
+        ge=-1,
+        le=23,
+        description="Local hour (notify_timezone) from which the notify pass mails the CERT's "
+        "daily digest of incident deadlines (overdue or due within case_digest_within_hours, "
+        "and overdue tasks) to case_digest_email, once a day; -1: no digest.",
+    )
+    case_digest_within_hours: float = Field(
+        default=24, gt=0, description="The CERT's deadline digest names deadlines due within "
+        "this many hours, besides those overdue."
+    )  # fmt: skip
+    case_digest_email: str = Field(
+        default="", description="Where the CERT's deadline digest goes. Empty means cert_email."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from vardeild.accounts import service as accounts
-from vardeild.app import notify_config
+from vardeild.app import notify_config, run_deadline_digest
 from vardeild.cli.context import cli_context, resolve_organisation
 from vardeild.cli.output import JsonOption, print_json, print_table, say, when
 from vardeild.core.tlp import Tlp
@@ -478,3 +478,32 @@ def cases_stats(
         [[k, v["cases"], v["median_hours"], v["mean_hours"]]
          for k, v in figures["durations"].items()],
     )  # fmt: skip
+
+
+@app.command("digest")
+def cases_digest(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the digest; send and record nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Send the CERT's digest of incident deadlines (overdue or due soon, and overdue tasks) to
+    the CERT's address now, unless today's was sent (the notify pass sends it daily)."""
+    cli = cli_context(ctx)
+    done = run_deadline_digest(cli.platform(), dry_run=dry_run, scheduled=False)
+    if as_json:
+        print_json(done)
+        return
+    if done.get("text"):
+        say(f"Subject: {done['subject']}\n\n{done['text']}")
+    messages = {
+        "sent": f"sent to {done.get('to')}",
+        "sent_already": f"today's digest ({done.get('day')}) was sent already",
+        "nothing_due": "nothing overdue or due soon: no digest",
+        "dry_run": "dry run: nothing sent",
+        "deferred": f"not sent: {done.get('reason')}; the next notify pass tries again",
+    }
+    say(messages.get(done["status"], done["status"]))
+    if done["status"] == "deferred":
+        raise typer.Exit(1)

@@ -3,8 +3,12 @@ lives."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from vardeild.incidents.attachments import EvidenceStore
 from vardeild.incidents.deadlines import DeadlinePolicy, parse_severity_hours
+from vardeild.incidents.digest import DigestConfig
 from vardeild.settings import Settings
 
 
@@ -23,4 +27,19 @@ def evidence_store(settings: Settings) -> EvidenceStore:
     """Return the evidence store under the data directory (outside any web root)."""
     return EvidenceStore(
         root=settings.data_dir / "case-evidence", max_bytes=settings.case_attachment_max_bytes
+    )
+
+
+def digest_config(settings: Settings) -> DigestConfig:
+    """Return the CERT's deadline digest settings: to case_digest_email (else cert_email), from
+    the notices' sender, at case_digest_hour in the notices' time zone."""
+    return DigestConfig(
+        recipient=settings.case_digest_email or settings.cert_email,
+        sender=settings.mail_from,
+        sender_name=settings.cert_name,
+        reply_to=settings.mail_reply_to or settings.mail_from,
+        zone=ZoneInfo(settings.notify_timezone),
+        hour=settings.case_digest_hour,
+        within=timedelta(hours=settings.case_digest_within_hours),
+        policy=deadline_policy(settings),
     )

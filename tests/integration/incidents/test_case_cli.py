@@ -71,3 +71,20 @@ def test_a_case_from_opening_to_statistics(cli: Cli, tmp_path: Path) -> None:
     assert ",classification,fraud,2," in text  # the case and the one split off
     figures = cli.json("cases", "stats")
     assert figures["total"] == 2
+
+
+def test_the_deadline_digest_dry_run_prints_and_records_nothing(cli: Cli) -> None:
+    assert cli.json("cases", "digest", "--dry-run")["status"] == "nothing_due"
+    made = cli.json(
+        "cases", "create", "--title", "Datainnbrudd hos vannverk", "--severity", "info",
+        "--significant",
+    )  # fmt: skip
+    cli("cases", "note", made["reference"], "Internt: kilden er hemmelig")
+    printed = cli("cases", "digest", "--dry-run").stdout
+    assert f"[{made['reference']}] Datainnbrudd hos vannverk" in printed
+    assert "early warning (regulatory)" in printed
+    assert "due in 24 h" in printed
+    assert "kilden er hemmelig" not in printed
+    assert "dry run: nothing sent" in printed
+    again = cli.json("cases", "digest", "--dry-run")
+    assert (again["status"], again["items"]) == ("dry_run", 1)
