@@ -23,6 +23,7 @@ from support.portal import PortalUser, make_user
 from support.web import Headers, TokenMaker, bearer
 from vardeild.access import service as access
 from vardeild.access.model import Role
+from vardeild.accounts import service as accounts
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.exposure import service as exposure_service
@@ -84,6 +85,7 @@ class World:
     # B's incident case and its parts: case, entry (shared), internal (entry), task, link,
     # update, attachment (shared), observable; every text holds the canary.
     b_case: dict[str, int] = field(default_factory=dict)
+    b_user: int = 0  # a portal user of B's (its name holds the canary), no password
 
 
 def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> World:
@@ -157,6 +159,10 @@ def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> W
             role=Role.MEMBER_ADMIN,
             organisation_id=b["id"],
         )
+        b_user = accounts.create_user(
+            session, CERT_ADMIN, clock=clock, email=f"bruker@{low}.example.no",
+            display_name=f"{canary} Bruker", role=Role.MEMBER_USER, organisation_id=b["id"],
+        )  # fmt: skip
         b_sensor = sensors.create_sensor(
             session,
             CERT_ADMIN,
@@ -226,6 +232,7 @@ def build_world(platform: Platform, token: TokenMaker, *, markup: str = "") -> W
         },
         b_report=b_report,
         b_case=_case(platform, b["id"], b_finding, canary, low),
+        b_user=b_user.id,
     )
 
 
@@ -355,6 +362,9 @@ def state_of_b(platform: Platform, w: World) -> dict[str, Any]:
             "requests": requests,
             "tokens": [
                 t for t in access.list_tokens(session, CERT_ADMIN) if t.organisation_id == w.b
+            ],
+            "users": [
+                u for u in accounts.list_users(session, CERT_ADMIN) if u.organisation_id == w.b
             ],
             "sensors": [
                 s

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from vardeild.core.errors import NotFound, PermissionDenied
+from vardeild.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 
 class Role(StrEnum):
@@ -108,3 +108,11 @@ def may(principal: Principal, action: Action, organisation_id: int | None = None
     except (NotFound, PermissionDenied):
         return False
     return True
+
+
+def parse_role(text: str, *, record: str) -> Role:
+    """Return the role text names; ValidationFailed naming record when it names none."""
+    try:
+        return Role(text.strip())
+    except ValueError:
+        raise ValidationFailed.one(record, "role", f"{text[:40]!r} is not a role") from None

@@ -12,6 +12,7 @@ from support.page_walk import (
     oidc,
     public,
     token_pages,
+    user_pages,
 )
 from support.page_walk.model import Table
 
@@ -30,6 +31,7 @@ PAGES: Table = _merged(
     console.PAGES,
     member_area.PAGES,
     token_pages.PAGES,
+    user_pages.PAGES,
     public.PAGES,
     oidc.PAGES,
     intake_pages.PAGES,

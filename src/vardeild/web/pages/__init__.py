@@ -33,6 +33,7 @@ from vardeild.web.pages import (
     public,
     routes,
     token_pages,
+    user_pages,
 )
 from vardeild.web.pages.context import (
     CsrfRefused,
@@ -55,6 +56,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     member_alerts.router,
     member_notices.router,
     token_pages.router,
+    user_pages.router,
     public.router,
     oidc.router,
     intake_pages.router,

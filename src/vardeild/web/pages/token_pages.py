@@ -16,7 +16,7 @@ from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 
 from vardeild.access import service as access
-from vardeild.access.model import Principal, Role
+from vardeild.access.model import Principal, Role, parse_role
 from vardeild.core.errors import ValidationFailed
 from vardeild.members.service import list_organisations
 from vardeild.web.pages import i18n, nav
@@ -76,7 +76,8 @@ def roles_to_give(principal: Principal) -> list[Role]:
     return list(Role) if principal.is_cert else [Role.MEMBER_ADMIN, Role.MEMBER_USER]
 
 
-def _organisations(page: Page, principal: Principal) -> dict[int, str]:
+def organisation_names(page: Page, principal: Principal) -> dict[int, str]:
+    """Return {id: name} of the organisations principal may choose among."""
     found, _ = list_organisations(page.db, principal, limit=ORGANISATIONS_SHOWN)
     return {int(org["id"]): str(org["name"]) for org in found}
 
@@ -92,7 +93,7 @@ def _tokens_page(page: Page, *, status: int = 200, **context: object) -> HTMLRes
         tokens=tokens,
         now=now,
         roles=roles_to_give(principal),
-        organisations=_organisations(page, principal),
+        organisations=organisation_names(page, principal),
         cert_view=principal.is_cert,
         revoked=page.request.query_params.get("revoked", ""),
         **context,
@@ -133,10 +134,7 @@ def issue_token(
     principal = page.user.principal
     form = {"name": name, "role": role, "organisation": organisation, "expires": expires}
     try:
-        try:
-            chosen_role = Role(role.strip())
-        except ValueError:
-            raise ValidationFailed.one("token", "role", f"{role!r} is not a role") from None
+        chosen_role = parse_role(role, record="token")
         # As the API: a member admin's member token is for its own organisation by default.
         organisation_id = organisation
         if organisation_id is None and not principal.is_cert and not chosen_role.is_cert:
