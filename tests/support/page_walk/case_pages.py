@@ -119,6 +119,11 @@ PAGES: Table = {
             note="the entry moved with the analyst's split",
         ),
     ),
+    ("POST", "/console/cases/{case_id}/attachments"): (
+        # The walk posts plain forms: an editor's form without a file is refused (422); the
+        # upload itself is tested in tests/integration/incidents/test_case_evidence_page.py.
+        _change(lambda w: {"visibility": "shared"}, admin=422, note="evidence without a file"),
+    ),
     ("GET", "/console/cases/{case_id}/attachments/{attachment_id}"): (
         PageCall(path=_part("attachment", "attachment_id")),
     ),

@@ -37,9 +37,11 @@ from vardeild.web.pages import (
 )
 from vardeild.web.pages.context import (
     CsrfRefused,
+    UploadTooLarge,
     build_state,
     csrf_refused_page,
     error_page,
+    upload_too_large_page,
 )
 
 # Forms hold a few short fields; nothing the portal takes is larger. (The public report form
@@ -85,7 +87,12 @@ def install_pages(app: FastAPI, platform: Platform) -> None:
     async def refused(request: Request, _exc: Exception) -> Response:
         return csrf_refused_page(request)
 
+    async def too_large(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, UploadTooLarge)
+        return upload_too_large_page(request, exc.limit)
+
     app.add_exception_handler(CsrfRefused, refused)
+    app.add_exception_handler(UploadTooLarge, too_large)
     for error, status in ((NotFound, 404), (PermissionDenied, 403), (ValidationFailed, 422),
                           (Conflict, 409)):  # fmt: skip
         api_handler = app.exception_handlers[error]

@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import Form, Query
+from fastapi import Depends, Form, Query
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData, UploadFile
 
 from vardeild.access.model import Action, Principal, may
 from vardeild.accounts import service as accounts
@@ -48,6 +49,7 @@ from vardeild.incidents.model import (
 )
 from vardeild.monitoring.model import Severity
 from vardeild.notify.config import config_from_settings as notify_config
+from vardeild.platform import Platform
 from vardeild.web.pages import case_texts  # noqa: F401 - registers the pages' words
 from vardeild.web.pages.console_base import (
     PAGE_MAX,
@@ -59,7 +61,14 @@ from vardeild.web.pages.console_base import (
     signed_in,
     with_total,
 )
-from vardeild.web.pages.context import Page, PageDep, page_router
+from vardeild.web.pages.context import (
+    Page,
+    PageDep,
+    UploadTooLarge,
+    page_router,
+    takes_one_file,
+    uploaded_form,
+)
 from vardeild.web.pages.nav import Audience, NavLink, add_link
 
 router = page_router()
@@ -251,6 +260,7 @@ def case_page(
         organisations=coordination.list_involved(page.db, principal, case_id),
         updates=coordination.list_updates(page.db, principal, case_id),
         files=attachments.list_attachments(page.db, principal, case_id),
+        evidence_max=page.platform.settings.case_attachment_max_bytes,
         moves=[m.value for m in allowed_moves(principal.role, CaseStatus(case["status"]))],
         may_edit=may(principal, Action.EDIT), done=done, types=sorted(TAXONOMY_OF_TYPE),
         taxonomy=TAXONOMY, severities=SEVERITIES, tlps=TLPS, paps=[p.value for p in Pap],
@@ -516,6 +526,56 @@ def case_split(
         page.db, principal, case_id, clock=clock, title=title, journal_ids=ids
     )
     return back(page, f"/console/cases/{made['id']}", "split")
+
+
+# The route's own bound on the body lies above any case_attachment_max_bytes worth setting;
+# the setting's bound (with room for the form's few fields) is checked from Content-Length by
+# the CSRF check before the body is read (context.takes_one_file).
+EVIDENCE_BODY_CEILING = 1 << 40
+_FORM_ROOM = 64 * 1024
+
+
+def _evidence_body_max(platform: Platform) -> int:
+    return platform.settings.case_attachment_max_bytes + _FORM_ROOM
+
+
+def _form_text(form: FormData, name: str, default: str, *, max_length: int = 20) -> str:
+    value = form.get(name, default)
+    if not isinstance(value, str) or len(value) > max_length:
+        raise ValidationFailed.one("form", name, "is not a short text")
+    return value
+
+
+@router.post(
+    "/console/cases/{case_id}/attachments",
+    response_class=HTMLResponse,
+    max_body_size=EVIDENCE_BODY_CEILING,
+)
+@takes_one_file(_evidence_body_max)
+def case_upload(
+    page: PageDep, case_id: int, form: Annotated[FormData, Depends(uploaded_form)]
+) -> Response:
+    """Store one uploaded file as evidence on the case (CERT editors): internal unless shared,
+    refused with a 413 page when larger than case_attachment_max_bytes."""
+    if isinstance(got := _edit(page, case_id), Response):
+        return got
+    principal, clock = got
+    service.require_editor(principal)  # read-only staff are refused before the file is read
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationFailed.one("form", "file", "choose a file")
+    visibility = _form_text(form, "visibility", "internal")
+    chosen = Visibility(_choice(visibility, [v.value for v in Visibility], "visibility"))
+    store = evidence_store(page.platform.settings)
+    data = upload.file.read(store.max_bytes + 1)
+    if len(data) > store.max_bytes:
+        raise UploadTooLarge(store.max_bytes)
+    attachments.add_attachment(
+        page.db, principal, case_id, clock=clock, store=store, data=data,
+        filename=upload.filename, content_type=upload.content_type or "application/octet-stream",
+        visibility=chosen, tlp=_tlp(_form_text(form, "tlp", "")),
+    )  # fmt: skip
+    return back(page, f"/console/cases/{case_id}", "attachment")
 
 
 @router.get("/console/cases/{case_id}/attachments/{attachment_id}")

@@ -160,6 +160,12 @@ _WORDS: dict[str, tuple[str, str]] = {
     "deadline.final_report": ("Sluttrapport", "Final report"),
     "deadline.acknowledge": ("Bekreftet (SLA)", "Acknowledged (SLA)"),
     "deadline.resolve": ("Løst (SLA)", "Resolved (SLA)"),
+    "upload_hint": (
+        "Bevis lagres utenfor webroten med SHA-256; internt til en analytiker deler det. Høyst",
+        "Evidence is stored outside the web root by SHA-256; internal until an analyst shares "
+        "it. At most",
+    ),
+    "upload": ("Last opp", "Upload"),
 }
 
 i18n.add_texts({f"cases.{key}": {"nb": nb, "en": en} for key, (nb, en) in _WORDS.items()})

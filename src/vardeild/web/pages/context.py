@@ -4,14 +4,16 @@ autoescaping, redirects, cookies set with the right names and flags)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from vardeild.accounts import service as accounts
 from vardeild.accounts import sessions
@@ -221,20 +223,68 @@ class CsrfRefused(Exception):
     """A form came without a valid CSRF token."""
 
 
-async def require_csrf(request: Request) -> None:
+class UploadTooLarge(Exception):
+    """A form with a file was larger than its route takes (answered 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than {limit} bytes")
+        self.limit = limit
+
+
+# A page form holds a few short fields and no file. The one exception is a route registered
+# with `takes_one_file`: the CSRF check below parses its form, so the check itself must allow
+# that file, or the route could never be used (it refused every upload, and evidence could
+# only be given through the API). Such a route must not declare File or Form parameters:
+# FastAPI would then parse the body before this check, by its own limits; it reads the form
+# this check parsed (`uploaded_form`).
+FORM_LIMITS: dict[str, int] = {"max_files": 0, "max_fields": 20, "max_part_size": 16 * 1024}
+BodyLimit = Callable[[Platform], int]
+_ONE_FILE: dict[Callable[..., Any], BodyLimit] = {}
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def takes_one_file(limit: BodyLimit) -> Callable[[Endpoint], Endpoint]:
+    """Mark a page endpoint whose form may carry exactly one file; limit(platform) is the
+    largest body it takes, checked from Content-Length before a byte of the body is read (a
+    body without a Content-Length is refused). Give the route a max_body_size at least as
+    large as any limit the settings can give, or FastAPI's smaller bound answers first."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        _ONE_FILE[endpoint] = limit
+        return endpoint
+
+    return mark
+
+
+async def require_csrf(request: Request) -> AsyncIterator[None]:
     """Refuse (CsrfRefused, answered 403) any state-changing request whose form lacks the
     token of this browser's seed and session. Set on the whole pages router, so no form can
-    skip it."""
+    skip it. A form with a file is closed (its spooled file removed) when the page is
+    answered or refused."""
     if request.method in {"GET", "HEAD", "OPTIONS"}:
+        yield
         return
     state = portal_state(request)
     tls = is_tls(request, state.trusted_proxies)
     seed = request.cookies.get(cookie_name(csrf.SEED_COOKIE, tls=tls), "")
     secret = request.cookies.get(cookie_name(SESSION_COOKIE, tls=tls), "")
-    form = await request.form(max_files=0, max_fields=20, max_part_size=16 * 1024)
-    sent = form.get(csrf.FIELD)
-    if not isinstance(sent, str) or not csrf.token_is_valid(state.key, seed, secret, sent):
-        raise CsrfRefused
+    limits = FORM_LIMITS
+    bound = _ONE_FILE.get(request.scope.get("endpoint"))  # type: ignore[arg-type]
+    if bound is not None:
+        largest = bound(request.app.state.platform)
+        declared = request.headers.get("content-length", "")
+        if not declared.isdigit() or int(declared) > largest:
+            raise UploadTooLarge(largest)
+        limits = {**FORM_LIMITS, "max_files": 1}
+    form = await request.form(**limits)
+    try:
+        sent = form.get(csrf.FIELD)
+        if not isinstance(sent, str) or not csrf.token_is_valid(state.key, seed, secret, sent):
+            raise CsrfRefused
+        yield
+    finally:
+        if bound is not None:
+            await form.close()
 
 
 def page_router() -> APIRouter:
@@ -270,6 +320,30 @@ def csrf_refused_page(request: Request) -> HTMLResponse:
     """Return the 403 page of a refused form."""
     language = i18n.pick_language(request)
     return _message_page(request, 403, "csrf.title", i18n.translate("csrf.text", language))
+
+
+def upload_too_large_page(request: Request, limit: int) -> HTMLResponse:
+    """Return the 413 page of a form whose file was larger than its route takes."""
+    language = i18n.pick_language(request)
+    text = i18n.translate("upload.too_large_text", language).format(limit=f"{limit:,}")
+    return _message_page(request, 413, "upload.too_large", text)
+
+
+async def uploaded_form(request: Request) -> FormData:
+    """Return the form the CSRF check parsed (with its one file, for a `takes_one_file`
+    route; the check closes it when the page is answered)."""
+    return await request.form()
+
+
+i18n.add_texts(
+    {
+        "upload.too_large": {"nb": "Filen er for stor", "en": "The file is too large"},
+        "upload.too_large_text": {
+            "nb": "Filen er større enn de {limit} bytene som tas imot. Ingenting ble lagret.",
+            "en": "The file is larger than the {limit} bytes taken. Nothing was stored.",
+        },
+    }
+)
 
 
 def error_page(request: Request, error: Exception, status: int) -> HTMLResponse:
