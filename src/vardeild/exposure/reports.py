@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from vardeild.access.model import Principal
 from vardeild.core.charts import Series, line_chart
 from vardeild.core.clock import as_utc
+from vardeild.core.spreadsheet import guard_formula
 from vardeild.exposure.model import FindingStatus, Priority
 from vardeild.exposure.service import finding_dict, finding_rows, list_exposures
 from vardeild.members import service as members
 
 _COLOURS = {"P1": "#b00020", "P2": "#d35400", "P3": "#c9a400", "P4": "#7f8c8d"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 TEXT: dict[str, dict[str, Any]] = {
     "en": {
@@ -224,9 +224,8 @@ def render_pdf(data: ReportData) -> bytes:
 
 
 def safe_cell(value: Any) -> str:
-    """Return a CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """Return a CSV cell of value (empty for None) that a spreadsheet will not run."""
+    return guard_formula("" if value is None else str(value))
 
 
 CSV_FIELDS = (

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.core.clock import as_utc
+from vardeild.core.spreadsheet import guard_formula
 from vardeild.incidents.model import CaseStatus
 from vardeild.incidents.tables import CaseRow, InvolvedRow
 from vardeild.members import service as members
@@ -147,10 +148,8 @@ def stats_csv(stats: dict[str, Any]) -> str:
     for item in stats["by_sector"]:
         writer.writerow([item["period"], "sector", item["sector"], item["cases"], "", ""])
     for item in stats["by_member"]:
-        name = str(item["organisation_name"])
-        # A cell starting with = + - @ would run as a formula in a spreadsheet.
-        safe = "'" + name if name[:1] in "=+-@" else name
-        writer.writerow([item["period"], "member", safe, item["cases"], "", ""])
+        name = guard_formula(str(item["organisation_name"]))
+        writer.writerow([item["period"], "member", name, item["cases"], "", ""])
     for name, figures in stats["durations"].items():
         writer.writerow(
             ["all", f"time_to_{name}", "", figures["cases"], _num(figures["median_hours"]),

@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vardeild.members.registry_csv import guard_formula
+from vardeild.core.spreadsheet import guard_formula
 
 CSV_COLUMNS = (
     "type",

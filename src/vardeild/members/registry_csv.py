@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vardeild.core.errors import FieldProblem, ValidationFailed
+from vardeild.core.spreadsheet import guard_formula, unguard_formula
 from vardeild.members.model import ContactSpec, Exposure, OrganisationSpec
 
 COLUMNS = (
@@ -45,30 +46,12 @@ COLUMNS = (
 )
 _DATES = ("applied_on", "joined_on", "suspended_on", "left_on")
 _SCOPED = {"networks": "cidr", "asns": "asn", "domains": "name"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_GUARDED = re.compile(r"^'+[=+\-@\t\r]")
 _CONTACT_FORM = "Name <email> [role,role] language tel:phone"
 _INTERNAL = f"({Exposure.INTERNAL.value})"
 
 # A parsed cell is a list of (character, escaped) pairs: an escaped character is always text,
 # never a separator or a delimiter.
 _Atoms = list[tuple[str, bool]]
-
-
-def guard_formula(cell: str) -> str:
-    """Return the cell with a leading apostrophe where a spreadsheet would run it as a formula.
-
-    A cell that already starts with apostrophes before such a character gets one more, so that
-    `unguard_formula` gives back exactly what was written.
-    """
-    if cell.startswith(_FORMULA_START) or _FORMULA_GUARDED.match(cell):
-        return "'" + cell
-    return cell
-
-
-def unguard_formula(cell: str) -> str:
-    """Return the cell without the apostrophe `guard_formula` added (one, and only there)."""
-    return cell[1:] if _FORMULA_GUARDED.match(cell) else cell
 
 
 def _escape(text: str, specials: str) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from vardeild.core.errors import ValidationFailed
+from vardeild.core.spreadsheet import guard_formula, unguard_formula
 from vardeild.members.model import OrganisationSpec, parse_organisation
-from vardeild.members.registry_csv import COLUMNS, guard_formula, unguard_formula
+from vardeild.members.registry_csv import COLUMNS
 from vardeild.members.registry_formats import (
     DEFAULT_MAX_BYTES,
     MAX_DEPTH,
