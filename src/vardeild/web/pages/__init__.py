@@ -21,6 +21,7 @@ from vardeild.core.errors import Conflict, NotFound, PermissionDenied, Validatio
 from vardeild.platform import Platform
 from vardeild.web.pages import (
     case_pages,
+    case_pages_member,
     console,
     console_alerts,
     console_audit,
@@ -63,6 +64,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     oidc.router,
     intake_pages.router,
     case_pages.router,
+    case_pages_member.router,
 )
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
