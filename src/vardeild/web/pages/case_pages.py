@@ -51,7 +51,7 @@ from vardeild.notify.config import config_from_settings as notify_config
 from vardeild.platform import Platform
 from vardeild.web.pages import case_texts  # noqa: F401 - registers the pages' words
 from vardeild.web.pages.console_base import (
-    PAGE_MAX,
+    PageNo,
     back,
     pager,
     principal_of,
@@ -77,7 +77,6 @@ add_link(NavLink("/portal/cases", "cases.nav_member", Audience.MEMBER, order=45)
 
 Short = Annotated[str, Form(max_length=1000)]
 Long = Annotated[str, Form(max_length=20_000)]
-PageNo = Annotated[int, Query(alias="page", ge=1, le=PAGE_MAX)]
 SEVERITIES = [s.name.lower() for s in Severity]
 TLPS = [t.value for t in Tlp]
 

@@ -25,8 +25,9 @@ from vardeild.incidents.model import (
     member_may_see,
 )
 from vardeild.web.pages import case_texts  # noqa: F401 - registers the pages' words
-from vardeild.web.pages.case_pages import Long, PageNo, download_evidence
+from vardeild.web.pages.case_pages import Long, download_evidence
 from vardeild.web.pages.console_base import (
+    PageNo,
     back,
     pager,
     principal_of,

@@ -94,7 +94,7 @@ def with_total(pager: Pager, total: int) -> Pager:
 def parse_day(value: str | None, field: str, *, end: bool = False) -> datetime | None:
     """Return the start of the day YYYY-MM-DD in UTC (with end: of the day after, so the day
     is included), None for empty; ValidationFailed (a 422 page) for anything else."""
-    if not value:
+    if not value or not value.strip():
         return None
     try:
         day = date.fromisoformat(value.strip())

@@ -24,13 +24,13 @@ from vardeild.monitoring.alert_actions import NOTE_MAX, AlertAction, act_on_aler
 from vardeild.monitoring.alerts import AlertQuery, AlertStatus, get_alert_or_raise, list_alerts
 from vardeild.monitoring.model import Severity
 from vardeild.web.pages import member_texts
+from vardeild.web.pages.console_base import parse_day
 from vardeild.web.pages.context import Page, PageDep, page_router
 from vardeild.web.pages.member_scope import (
     ItemId,
     OrganisationParam,
     Paging,
     chosen_organisation,
-    day_start,
     not_found_as,
     optional,
     page_number,
@@ -71,12 +71,12 @@ def alerts_page(
     wanted_status = _choice(status, [s.value for s in AlertStatus], "status")
     wanted_severity = _choice(severity, SEVERITIES, "severity")
     wanted_class = _choice(classification, TYPES, "classification")
-    last_day = day_start(until, "until")
+    last_day = parse_day(until, "until")
     query = AlertQuery(
         member_id=chosen,
         status=AlertStatus(wanted_status) if wanted_status else None,
         severity=Severity[wanted_severity.upper()] if wanted_severity else None,
-        since=day_start(since, "since"),
+        since=parse_day(since, "since"),
         until=last_day + timedelta(days=1) if last_day else None,
         classification=wanted_class,
     )

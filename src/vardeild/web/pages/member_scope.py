@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Form, Path, Query
 
 from vardeild.access.model import Action, Principal, authorize
-from vardeild.core.errors import NotFound, ValidationFailed
+from vardeild.core.errors import NotFound
 from vardeild.web.deps import ID_MAX
+from vardeild.web.pages.console_base import PAGE_MAX
 from vardeild.web.pages.context import Page
 
 PAGE_SIZE = 25  # rows per list page: a screenful, and a bounded query
@@ -28,7 +28,6 @@ PAGE_SIZE = 25  # rows per list page: a screenful, and a bounded query
 ItemId = Annotated[int, Path(ge=1, le=ID_MAX)]
 OrganisationParam = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 FormOrganisation = Annotated[int | None, Form(ge=1, le=ID_MAX)]
-PAGE_MAX = 100_000
 
 
 def page_number(page: Page) -> int:
@@ -70,20 +69,6 @@ def optional(text: str) -> str | None:
     """Return a filter field's value, or None for an empty one (any)."""
     cleaned = text.strip()
     return cleaned or None
-
-
-def day_start(text: str, field: str) -> datetime | None:
-    """Return the start (00:00 UTC) of the day a date field names (YYYY-MM-DD), or None when
-    empty; ValidationFailed for anything else."""
-    value = optional(text)
-    if value is None:
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
-    except ValueError:
-        raise ValidationFailed.one(
-            "filter", field, f"{value!r} is not a date (YYYY-MM-DD)"
-        ) from None
 
 
 @dataclass(frozen=True)
