@@ -482,7 +482,7 @@ class WriteBehind:
     processing N+1. The caller opens no transaction of its own: on SQLite one would wait
     (BEGIN IMMEDIATE) for the writer's whole transaction, and the overlap was lost. The price:
     a change to the registry, indicators or rules made while batch N is written reaches batch
-    N+2 rather than N+1 (one batch later: at most 10,000 records or a second).
+    N+2 rather than N+1 (one batch later: at most 50,000 records or a second).
 
     Guarantees kept: at most one batch is being written at a time, and batch N+1 is handed to
     the writer only after batch N committed, so commits happen in reading order, each with its
