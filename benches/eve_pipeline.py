@@ -23,7 +23,7 @@ Vardeild's side, for each database and round, in fresh child processes:
   ip_blacklist.txt is loaded too, and FEVER runs in its bloom+ipbl mode as well.
 - ingest (timed): `build_pipeline` as the CLI builds it, one empty batch so that the
   attribution index and the matcher over all indicators are built (timed apart: "warm-up"),
-  then `monitoring.files.ingest_eve_files` over eve.json with the CLI's batching (10,000 lines
+  then `monitoring.files.ingest_eve_files` over eve.json with the CLI's batching (50,000 lines
   or one second per transaction), to the last commit. The CLI's pipeline writes behind: a
   writer thread commits batch N while the reading thread screens N+1 (one process; the
   reading thread's CPU is printed beside the process's, and a round whose CPU exceeds its wall

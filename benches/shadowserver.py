@@ -21,7 +21,7 @@ Vardeild's side, for each database and round, in fresh child processes:
   `vardeild members import` does.
 - ingest (timed): `build_pipeline` as the CLI builds it, one empty batch so that the
   attribution index is built (timed apart: "warm-up"), then
-  `monitoring.files.ingest_shadowserver_files` over report.csv with the CLI's batching (10,000
+  `monitoring.files.ingest_shadowserver_files` over report.csv with the CLI's batching (50,000
   rows or one second per transaction), to the last commit: every row parsed (the report type
   told by its header, as for a file named report.csv), attributed, rows that touch a member
   stored and folded into alerts, the others counted.
