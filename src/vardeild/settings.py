@@ -244,6 +244,16 @@ class Settings(BaseSettings):
             "are warned about."
         ),
     )
+    ingest_batch_records: int = Field(
+        default=50_000,
+        ge=100,
+        le=500_000,
+        description=(
+            "Records per transaction when `vardeild ingest` reads files (a batch also ends after "
+            "a second when following). Larger batches cost less per record (each commit "
+            "rewrites the index pages its inserts touched); smaller ones commit sooner."
+        ),
+    )
     alert_window_minutes: int = Field(
         default=60,
         ge=1,

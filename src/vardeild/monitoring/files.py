@@ -45,7 +45,8 @@ from vardeild.monitoring.ingest import (
 # and the fingerprint and alert-key indexes take random keys, so small batches rewrite the same
 # pages over and over; a batch also pays ~15 statements whatever its size. On the EVE bench
 # (1 M lines) 50,000 took the writer's CPU from ~3.4-4.6 s to ~2.4-3.8 s against 10,000, on
-# SQLite and PostgreSQL alike (docs/benchmarks.md); two batches in memory stay ~100 MB.
+# SQLite and PostgreSQL alike (docs/benchmarks.md); two batches in memory stay ~100 MB. The CLI
+# takes the setting ingest_batch_records, whose default this is.
 BATCH_RECORDS = 50_000
 BATCH_SECONDS = 1.0
 POLL_SECONDS = 0.2

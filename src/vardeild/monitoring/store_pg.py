@@ -4,11 +4,14 @@ set-based statement each.
 Row-by-row statements, and the multi-row VALUES statements SQLAlchemy builds for executemany,
 spend most of their time in the driver (psycopg parses every large statement's placeholders
 anew); COPY streams rows without a statement per row and is the fastest way in
-(../shared/LIMITS.md: 0.8 M rows/s without indexes). COPY has no ON CONFLICT, so alert rows go
-into a temporary table first and from there into the real one with ON CONFLICT DO NOTHING (the
-temporary tables live per connection and are emptied before use, so a rolled-back batch leaves
-nothing behind for the next one); events, whose fingerprints the batch has just looked up, are
-copied straight in.
+(../shared/LIMITS.md: 0.8 M rows/s without indexes). It runs in the binary format: measured on
+20,000 event rows (EVE-sized, ~1.5 KB), psycopg spent 1-3 µs per row against 5.8 in text, and
+the server 5.5-8 µs against 10.5-11.5 (it parses no timestamps or numbers from text); binary
+needs each column's type, read from the catalogue once per connection. COPY has no ON CONFLICT,
+so alert rows go into a temporary table first and from there into the real one with ON CONFLICT
+DO NOTHING (the temporary tables live per connection and are emptied before use, so a rolled-
+back batch leaves nothing behind for the next one); events, whose fingerprints the batch has
+just looked up, are copied straight in.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ CHANGE_COLUMNS = (
     "updated_at",
 )
 # Statements built once from the constant column lists above; no value reaches them as text.
-_COPY_EVENTS = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+_COPY_EVENTS = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _EVENT_VALUES = itemgetter(*EVENT_COLUMNS)
 _INSERT_ALERTS = (
     f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) "  # noqa: S608
@@ -99,7 +102,11 @@ _UPDATE_ALERTS = (
     + ", ".join(f"{c} = c.{c}" for c in CHANGE_COLUMNS if c != "id")
     + " FROM alert_changes c WHERE alerts.id = c.id"
 )
-_JSON_COLUMNS = {"sample_event_ids", "matched_indicator_ids"}
+_TYPES = "vardeild.copy_types"  # connection.info: table -> column -> type oid
+_COLUMN_TYPES = (
+    "SELECT attname, atttypid FROM pg_attribute "
+    "WHERE attrelid = CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped"
+)
 _STAGING = {
     "alerts_incoming": "(LIKE alerts) ON COMMIT DELETE ROWS",
     "alert_changes": (
@@ -119,17 +126,25 @@ def _stage(
     cursor = connection.cursor()
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} {_STAGING[table]}")
     cursor.execute(f"TRUNCATE {table}")
-    json_at = [i for i, column in enumerate(columns) if column in _JSON_COLUMNS]
+    types = _column_types(session, cursor, table, columns)
     take = itemgetter(*columns)
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
         write = copy.write_row
         for row in rows:
-            values = list(take(row))
-            for i in json_at:
-                # Lists of ids: the text json.dumps writes, without its cost per call.
-                values[i] = f"[{', '.join(map(str, values[i]))}]"
-            write(values)
+            write(take(row))  # the id lists go to json columns as lists: psycopg dumps them
     return cursor
+
+
+def _column_types(session: Session, cursor: Any, table: str, columns: Sequence[str]) -> list[int]:
+    """Return the type oids of table's columns (as its name resolves on this connection: a
+    temporary table first), read from the catalogue once per connection."""
+    held: dict[str, dict[str, int]] = session.connection().info.setdefault(_TYPES, {})
+    types = held.get(table)
+    if types is None:
+        cursor.execute(_COLUMN_TYPES, (table,))
+        types = held[table] = {name: int(oid) for name, oid in cursor.fetchall()}
+    return [types[column] for column in columns]
 
 
 def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -145,8 +160,10 @@ def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     assert connection is not None
     values = _EVENT_VALUES
     with connection.cursor() as cursor:
+        types = _column_types(session, cursor, "events", EVENT_COLUMNS)
         try:
             with cursor.copy(_COPY_EVENTS) as copy:
+                copy.set_types(types)
                 write = copy.write_row
                 for row in rows:
                     write(values(row))

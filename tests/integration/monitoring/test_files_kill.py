@@ -93,6 +93,8 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         **os.environ,
         "VARDEILD_DATABASE_URL": fresh_database_url,
         "VARDEILD_DATA_DIR": str(tmp_path / "data"),
+        # Many batches, so that kills land between and inside them (the default is 50,000).
+        "VARDEILD_INGEST_BATCH_RECORDS": "5000",
     }
     env.pop("VARDEILD_CONFIG", None)
     command = [sys.executable, "-m", "vardeild.cli.main", "ingest", "eve", str(eve), "--json"]

@@ -86,6 +86,31 @@ def test_ingest_eve_then_list_and_show_alerts(cli: Cli, live: Platform, eve: Pat
     cli("ingest", "eve", str(eve.parent / "missing.json"), code=2)
 
 
+def test_ingest_batches_as_the_setting_says(
+    live: Platform, fresh_database_url: str, tmp_path: Path
+) -> None:
+    add_member(live, "10.1.0.0/16")
+    lines = [eve_line(dst="10.1.0.5", src_port=n % 65536, sid=n) for n in range(8000)]
+    assert sum(map(len, lines)) > 2 << 20  # the reader takes whole 1 MiB chunks
+    for name, setting in (("small.json", "100"), ("large.json", "50000")):
+        path = tmp_path / name
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        cli = Cli(
+            fresh_database_url, tmp_path / "data", env={"VARDEILD_INGEST_BATCH_RECORDS": setting}
+        )
+        summary = cli.json("ingest", "eve", str(path))
+        assert summary["records"] == 8000
+        if setting == "100":
+            small = summary["batches"]
+            assert summary["events_stored"] == 8000
+        else:
+            assert summary["events_duplicate"] == 8000  # the same lines, another file
+    # About one transaction per chunk read (each holds more than 100 records), against one for
+    # the whole file (and an empty last one) at 50,000.
+    assert small >= 3
+    assert summary["batches"] <= 2
+
+
 def test_alerts_ack_close_reopen_comment_and_history(cli: Cli, live: Platform, eve: Path) -> None:
     add_member(live, "10.1.0.0/16", name="Kystsykehuset HF")
     cli("ingest", "eve", str(eve), "--sensor", "oslo-1")

@@ -86,6 +86,8 @@ def test_sigkill_during_a_report_loses_and_duplicates_nothing(
         **os.environ,
         "VARDEILD_DATABASE_URL": fresh_database_url,
         "VARDEILD_DATA_DIR": str(tmp_path / "data"),
+        # Many batches, so that kills land between and inside them (the default is 50,000).
+        "VARDEILD_INGEST_BATCH_RECORDS": "5000",
     }
     env.pop("VARDEILD_CONFIG", None)
     command = [

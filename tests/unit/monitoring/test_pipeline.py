@@ -3,6 +3,7 @@ alerts, and how it stays exactly-once when batches come again."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -434,3 +435,24 @@ def test_suppression_needs_every_condition_of_a_rule_and_ignores_expired_rules(
         hits = {r["id"]: r["hit_count"] for r in suppression.list_rules(session, CERT_ADMIN)}
         assert counters(session)["suppressed"] == 3
     assert hits == {by_sid_and_net["id"]: 1, by_indicator["id"]: 1, expiring["id"]: 1}
+
+
+def test_stored_text_and_lists_come_back_as_given(platform: Platform) -> None:
+    """The bulk writes (PostgreSQL's binary COPY, SQLite's executemany) keep text exactly:
+    tabs, newlines, backslashes, the text `\\N` that COPY's text format means NULL by, and
+    letters outside ASCII; and the alerts' id lists read back as lists."""
+    add_member(platform, "10.1.0.0/16")
+    awkward = 'Tab\there, line\nbreak, back\\slash, \\N, «Ålesund» 病院 "quoted"'
+    line = eve_line(dst="10.1.0.5", signature=awkward)
+    again = eve_line(dst="10.1.0.5", signature=awkward, src_port=40001)
+    pipeline = make_pipeline(platform)
+    pipeline.ingest(eve_batch([line]))
+    pipeline.ingest(eve_batch([again], batch_key="second"))  # merged into the stored alert
+    with platform.session() as session:
+        events = list(session.scalars(select(EventRow).order_by(EventRow.id)))
+        stored = alerts(session)
+    assert [event.raw for event in events] == [line.decode(), again.decode()]
+    assert [json.loads(event.data)["event_description_text"] for event in events] == [awkward] * 2
+    assert [(a.signature, a.count, a.sample_event_ids) for a in stored] == [
+        (awkward, 2, [events[0].id, events[1].id])
+    ]
