@@ -3,7 +3,8 @@ contacts, a change request, an audit trail, tokens, a sensor, an alert, a notice
 an indicator shared with B alone; every text field of B holds a canary string found nowhere
 else. The walks (tests/integration/web/test_tenancy.py for the API by token,
 test_page_tenancy.py for the pages by signed-in session) call every route as A's people with
-B's ids and prove nothing of B is shown or changed.
+B's ids and prove nothing of B is shown or changed. They build the world once per module and
+backend and run each test in a savepoint of it (tests/support/shared_world.py).
 """
 
 from __future__ import annotations

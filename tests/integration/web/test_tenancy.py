@@ -9,13 +9,18 @@ of B's canaries.
 
 ROUTES says how to call each route. A route the table does not cover fails
 `test_the_table_covers_every_route`, so no endpoint can skip the walk.
+
+The app and the world are built once per backend for the whole module and each test runs in a
+SAVEPOINT rolled back after it (tests/support/shared_world.py); every test's teardown proves
+the database's rows, the settings and the data directory's files back as the world left them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,12 +28,14 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx2 import Response
+from sqlalchemy import Engine
 
 from support.factories import org_data
 from support.page_walk import PAGES
 from support.pgp_keys import SHARED_CERT_EMAIL
-from support.tenancy import API, KINDS, World, assert_no_canary, build_world, state_of_b
-from support.web import Headers, TokenMaker
+from support.shared_world import NOW, SharedWorld, shared_world
+from support.tenancy import API, KINDS, World, assert_no_canary, state_of_b
+from support.web import Headers
 from vardeild.core.tlp import Tlp
 from vardeild.intel.sharing import Audience
 from vardeild.intel.stix_out import TLP_MARKING_IDS
@@ -613,10 +620,37 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
 # --- the world ----------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def shared(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedWorld]:
+    """The app and the world, built once per backend for this module's tests."""
+    with shared_world(engine, tmp_path_factory.mktemp("tenancy") / "data") as built:
+        yield built
+
+
+@pytest.fixture(autouse=True)
+def isolated(shared: SharedWorld) -> Iterator[None]:
+    """Run the test in a savepoint of the shared world; afterwards prove the world whole."""
+    with shared.isolated():
+        yield
+    shared.check_back()
+
+
 @pytest.fixture
-def world(platform: Platform, token: TokenMaker) -> World:
+def platform(shared: SharedWorld, isolated: None) -> Platform:
+    """The shared platform."""
+    return shared.platform
+
+
+@pytest.fixture
+def app(shared: SharedWorld) -> FastAPI:
+    """The shared app (building one takes seconds); the web conftest's `client` uses it."""
+    return shared.app
+
+
+@pytest.fixture
+def world(shared: SharedWorld, isolated: None) -> World:
     """Members A and B as tests/support/tenancy.py describes."""
-    return build_world(platform, token)
+    return shared.world
 
 
 def send(
@@ -787,3 +821,53 @@ def test_read_only_cert_changes_nothing(
         assert answer.status_code == 403, f"{method} {path} {call.note}: {answer.text}"
         assert answer.json()["error"] == "permission_denied"
         assert state_of_b(platform, world) == before
+
+
+# --- the isolation the walk relies on ------------------------------------------------------
+
+
+def test_what_a_test_changes_is_gone_before_the_next(
+    client: TestClient, shared: SharedWorld
+) -> None:
+    """Each test runs as `shared.isolated()` runs this block's changes: whatever it changes in
+    the database (B deleted, A's network removed), in the data directory or in the settings,
+    the check every test's teardown makes sees it, and afterwards it is gone; what the
+    platform and the app hold in memory (clock, cache, sign-in limits) is put back too."""
+    w, platform = shared.world, shared.platform
+    cert = w.headers["cert_admin"]
+    with shared.isolated():  # a request leaves traces (a token's last use): the test's own
+        b_before = state_of_b(platform, w)
+        a_networks = client.get(f"{API}/organisations/{w.a}/networks", headers=cert).json()
+    a_network = a_networks["items"][0]["id"]
+    data_dir = platform.settings.data_dir
+    held = sorted(p for p in data_dir.rglob("*") if p.is_file())
+    assert held, "the world keeps files in the data directory (the portal's key, evidence)"
+    changes = {
+        "rows differ": lambda: client.delete(f"{API}/organisations/{w.b}", headers=cert),
+        "rows differ ": lambda: client.delete(
+            f"{API}/organisations/{w.a}/networks/{a_network}", headers=cert
+        ),
+        "files differ": lambda: (data_dir / "case-evidence" / "left-behind").write_bytes(b"x"),
+        "files differ ": lambda: held[0].write_bytes(b"changed"),
+        "settings differ": lambda: setattr(platform.settings, "portal_lockout_minutes", 99),
+    }
+    for message, change in changes.items():
+        with shared.isolated():
+            made = change()
+            assert getattr(made, "status_code", 204) == 204, made
+            with pytest.raises(AssertionError, match=message.strip()):
+                shared.check_back()
+        shared.check_back()
+    with shared.isolated():
+        shared.clock.advance(timedelta(days=30))
+        platform.cached("left-behind", 1, lambda: "x")
+        failures = shared.app.state.portal.signin_failures
+        for _ in range(failures.limit):
+            failures.record("testclient", shared.clock.now())
+        shared.app.state.left_behind = True
+    assert shared.clock.now() == NOW
+    assert platform._cache == {}
+    assert not shared.app.state.portal.signin_failures.blocked("testclient", NOW)
+    assert not hasattr(shared.app.state, "left_behind")
+    assert state_of_b(platform, w) == b_before
+    assert client.get(f"{API}/organisations/{w.a}/networks", headers=cert).json() == a_networks
