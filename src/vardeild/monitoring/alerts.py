@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
 from vardeild.core.errors import NotFound
-from vardeild.monitoring.model import Event, EventKind, Severity
+from vardeild.monitoring.model import COLUMN_FIELDS, Event, EventKind, Severity
 from vardeild.monitoring.tables import AlertRow, EventRow
 
 ALERT_SAMPLES = 10  # event ids kept per alert: enough to show the pattern, bounded in size
@@ -302,7 +302,7 @@ def get_alert_or_raise(session: Session, principal: Principal, alert_id: int) ->
 def event_for(principal: Principal, row: EventRow) -> dict[str, Any]:
     """Return a stored event as JSON-ready data, as principal may see it: a member is not told
     which other member owns the other side (as whois does not tell it)."""
-    data: dict[str, Any] = msgspec.json.decode(row.data)
+    data = stored_event(row)
     own = principal.organisation_id
     if not principal.is_cert:
         for key in ("source_member", "destination_member"):
@@ -315,3 +315,42 @@ def event_for(principal: Principal, row: EventRow) -> dict[str, Any]:
         "event": data,
         "raw": row.raw,
     }
+
+
+_EVENT_FIELDS = tuple(field.name for field in msgspec.structs.fields(Event))
+_LOW = int(Severity.LOW)
+
+
+def stored_event(row: EventRow) -> dict[str, Any]:
+    """Return the stored event as the JSON of the whole Event (raw left out): `events.data`
+    with the fields kept in columns put back, in the model's order, left out where they hold
+    their default, as the encoder leaves them out. Rows written before data left those fields
+    out still hold them in data; data's value is taken then."""
+    data: dict[str, Any] = msgspec.json.decode(row.data)
+    time_source = row.time_source
+    columns = {
+        "kind": row.kind,
+        "time_observation": msgspec.to_builtins(row.time_observation),
+        "time_source": None if time_source is None else msgspec.to_builtins(time_source),
+        "feed_name": row.feed_name,
+        "feed_code": row.feed_code or None,
+        "classification_taxonomy": row.classification_taxonomy,
+        "classification_type": row.classification_type,
+        "classification_identifier": row.classification_identifier or None,
+        "severity": None if row.severity == _LOW else row.severity,
+        "source_ip": row.source_ip,
+        "source_port": row.source_port,
+        "destination_ip": row.destination_ip,
+        "destination_port": row.destination_port,
+        "sensor": row.sensor,
+        "source_member": row.source_member_id,
+        "destination_member": row.destination_member_id,
+        "fingerprint": row.fingerprint or None,
+    }
+    event: dict[str, Any] = {}
+    for name in _EVENT_FIELDS:
+        if name in data:
+            event[name] = data[name]
+        elif name in COLUMN_FIELDS and columns.get(name) is not None:
+            event[name] = columns[name]
+    return event

@@ -19,7 +19,7 @@ import msgspec
 
 from vardeild.members.attribution import AttributionIndex
 from vardeild.monitoring.ingest import Feed, RawBatch, RawRecord
-from vardeild.monitoring.model import Event, EventKind, ParseError, SensorStats
+from vardeild.monitoring.model import Event, EventKind, ParseError, SensorStats, StoredEventData
 from vardeild.monitoring.parsers.eve import EveParser
 from vardeild.monitoring.parsers.eve_screen import EveScreen, Screening
 from vardeild.monitoring.parsers.shadowserver import ShadowserverParser
@@ -260,20 +260,25 @@ class BatchProcessor:
             f"{event.feed_name}\x1f{sensor or ''}\x1f{raw}".encode("utf-8", "surrogatepass"),
             digest_size=16,
         ).hexdigest()
-        event.raw = ""  # raw has its own column; data is the harmonised event without it
         try:
-            data = self._encode(event).decode()
+            # data: the harmonised event without the fields that have columns (COLUMN_FIELDS)
+            data = self._encode(_convert(event, StoredEventData, from_attributes=True)).decode()
         except (UnicodeEncodeError, TypeError, ValueError, OverflowError) as exc:
             return {}, f"the event cannot be stored: {exc}"
-        finally:
-            event.raw = raw
         source_port, destination_port = event.source_port, event.destination_port
-        # The full checks only when something is suspect: JSON writes NUL as \u0000, and data
-        # holds every text column but raw (enum values and ports are checked apart).
+        columns = (
+            f"{event.classification_identifier}{event.classification_type}"
+            f"{event.classification_taxonomy}{event.feed_code}{event.feed_name}"
+            f"{sensor or ''}{event.source_ip or ''}{event.destination_ip or ''}"
+        )
+        # The full checks only when something is suspect: JSON writes NUL as \u0000; the text
+        # columns are checked apart from data, which no longer holds them (ports too).
         if (
             "\\u0000" in data
             or "\x00" in raw
             or not raw.isascii()
+            or "\x00" in columns
+            or not columns.isascii()
             or (source_port is not None and not 0 <= source_port <= 65535)
             or (destination_port is not None and not 0 <= destination_port <= 65535)
         ):
@@ -303,7 +308,8 @@ class BatchProcessor:
         }, None
 
 
-_KIND_VALUES = {kind: kind.value for kind in EventKind}  # .value is slow on an enum member
+_KIND_VALUES = {kind: kind.value for kind in EventKind}
+_convert = msgspec.convert  # .value is slow on an enum member
 
 
 def _owner_by_name(index: AttributionIndex, fqdn: str | None, asn: int | None) -> int | None:
@@ -338,6 +344,12 @@ def _unstorable(event: Event, raw: str) -> str | None:
     if "\x00" in joined:
         where = next((n for n in _TEXT_COLUMNS if "\x00" in (getattr(event, n) or "")), "raw")
         return f"the event cannot be stored: {where} holds a NUL character"
+    for name, text in ((n, getattr(event, n)) for n in _TEXT_COLUMNS):
+        if text and not text.isascii():
+            try:
+                text.encode()
+            except UnicodeEncodeError as exc:
+                return f"the event cannot be stored: {name} is not valid Unicode ({exc.reason})"
     if not raw.isascii():
         try:
             raw.encode()

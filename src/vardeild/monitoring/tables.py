@@ -85,7 +85,9 @@ class EventRow(Base):
         "members); not indexed: alerts reach their events through sample_event_ids",
     )
     data: Mapped[str] = mapped_column(
-        Text, comment="The harmonised event as JSON (monitoring.model.Event, without raw)"
+        Text,
+        comment="The harmonised event as JSON without raw and the fields that have columns "
+        "(monitoring.model.StoredEventData)",
     )
     raw: Mapped[str] = mapped_column(Text, comment="The record as received")
 
