@@ -121,6 +121,17 @@ def _env(settings: Settings, config: NatsConfig) -> dict[str, str]:
     return env
 
 
+def _wait_for_work(config: NatsConfig, shipper: Child, started: float) -> None:
+    """Wait until the stream holds messages not yet delivered or not yet acknowledged."""
+    while True:
+        state = asyncio.run(_queue_state(config))
+        if state.messages > 0 or state.ack_pending > 0:
+            return
+        assert shipper.running(), shipper.tail()
+        assert time.monotonic() - started < DEADLINE, "the new part never reached the stream"
+        time.sleep(0.005)
+
+
 async def _queue_state(config: NatsConfig) -> QueueState:
     transport = await NatsTransport.connect(config)
     try:
@@ -223,7 +234,11 @@ def _exchange_with_kills(
             workers[victim].wait_for("consuming")
             with eve.open("ab") as sensor_file:
                 sensor_file.write(chunk)
-            time.sleep(pause)
+            # The kill lands a random moment after the new part reached the stream: two fast
+            # workers can store a part within the shipper's poll and a fixed pause, and a kill
+            # on an empty queue proves nothing.
+            _wait_for_work(config, shipper, started)
+            time.sleep(pause / 3)
             # Work left: messages not yet delivered, or delivered and not yet acknowledged
             # (those a killed worker held, which is what this test is about).
             state = asyncio.run(_queue_state(config))
