@@ -30,11 +30,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, inspect, literal_column, select, table
 from sqlalchemy.orm import sessionmaker
 
-from support.factories import CERT_ADMIN
 from support.tenancy import World, build_world
-from support.web import Headers, TokenMaker, bearer
-from vardeild.access.model import Role
-from vardeild.access.service import issue_token
+from support.web import TokenMaker, token_maker
 from vardeild.app import build_platform, create_web_app
 from vardeild.core.clock import FixedClock
 from vardeild.platform import Platform
@@ -65,23 +62,7 @@ class SharedWorld:
 
     def token(self) -> TokenMaker:
         """Return a token maker on the shared platform, as the web conftest's `token`."""
-
-        def make(
-            role: Role = Role.CERT_ADMIN,
-            organisation_id: int | None = None,
-            *,
-            name: str | None = None,
-            expires_at: datetime | None = None,
-        ) -> Headers:
-            with self.platform.session() as session:
-                issued = issue_token(
-                    session, CERT_ADMIN, clock=self.platform.clock,
-                    name=name or f"test {role.value}", role=role,
-                    organisation_id=organisation_id, expires_at=expires_at,
-                )  # fmt: skip
-            return bearer(issued.secret)
-
-        return make
+        return token_maker(self.platform)
 
     def settle(self) -> None:
         """Take what the world is now (built, and whatever the module added) as what every

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,9 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from support.factories import CERT_ADMIN, org_data
-from support.web import Headers, OrgMaker, TokenMaker, bearer
+from support.web import Headers, OrgMaker, TokenMaker, token_maker
 from vardeild.access.model import Role
-from vardeild.access.service import issue_token
 from vardeild.app import create_web_app
 from vardeild.members import service
 from vardeild.platform import Platform
@@ -33,27 +31,7 @@ def client(app: FastAPI) -> TestClient:
 @pytest.fixture
 def token(platform: Platform) -> TokenMaker:
     """Return a function that issues a token and answers with its Authorization header."""
-
-    def make(
-        role: Role = Role.CERT_ADMIN,
-        organisation_id: int | None = None,
-        *,
-        name: str | None = None,
-        expires_at: datetime | None = None,
-    ) -> Headers:
-        with platform.session() as session:
-            issued = issue_token(
-                session,
-                CERT_ADMIN,
-                clock=platform.clock,
-                name=name or f"test {role.value}",
-                role=role,
-                organisation_id=organisation_id,
-                expires_at=expires_at,
-            )
-        return bearer(issued.secret)
-
-    return make
+    return token_maker(platform)
 
 
 @pytest.fixture
