@@ -308,8 +308,8 @@ class BatchProcessor:
         }, None
 
 
-_KIND_VALUES = {kind: kind.value for kind in EventKind}
-_convert = msgspec.convert  # .value is slow on an enum member
+_KIND_VALUES = {kind: kind.value for kind in EventKind}  # .value is slow on an enum member
+_convert = msgspec.convert
 
 
 def _owner_by_name(index: AttributionIndex, fqdn: str | None, asn: int | None) -> int | None:
