@@ -163,7 +163,7 @@ FIELDS: dict[str, tuple[str, str]] = {
 
 
 # The fields the events table keeps in columns of their own (monitoring.tables.EventRow), raw
-# included. The stored JSON, `events.data`, leaves them out (alerts.event_for puts them back):
+# included. The stored JSON, `events.data`, leaves them out (alerts.stored_event puts them back):
 # on the EVE bench data fell from 777 to 321 bytes an event on average (raw: 586).
 COLUMN_FIELDS: frozenset[str] = frozenset(
     (
