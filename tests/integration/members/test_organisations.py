@@ -269,3 +269,14 @@ def test_cert_notes_never_reach_a_member(session: Session, clock: FixedClock) ->
     assert service.get_organisation_or_raise(session, me, org["id"])["notes"] is None
     listed, _ = service.list_organisations(session, me)
     assert listed[0]["notes"] is None
+
+
+def test_organisation_names_are_scoped_like_the_list(session: Session, clock: FixedClock) -> None:
+    made = [create(session, clock, name=name) for name in ("Bravo HF", "Alfa", "Charlie AS")]
+    names = service.organisation_names(session, CERT)
+    assert list(names.values()) == ["Alfa", "Bravo HF", "Charlie AS"]  # by name
+    assert names == {org["id"]: org["name"] for org in made}
+    assert list(service.organisation_names(session, CERT, limit=2).values()) == ["Alfa", "Bravo HF"]
+    assert service.organisation_names(session, member(made[2]["id"])) == {
+        made[2]["id"]: "Charlie AS"
+    }

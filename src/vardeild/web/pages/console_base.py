@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from vardeild.access.model import Principal
 from vardeild.core.errors import PermissionDenied, ValidationFailed
-from vardeild.members.service import list_organisations
+from vardeild.members.service import organisation_names
 from vardeild.web.pages.context import Page
 
 PER_PAGE = 50
@@ -129,8 +129,7 @@ def when(value: datetime | str | None) -> str:
 
 def member_names(page: Page, principal: Principal) -> dict[int, str]:
     """Return id -> name of every organisation (for filters and the members alerts name)."""
-    organisations, _ = list_organisations(page.db, principal, limit=1_000_000)
-    return {int(o["id"]): str(o["name"]) for o in organisations}
+    return organisation_names(page.db, principal)
 
 
 def render(page: Page, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from vardeild.access import service as access
 from vardeild.access.model import Principal, Role, parse_role
 from vardeild.core.errors import ValidationFailed
-from vardeild.members.service import list_organisations
+from vardeild.members import service as members
 from vardeild.web.pages import i18n, nav
 from vardeild.web.pages.context import Page, PageDep, page_router
 from vardeild.web.pages.member_scope import FormOrganisation, ItemId
@@ -78,8 +78,7 @@ def roles_to_give(principal: Principal) -> list[Role]:
 
 def organisation_names(page: Page, principal: Principal) -> dict[int, str]:
     """Return {id: name} of the organisations principal may choose among."""
-    found, _ = list_organisations(page.db, principal, limit=ORGANISATIONS_SHOWN)
-    return {int(org["id"]): str(org["name"]) for org in found}
+    return members.organisation_names(page.db, principal, limit=ORGANISATIONS_SHOWN)
 
 
 def _tokens_page(page: Page, *, status: int = 200, **context: object) -> HTMLResponse:
