@@ -6,19 +6,15 @@ page walk's table with B's ids; no payload sets its marker, and no dialog opens.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from support.factories import CERT_ADMIN
 from support.page_walk import PAGES
 from support.portal import PortalUser
 from support.tenancy import build_world, portal_users
-from support.web import Headers, bearer
-from vardeild.access.model import Role
-from vardeild.access.service import issue_token
+from support.web import token_maker
 from vardeild.platform import Platform
 
 pytestmark = pytest.mark.slow
@@ -29,24 +25,6 @@ return [...document.querySelectorAll('script, [onerror]')]
     .filter(e => (e.textContent + (e.getAttribute('onerror') || '')).includes('window.xss'))
     .length;
 """
-
-
-def _token_maker(platform: Platform) -> Callable[..., Headers]:
-    def make(
-        role: Role = Role.CERT_ADMIN,
-        organisation_id: int | None = None,
-        *,
-        name: str | None = None,
-        expires_at: datetime | None = None,
-    ) -> Headers:
-        with platform.session() as session:
-            issued = issue_token(
-                session, CERT_ADMIN, clock=platform.clock, name=name or f"e2e {role.value}",
-                role=role, organisation_id=organisation_id, expires_at=expires_at,
-            )  # fmt: skip
-        return bearer(issued.secret)
-
-    return make
 
 
 def test_no_payload_runs_on_any_page(
@@ -61,7 +39,7 @@ def test_no_payload_runs_on_any_page(
 
     assert isinstance(browser, WebDriver)
     base, platform = served
-    world = build_world(platform, _token_maker(platform), markup=MARKUP)
+    world = build_world(platform, token_maker(platform), markup=MARKUP)
     users = portal_users(platform, world)
     reads = [
         (path.format(**call.path(world)), call.query(world))
