@@ -101,6 +101,26 @@ def authorize(principal: Principal, action: Action, organisation_id: int | None 
         raise PermissionDenied(f"role {principal.role.value} may not {action.value} here")
 
 
+def list_scope(
+    principal: Principal,
+    requested: int | None,
+    *,
+    cert_action: Action,
+    member_action: Action,
+) -> tuple[int | None, bool]:
+    """Authorize a list that may be filtered by organisation (requested; None: every one) and
+    return the organisation to filter by (None: every one) and whether the list can hold
+    anything. A member's list covers its own organisation only; one filtered for another
+    organisation answers as an empty list, not NotFound (a filter names no record)."""
+    if principal.is_cert:
+        authorize(principal, cert_action)
+        return requested, True
+    authorize(principal, member_action, principal.organisation_id)
+    if requested is not None and requested != principal.organisation_id:
+        return None, False
+    return principal.organisation_id, True
+
+
 def may(principal: Principal, action: Action, organisation_id: int | None = None) -> bool:
     """Return True if authorize would let the principal through."""
     try:

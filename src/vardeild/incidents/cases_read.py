@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from vardeild.access.model import Action, Principal, authorize
+from vardeild.access.model import Action, Principal, authorize, list_scope
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
 from vardeild.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -187,14 +187,11 @@ def list_cases(
     """Return a page of cases, newest first, and how many match. A member sees only the
     cases it is involved in (a filter for another organisation answers nothing)."""
     stmt = select(CaseRow)
-    organisation_id = query.organisation_id
-    if principal.is_cert:
-        authorize(principal, Action.READ)
-    else:
-        authorize(principal, Action.READ, principal.organisation_id)
-        if organisation_id is not None and organisation_id != principal.organisation_id:
-            return [], 0
-        organisation_id = principal.organisation_id
+    organisation_id, visible = list_scope(
+        principal, query.organisation_id, cert_action=Action.READ, member_action=Action.READ
+    )
+    if not visible:
+        return [], 0
     if organisation_id is not None:
         stmt = stmt.where(
             CaseRow.id.in_(

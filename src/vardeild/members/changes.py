@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vardeild.access.model import Action, Principal, authorize
+from vardeild.access.model import Action, Principal, authorize, list_scope
 from vardeild.audit.service import record_change
 from vardeild.core.clock import Clock
 from vardeild.core.errors import Conflict, FieldProblem, NotFound, ValidationFailed
@@ -261,15 +261,13 @@ def list_change_requests(
 ) -> tuple[list[ChangeRequest], int]:
     """Return a page of change requests, newest first, and the total; members see their own."""
     query = select(ChangeRequestRow)
-    if principal.is_cert:
-        authorize(principal, Action.LIST_ALL)
-        if organisation_id is not None:
-            query = query.where(ChangeRequestRow.organisation_id == organisation_id)
-    else:
-        authorize(principal, Action.READ, principal.organisation_id)
-        if organisation_id is not None and organisation_id != principal.organisation_id:
-            return [], 0
-        query = query.where(ChangeRequestRow.organisation_id == principal.organisation_id)
+    organisation_id, visible = list_scope(
+        principal, organisation_id, cert_action=Action.LIST_ALL, member_action=Action.READ
+    )
+    if not visible:
+        return [], 0
+    if organisation_id is not None:
+        query = query.where(ChangeRequestRow.organisation_id == organisation_id)
     if status is not None:
         query = query.where(ChangeRequestRow.status == status.value)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -22,7 +22,7 @@ import msgspec
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from vardeild.access.model import Action, Principal, authorize
+from vardeild.access.model import Action, Principal, authorize, list_scope
 from vardeild.core.errors import NotFound
 from vardeild.monitoring.model import COLUMN_FIELDS, Event, EventKind, Severity
 from vardeild.monitoring.tables import AlertRow, EventRow
@@ -228,14 +228,11 @@ def list_alerts(
     """Return a page of alerts, most recently seen first, and how many match. A member
     principal sees its own organisation's only (another member's filter answers nothing)."""
     stmt = select(AlertRow)
-    member_id = query.member_id
-    if principal.is_cert:
-        authorize(principal, Action.LIST_ALL)
-    else:
-        authorize(principal, Action.READ, principal.organisation_id)
-        if member_id is not None and member_id != principal.organisation_id:
-            return [], 0
-        member_id = principal.organisation_id
+    member_id, visible = list_scope(
+        principal, query.member_id, cert_action=Action.LIST_ALL, member_action=Action.READ
+    )
+    if not visible:
+        return [], 0
     if member_id is not None:
         stmt = stmt.where(AlertRow.member_id == member_id)
     if query.status is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from vardeild.access.model import Action, Principal, authorize
+from vardeild.access.model import Action, Principal, authorize, list_scope
 from vardeild.audit.service import record_change
 from vardeild.core.clock import FixedClock, as_utc
 from vardeild.core.errors import Conflict, NotFound
@@ -76,13 +76,11 @@ def list_notices(
     """Return a page of notices, newest first, and how many match; a member principal sees
     its own organisation's only."""
     stmt = select(NoticeRow)
-    if principal.is_cert:
-        authorize(principal, Action.LIST_ALL)
-    else:
-        authorize(principal, Action.READ, principal.organisation_id)
-        if member_id is not None and member_id != principal.organisation_id:
-            return [], 0
-        member_id = principal.organisation_id
+    member_id, visible = list_scope(
+        principal, member_id, cert_action=Action.LIST_ALL, member_action=Action.READ
+    )
+    if not visible:
+        return [], 0
     if member_id is not None:
         stmt = stmt.where(NoticeRow.member_id == member_id)
     if status is not None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
-from vardeild.access.model import Action, authorize
+from vardeild.access.model import Action, list_scope
 from vardeild.audit.model import AuditFilter
 from vardeild.audit.service import list_entries
 from vardeild.members.visibility import audit_entry_for
@@ -32,14 +32,11 @@ def list_audit_entries(
 ) -> dict[str, Any]:
     """Entries, newest first. CERT staff see all; a member admin sees its own organisation's
     entries only; member users none."""
-    if principal.is_cert:
-        authorize(principal, Action.READ_AUDIT)
-    else:
-        authorize(principal, Action.READ_AUDIT, principal.organisation_id)
-        if organisation_id is not None and organisation_id != principal.organisation_id:
-            # Another member's trail answers as an empty one, as other lists do.
-            return {"items": [], "total": 0, "limit": page.limit, "offset": page.offset}
-        organisation_id = principal.organisation_id
+    organisation_id, visible = list_scope(
+        principal, organisation_id, cert_action=Action.READ_AUDIT, member_action=Action.READ_AUDIT
+    )
+    if not visible:  # another member's trail answers as an empty one, as other lists do
+        return {"items": [], "total": 0, "limit": page.limit, "offset": page.offset}
     filters = AuditFilter(
         actor=actor,
         action=action,
