@@ -107,7 +107,11 @@ def test_lifecycle_is_kept_as_history_and_audited(
         "alert.acknowledge",
     ]
     assert {e.organisation_id for e in trail} == {members["a"]}
-    assert trail[1].after == {"status": "closed", "reason": "resolved", "history_id": 3}
+    assert trail[1].after == {
+        "status": "closed",
+        "reason": "resolved",
+        "history_id": history[2]["id"],
+    }
     assert trail[1].before == {"status": "acknowledged"}
 
 
