@@ -77,7 +77,9 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.vardeild-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Again when the project's metadata or its one C extension (setup.py) changes.
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
+  || [ src/vardeild/monitoring/parsers/_eve_glance.c -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip 2>/dev/null || true
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"

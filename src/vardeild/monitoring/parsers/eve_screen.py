@@ -28,11 +28,19 @@ and every member listed above are still checked, by msgspec, on every line.
 
 Answers about addresses and names are remembered per (attribution index, matcher) pair, in
 bounded memos that are cleared whole when full, so the screen's result never depends on them.
+
+The loop over a batch runs in C where the extension `_eve_glance` was built (setup.py; the
+install goes on without it where there is no compiler): it makes the same decisions with the
+same memos, reading each line's bytes once instead of decoding it into a `Glance`, and keeps
+(passes to the full parser) every line with anything it does not read itself, such as an
+escape in a member it reads. `_screen_python` is the loop in Python, the reference the tests
+hold the C loop to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import Annotated, Any, Final, Protocol
 
 import msgspec
@@ -41,7 +49,13 @@ from vardeild.monitoring.ingest import RawRecord
 from vardeild.monitoring.model import ParseError
 from vardeild.monitoring.parsers.eve_types import address, parse_timestamp
 
-__all__ = ["EveScreen", "Screening"]
+native_loop: ModuleType | None
+try:
+    from vardeild.monitoring.parsers import _eve_glance as native_loop
+except ImportError:  # built without a C compiler: _screen_python does the same, slower
+    native_loop = None
+
+__all__ = ["EveScreen", "Screening", "native_loop"]
 
 # Event types the full parser must see: they become stored events or sensor stats, or their
 # observables live in a section the screen does not read.
@@ -157,9 +171,15 @@ class EveScreen:
         *,
         store_unattributed: bool,
         outcomes: tuple[str, str],
+        native: bool | None = None,
     ) -> None:
         """owner_of_ip attributes a canonical address; outcomes are the names the pipeline
-        counts lines under: (touching no member, protocol records matching nothing)."""
+        counts lines under: (touching no member, protocol records matching nothing). native:
+        whether the loop runs in C (None: where the extension was built); True without the
+        extension raises RuntimeError."""
+        if native and native_loop is None:
+            raise RuntimeError("the EVE screen's C extension (_eve_glance) was not built")
+        self._native = native_loop if native is not False else None
         self._owner_of_ip = owner_of_ip
         self._matcher = matcher
         self._store_unattributed = store_unattributed
@@ -180,6 +200,38 @@ class EveScreen:
     ) -> list[RawRecord]:
         """Count the records only counted (adding to counts and seen as the full path would)
         and return the others, in order, for the full parser."""
+        if self._native is None:
+            return self._screen_python(records, sensor, counts, seen)
+        matcher = self._matcher
+        rest: list[RawRecord]
+        runs: list[tuple[str | None, int, int]]
+        rest, runs = self._native.screen(
+            records,
+            sensor,
+            self._owners,
+            self._names,
+            self._hosts,
+            self._digests,
+            None if matcher is None else matcher.hits_digest,
+            self._seconds,
+            self._zones,
+            self._timestamp,
+            _FULL,
+            not self._store_unattributed,
+        )
+        for name, alone, along in runs:
+            self._tally(name, alone, along, counts, seen)
+        return rest
+
+    def _screen_python(
+        self,
+        records: list[RawRecord],
+        sensor: str | None,
+        counts: dict[tuple[str, str], int],
+        seen: dict[str, int],
+    ) -> list[RawRecord]:
+        """The screen's loop in Python: the reference for the C loop, and the loop where the
+        extension was not built."""
         # Run for nine lines in ten: every name below is a local, and each test is ordered so
         # that the common line (Suricata's layout, a memo hit) takes the fewest steps.
         rest: list[RawRecord] = []
