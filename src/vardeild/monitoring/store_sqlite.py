@@ -7,13 +7,22 @@ values go to sqlite3 once converted, as SQLAlchemy would store them: a UTC times
 text `YYYY-MM-DD HH:MM:SS.ffffff` (UTCDateTime on SQLite's DATETIME), so that the ORM reads
 them back unchanged. The statement runs on the session's own connection, inside the batch's
 transaction.
+
+Rows go in as multi-row VALUES (`_in_blocks`: 512 rows per statement, the rest in blocks of
+256, 128, ... 1, so that a few statement texts cover every batch and stay in the driver's
+statement cache), not executemany: the driver releases the GIL around each sqlite3_step, and
+under executemany every row's step ended by waiting for the reading thread to give the GIL
+back, so SQLite's work could not overlap the next batch's parsing. One step per 512 rows lets
+it (EVE bench: writer and reader overlap, 4.1-4.5 s -> 3.7 s wall for 1 M lines).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -22,10 +31,33 @@ from sqlalchemy.orm import Session
 from vardeild.monitoring.alerts import ALERT_INDICATORS, AlertDraft, AlertStatus
 from vardeild.monitoring.store_pg import ALERT_COLUMNS, ALERT_STATE, CHANGE_COLUMNS, EVENT_COLUMNS
 
-_INSERT_EVENTS = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "  # noqa: S608 (constant column names)
-    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) ON CONFLICT (fingerprint) DO NOTHING"
-)
+_BLOCK = 512  # rows per statement: 21 columns of events make 10,752 of SQLite's 32,766 values
+
+
+def _in_blocks(values: Sequence[Sequence[Any]]) -> Iterator[tuple[int, list[Any]]]:
+    """Yield (rows, their values in one flat list) for blocks of _BLOCK rows, then of the
+    powers of two below it that make up the rest."""
+    start, size = 0, _BLOCK
+    while start < len(values):
+        while size > len(values) - start:
+            size //= 2
+        yield size, list(chain.from_iterable(values[start : start + size]))
+        start += size
+
+
+def _rows(width: int, count: int) -> str:
+    """`VALUES (?, ...), ...`: count rows of width values."""
+    return "VALUES " + ", ".join(["(" + ", ".join("?" * width) + ")"] * count)
+
+
+@cache
+def _insert_events(count: int) -> str:
+    return (
+        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+        f"{_rows(len(EVENT_COLUMNS), count)} ON CONFLICT (fingerprint) DO NOTHING"
+    )
+
+
 _EXISTING = "SELECT fingerprint FROM events WHERE fingerprint IN (SELECT value FROM json_each(?))"
 _VALUES = itemgetter(*EVENT_COLUMNS)
 _SOURCE = EVENT_COLUMNS.index("time_source")
@@ -64,8 +96,11 @@ def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
         values.append(value)
     cursor = _cursor(session)
     try:
-        cursor.executemany(_INSERT_EVENTS, values)
-        return int(cursor.rowcount)
+        stored = 0
+        for count, block in _in_blocks(values):
+            cursor.execute(_insert_events(count), block)
+            stored += int(cursor.rowcount)
+        return stored
     finally:
         cursor.close()
 
@@ -94,19 +129,31 @@ def _cursor(session: Session) -> Any:
 # than the events' own insert. SQLite has one writer at a time (the batch holds the write lock
 # since BEGIN IMMEDIATE), so the ids after the largest stored one are free until the commit.
 
-_INSERT_ALERTS = (
-    f"INSERT INTO alerts (id, {', '.join(ALERT_COLUMNS)}) "  # noqa: S608 (constant column names)
-    f"VALUES ({', '.join('?' * (len(ALERT_COLUMNS) + 1))})"
-)
+
+@cache
+def _insert_alerts(count: int) -> str:
+    return f"INSERT INTO alerts (id, {', '.join(ALERT_COLUMNS)}) " + _rows(
+        len(ALERT_COLUMNS) + 1, count
+    )
+
+
 _STORED_ALERTS = (
     f"SELECT {', '.join(ALERT_STATE)} FROM alerts "  # noqa: S608 (constant column names)
     "WHERE alert_key IN (SELECT value FROM json_each(?))"
 )
-_UPDATE_ALERTS = (
-    "UPDATE alerts SET "  # noqa: S608 (constant column names)
-    + ", ".join(f"{column} = ?" for column in CHANGE_COLUMNS if column != "id")
-    + " WHERE id = ?"
-)
+
+
+@cache
+def _update_alerts(count: int) -> str:
+    # VALUES names its columns column1, column2, ...: the changed columns, then the id.
+    return (
+        "UPDATE alerts SET "  # noqa: S608 (constant column names)
+        + ", ".join(f"{column} = c.column{i}" for i, column in enumerate(_CHANGE_COLUMNS, 1))
+        + f" FROM ({_rows(len(_CHANGE_COLUMNS) + 1, count)}) AS c"
+        + f" WHERE alerts.id = c.column{len(_CHANGE_COLUMNS) + 1}"
+    )
+
+
 _OPEN = AlertStatus.OPEN.value
 _CHANGE_COLUMNS = tuple(column for column in CHANGE_COLUMNS if column != "id")
 _CHANGE_VALUES = itemgetter(*_CHANGE_COLUMNS, "id")
@@ -199,7 +246,8 @@ def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: da
                     at,
                 )
             )
-        cursor.executemany(_INSERT_ALERTS, values)
+        for count, block in _in_blocks(values):
+            cursor.execute(_insert_alerts(count), block)
     finally:
         cursor.close()
 
@@ -216,6 +264,7 @@ def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> Non
         values.append(value)
     cursor = _cursor(session)
     try:
-        cursor.executemany(_UPDATE_ALERTS, values)
+        for count, block in _in_blocks(values):
+            cursor.execute(_update_alerts(count), block)
     finally:
         cursor.close()

@@ -456,3 +456,34 @@ def test_stored_text_and_lists_come_back_as_given(platform: Platform) -> None:
     assert [(a.signature, a.count, a.sample_event_ids) for a in stored] == [
         (awkward, 2, [events[0].id, events[1].id])
     ]
+
+
+def test_a_batch_larger_than_one_statement_is_stored_and_merged_whole(
+    platform: Platform,
+) -> None:
+    """SQLite takes a batch's events and alerts in statements of up to 512 rows (then 256,
+    128, ... for the rest): 1,300 new events and alerts, then 700 of those alerts again and
+    600 new ones, must all be stored once and merged where they repeat."""
+    add_member(platform, "10.1.0.0/16")
+
+    def lines(first: int, count: int, port: int) -> list[bytes]:
+        # One alert per external party: 198.18.0.0/15 has room for all of them.
+        return [
+            eve_line(src=f"198.18.{n // 250}.{n % 250 + 1}", src_port=port)
+            for n in range(first, first + count)
+        ]
+
+    pipeline = make_pipeline(platform)
+    first = pipeline.ingest(eve_batch(lines(0, 1300, 40000)))
+    second = pipeline.ingest(eve_batch(lines(600, 1300, 40001), batch_key="second"))
+    assert (first.events_stored, second.events_stored) == (1300, 1300)
+    with platform.session() as session:
+        assert count_events(session) == 2600
+        stored = alerts(session)
+        events = {event.id: event for event in session.scalars(select(EventRow))}
+    assert len(stored) == 1900
+    assert sorted(alert.count for alert in stored) == [1] * 1200 + [2] * 700
+    for alert in stored:
+        assert len(alert.sample_event_ids) == alert.count
+        assert {events[i].alert_id for i in alert.sample_event_ids} == {alert.id}
+        assert {events[i].source_ip for i in alert.sample_event_ids} == {alert.external_party}
