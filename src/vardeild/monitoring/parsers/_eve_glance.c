@@ -33,7 +33,7 @@ typedef struct {
     Span timestamp, event_type, src_ip, dest_ip, host, hostname, url;
     Span names[MAX_ITEMS];
     int n_names;
-    Span prints[MAX_ITEMS]; /* TLS/QUIC fingerprints: remembered like names */
+    Span prints[MAX_ITEMS]; /* TLS/QUIC fingerprints */
     int n_prints;
     Span hashes[MAX_ITEMS]; /* file hashes: asked directly */
     int n_hashes;
@@ -531,8 +531,7 @@ static PyObject *owner_of(PyObject *owners, const Span *ip) {
 }
 
 /* Whether an indicator may match the line's observables: 1 keep, 0 count, -1 error. */
-static int may_match(const Glance *g, PyObject *names, PyObject *hosts, PyObject *prints,
-                     PyObject *digest) {
+static int may_match(const Glance *g, PyObject *names, PyObject *hosts, PyObject *digest) {
     if (g->url.n >= 0 && (g->url.n == 0 || g->url.s[0] != '/'))
         return 1; /* an absolute URL, CONNECT's or OPTIONS' target */
     if (g->hostname.n > 0) {
@@ -544,7 +543,7 @@ static int may_match(const Glance *g, PyObject *names, PyObject *hosts, PyObject
         if (hit != 0) return hit;
     }
     for (int i = 0; i < g->n_prints; i++) {
-        int hit = ask(prints, &g->prints[i]);
+        int hit = call_truth(digest, &g->prints[i]);
         if (hit != 0) return hit;
     }
     for (int i = 0; i < g->n_hashes; i++) {
@@ -567,20 +566,20 @@ static int add_run(PyObject *runs, PyObject *name, Py_ssize_t alone, Py_ssize_t 
 static PyObject *data_name;
 
 PyDoc_STRVAR(screen_doc,
-             "screen(records, sensor, owners, names, hosts, prints, digest, seconds, zones,\n"
+             "screen(records, sensor, owners, names, hosts, digest, seconds, zones,\n"
              "       timestamp, full, count_unattributed) -> (rest, runs)\n\n"
              "EveScreen's loop: the records for the full parser, in order, and the runs of\n"
              "counted lines as (sensor, alone, along). digest None: no indicator screening.");
 
 static PyObject *screen(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "screen() takes 12 arguments");
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "screen() takes 11 arguments");
         return NULL;
     }
     PyObject *records = args[0], *sensor = args[1], *owners = args[2], *names = args[3];
-    PyObject *hosts = args[4], *prints = args[5], *digest = args[6], *seconds = args[7];
-    PyObject *zones = args[8], *timestamp = args[9], *full = args[10];
-    int count_unattributed = PyObject_IsTrue(args[11]);
+    PyObject *hosts = args[4], *digest = args[5], *seconds = args[6], *zones = args[7];
+    PyObject *timestamp = args[8], *full = args[9];
+    int count_unattributed = PyObject_IsTrue(args[10]);
     if (count_unattributed < 0) return NULL;
     if (!PyList_Check(records) || !PyAnySet_Check(seconds) || !PyAnySet_Check(zones)) {
         PyErr_SetString(PyExc_TypeError, "screen(): records must be a list, seconds and zones sets");
@@ -617,7 +616,7 @@ static PyObject *screen(PyObject *module, PyObject *const *args, Py_ssize_t narg
                     target = owner_of(owners, &g.dest_ip);
                     if (target == NULL) goto error_line;
                     if (target != full) {
-                        int keep = screening ? may_match(&g, names, hosts, prints, digest) : 0;
+                        int keep = screening ? may_match(&g, names, hosts, digest) : 0;
                         if (keep < 0) goto error_line;
                         counted = !keep;
                     }

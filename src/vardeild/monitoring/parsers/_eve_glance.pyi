@@ -11,7 +11,6 @@ def screen(
     owners: Mapping[str, Any],
     names: Mapping[str, Any],
     hosts: Mapping[str, Any],
-    prints: Mapping[str, Any],
     digest: Callable[[str], bool] | None,
     seconds: set[str],
     zones: set[str],
