@@ -9,6 +9,7 @@ setup(
         Extension(
             "vardeild.monitoring.parsers._eve_glance",
             ["src/vardeild/monitoring/parsers/_eve_glance.c"],
+            depends=["src/vardeild/monitoring/parsers/_eve_memo.h"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         )

@@ -79,7 +79,8 @@ fi
 stamp=.venv/.vardeild-installed
 # Again when the project's metadata or its one C extension (setup.py) changes.
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-  || [ src/vardeild/monitoring/parsers/_eve_glance.c -nt "$stamp" ]; then
+  || [ src/vardeild/monitoring/parsers/_eve_glance.c -nt "$stamp" ] \
+  || [ src/vardeild/monitoring/parsers/_eve_memo.h -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip 2>/dev/null || true
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"

@@ -339,6 +339,13 @@ class IndicatorMatcher:
             return True
         return value.lower() in self._digest_keys
 
+    def screen_digests(self) -> frozenset[str]:
+        """Return the lower-case values hits_digest answers True for: `hits_digest(v)` is
+        `v.lower() in screen_digests()` (the EVE screen's C loop checks them without Python)."""
+        if self._overlay is not None:
+            return self._digest_keys | self._overlay.screen_digests()
+        return self._digest_keys
+
     def _match_hashes(self, event: Observables, found: list[int]) -> None:
         """Add the ids of the MD5, SHA-1 and SHA-256 indicators equal to the event's hashes."""
         keys = self._digest_keys

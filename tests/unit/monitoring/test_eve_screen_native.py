@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -197,3 +199,131 @@ def test_what_the_c_loop_reads_past() -> None:
         "prints": [],
         "hashes": [],
     }
+
+
+# --- the first pass: answers kept in C, read without the GIL --------------------------------
+
+
+Screened = tuple[list[int], dict[tuple[str, str], int], dict[str, int]]
+
+
+def run_twice(lines: list[bytes], *, native: bool, sensor: str | None = None) -> list[Screened]:
+    """Screen the lines as one batch, twice, with one screen: the second time the C loop's
+    first pass settles whatever the first time's answers cover. Each time: (the positions
+    kept, counts, seen)."""
+    screen = EveScreen(
+        INDEX.owner_of_ip,
+        MATCHER,
+        store_unattributed=False,
+        outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
+        native=native,
+    )
+    records = [RawRecord(i, data) for i, data in enumerate(lines)]
+    results: list[Screened] = []
+    for _ in range(2):
+        counts: dict[tuple[str, str], int] = {}
+        seen: dict[str, int] = {}
+        rest = screen.screen(records, sensor, counts, seen)
+        results.append(([record.position for record in rest], counts, seen))
+    return results
+
+
+@pytest.mark.parametrize("sensor", [None, "sensor-oslo"])
+@pytest.mark.parametrize("copies", [1, 20])  # 20: over 512 lines, the GIL given up
+def test_the_first_pass_decides_as_python_does(sensor: str | None, copies: int) -> None:
+    lines = [data for data in LINES if b"\\" not in data and data.count(b'"event_type"') < 2]
+    lines *= copies
+    native = run_twice(lines, native=True, sensor=sensor)
+    python = run_twice(lines, native=False, sensor=sensor)
+    assert native == python
+    assert native[1][1]  # the second time, lines were counted (by the first pass)
+
+
+def test_mangled_lines_in_a_warm_screen_are_kept_or_counted_as_python_does() -> None:
+    lines = LINES + mangled(seed=5, count=5_000)
+    native, python = run_twice(lines, native=True), run_twice(lines, native=False)
+    for (kept_c, counts_c, _), (kept_py, counts_py, _) in zip(native, python, strict=True):
+        assert set(kept_py) <= set(kept_c)
+        extra = set(kept_c) - set(kept_py)
+        # Only lines the C reader refuses for what they are (an escape, an exponent, a member
+        # twice, ...), never for an answer it kept.
+        assert all(glance(lines[i]) is None for i in extra)
+        assert sum(counts_py.values()) - sum(counts_c.values()) == len(extra)
+
+
+def stamps(seed: int, count: int) -> list[str]:
+    """Timestamps in Suricata's layout, most with a field out of range or a calendar edge."""
+    rng = random.Random(seed)
+    fields = [
+        ["0001", "0002", "1999", "2000", "2023", "2024", "2100", "9998", "9999", "0000"],
+        ["00", "01", "02", "09", "11", "12", "13", "99"],
+        ["00", "01", "28", "29", "30", "31", "32"],
+        ["00", "12", "23", "24", "99"],
+        ["00", "30", "59", "60"],
+        ["00", "30", "59", "60", "61"],
+        ["+", "-"],
+        ["00", "01", "13", "23", "24", "99"],
+        ["00", "30", "59", "60"],
+    ]
+    out = []
+    for _ in range(count):
+        y, mo, d, h, mi, s, sign, zh, zm = (rng.choice(options) for options in fields)
+        out.append(f"{y}-{mo}-{d}T{h}:{mi}:{s}.{rng.randrange(10**6):06d}{sign}{zh}{zm}")
+    return out
+
+
+def test_the_c_timestamp_check_accepts_only_what_the_parser_accepts() -> None:
+    """The first pass checks Suricata's layout itself: a timestamp it passes must be one
+    eve.py parses (the lines are otherwise counted by the first pass, so a wrong answer shows
+    as a line counted here and kept by Python)."""
+    texts = stamps(seed=11, count=4_000)
+    lines = [line("flow", timestamp=text) for text in texts] * 2  # over 512: no GIL
+    native, python = run_twice(lines, native=True), run_twice(lines, native=False)
+    assert native[1] == python[1]
+    assert 0 < len(native[1][0]) < len(lines)  # some parse, some do not
+
+
+def test_hashes_and_fingerprints_of_indicators_are_kept_by_the_first_pass() -> None:
+    listed = [
+        line(
+            "tls", tls={"sni": "fine.example", "ja3": {"hash": "E7D705A3286E19EA42F587B344EE6865"}}
+        ),
+        line("tls", tls={"sni": "fine.example", "ja4": "t13d1516h2_8daaf6152771_02713d6af862"}),
+        line("fileinfo", fileinfo={"md5": "d41d8cd98f00b204e9800998ecf8427e"}),
+        line("smtp", files=[{"sha256": "A" * 64}]),
+    ]
+    unlisted = [
+        line("tls", tls={"sni": "fine.example", "ja3": {"hash": "1" * 32}, "ja4": "t13d_x"}),
+        line("fileinfo", fileinfo={"md5": "0" * 32, "sha1": "c" * 40}),
+    ]
+    lines = (listed + unlisted) * 100
+    native = run_twice(lines, native=True)
+    assert native == run_twice(lines, native=False)
+    kept = set(native[1][0])
+    assert kept == {i for i in range(len(lines)) if i % 6 < 4}
+
+
+def test_screens_shared_by_threads_answer_as_one_thread_does() -> None:
+    """BatchProcessor may screen HTTP batches from several threads at once: the first pass of
+    one call never reads the tables while another call's second pass writes them."""
+    lines = [data for data in LINES if b"\\" not in data] * 8
+    batches = [
+        [RawRecord(i, data) for i, data in enumerate(lines[k:] + lines[:k])] for k in range(8)
+    ]
+    screen = EveScreen(
+        INDEX.owner_of_ip,
+        MATCHER,
+        store_unattributed=False,
+        outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
+        native=True,
+    )
+
+    def screened_batch(records: list[RawRecord]) -> tuple[list[int], dict[Any, int]]:
+        counts: dict[tuple[str, str], int] = {}
+        rest = screen.screen(records, None, counts, {})
+        return [record.position for record in rest], counts
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(screened_batch, batches * 4))
+    alone = [screened_batch(records) for records in batches] * 4
+    assert together == alone

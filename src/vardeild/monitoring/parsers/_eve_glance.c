@@ -17,6 +17,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include "pythread.h"
+#include "_eve_memo.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -477,24 +479,15 @@ static int call_truth(PyObject *function, const Span *value) {
     return truth;
 }
 
-/* Whether the timestamp parses as eve.py reads it, as EveScreen._screen_python decides it:
- * Suricata's layout with a second and an offset known to parse, else timestamp(stamp). The
- * last second found good is remembered here: whether a string parses does not change. */
-typedef struct {
-    char second[19];
-    char zone[5];
-    int known;
-} Clock;
-
-static int stamp_ok(const Span *stamp, Clock *clock, PyObject *seconds, PyObject *zones,
-                    PyObject *timestamp) {
+/* Whether the timestamp parses as eve.py reads it: Suricata's layout checked here, else the
+ * screen's own answer (a second and an offset it parsed before, or timestamp(stamp)). */
+static int stamp_ok(const Span *stamp, PyObject *seconds, PyObject *zones, PyObject *timestamp) {
     const char *s = stamp->s;
+    if (suricata_time(s, stamp->n)) return 1;
     if (stamp->n == 31 && s[19] == '.') {
         int digits = 1;
         for (int i = 20; i < 26; i++) digits &= (s[i] >= '0' && s[i] <= '9');
         if (digits) {
-            if (clock->known && memcmp(clock->second, s, 19) == 0 && memcmp(clock->zone, s + 26, 5) == 0)
-                return 1;
             Span second = {s, 19}, zone = {s + 26, 5};
             PyObject *a = text(&second);
             if (a == NULL) return -1;
@@ -507,16 +500,163 @@ static int stamp_ok(const Span *stamp, Clock *clock, PyObject *seconds, PyObject
                 int in_zones = PySet_Contains(zones, b);
                 Py_DECREF(b);
                 if (in_zones < 0) return -1;
-                if (in_zones) {
-                    memcpy(clock->second, s, 19);
-                    memcpy(clock->zone, s + 26, 5);
-                    clock->known = 1;
-                    return 1;
-                }
+                if (in_zones) return 1;
             }
         }
     }
     return call_truth(timestamp, stamp);
+}
+
+/* The screen's answers kept in C (see _eve_memo.h), and the lock that keeps one screen's
+ * calls apart (BatchProcessor may be called from several threads, for HTTP batches). */
+typedef struct {
+    PyObject_HEAD
+    Table owners, names, hosts;
+    DigestSet digests;
+    PyThread_type_lock lock;
+} Memos;
+
+static void memos_dealloc(Memos *self) {
+    PyMem_Free(self->digests.keys);
+    table_free(&self->owners);
+    table_free(&self->names);
+    table_free(&self->hosts);
+    if (self->lock != NULL) PyThread_free_lock(self->lock);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *memos_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Memos() takes no arguments");
+        return NULL;
+    }
+    Memos *self = (Memos *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    self->lock = PyThread_allocate_lock();
+    if (self->lock == NULL || !table_init(&self->owners) || !table_init(&self->names) ||
+        !table_init(&self->hosts)) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)self;
+}
+
+PyDoc_STRVAR(know_digests_doc,
+             "know_digests(values: Collection[str]) -> None\n\n"
+             "Take the lower-case values hits_digest answers True for, once: then a line's\n"
+             "hashes and fingerprints are settled in the first pass when none of them is one.");
+
+static PyObject *memos_know_digests(Memos *self, PyObject *values) {
+    if (self->digests.known) {
+        PyErr_SetString(PyExc_RuntimeError, "know_digests(): already known");
+        return NULL;
+    }
+    Py_ssize_t count = PyObject_Length(values);
+    if (count < 0) return NULL;
+    size_t size = 16;
+    while (size < (size_t)count * 2 + 2) size *= 2;
+    uint64_t *keys = PyMem_Calloc(size, sizeof(uint64_t));
+    if (keys == NULL) return PyErr_NoMemory();
+    PyObject *iterator = PyObject_GetIter(values), *value;
+    if (iterator == NULL) goto error;
+    Py_ssize_t seen = 0;
+    while ((value = PyIter_Next(iterator)) != NULL) {
+        Py_ssize_t length;
+        const char *bytes = PyUnicode_Check(value) ? PyUnicode_AsUTF8AndSize(value, &length) : NULL;
+        if (bytes == NULL || ++seen > count) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "know_digests(): a collection of str, please");
+            Py_DECREF(value);
+            goto error;
+        }
+        uint64_t h = lower_hash(bytes, length);
+        size_t i = (size_t)h & (size - 1);
+        while (keys[i] != 0 && keys[i] != h) i = (i + 1) & (size - 1);
+        keys[i] = h;
+        Py_DECREF(value);
+    }
+    if (PyErr_Occurred()) goto error;
+    Py_DECREF(iterator);
+    self->digests.keys = keys;
+    self->digests.size = size;
+    self->digests.known = 1;
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(iterator);
+    PyMem_Free(keys);
+    return NULL;
+}
+
+static PyMethodDef memos_methods[] = {
+    {"know_digests", (PyCFunction)memos_know_digests, METH_O, know_digests_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject MemosType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "vardeild.monitoring.parsers._eve_glance.Memos",
+    .tp_basicsize = sizeof(Memos),
+    .tp_dealloc = (destructor)memos_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One EVE screen's answers, kept where its first pass reads them without the GIL.",
+    .tp_methods = memos_methods,
+    .tp_new = memos_new,
+};
+
+enum { KEEP = 0, ALONE = 1, ALONG = 2, DEFER = 3 };
+
+typedef struct {
+    PyObject *owners, *names, *hosts, *digest, *seconds, *zones, *timestamp, *full;
+    int screening, count_unattributed;
+} Answers;
+
+/* The first pass, without the GIL: KEEP, ALONE or ALONG when the kept answers settle the
+ * line, DEFER when one is missing (or a fingerprint or hash must be asked). Each keep below
+ * is certain on its own; a line is counted only when every test passed. */
+static int decide_fast(const Memos *m, const Answers *a, const char *data, Py_ssize_t size,
+                       Span *host) {
+    Glance g;
+    if (!glance(data, size, &g) || full_type(&g.event_type) || g.timestamp.n < 0) return KEEP;
+    if (!suricata_time(g.timestamp.s, g.timestamp.n)) return DEFER;
+    PyObject *source = Py_None, *target = Py_None;
+    if (g.src_ip.n >= 0) {
+        source = table_get(&m->owners, g.src_ip.s, g.src_ip.n);
+        if (source == NULL) return DEFER;
+        if (source == a->full) return KEEP;
+    }
+    if (g.dest_ip.n >= 0) {
+        target = table_get(&m->owners, g.dest_ip.s, g.dest_ip.n);
+        if (target == NULL) return DEFER;
+        if (target == a->full) return KEEP;
+    }
+    if (a->screening) {
+        if (g.url.n >= 0 && (g.url.n == 0 || g.url.s[0] != '/')) return KEEP;
+        if (g.hostname.n > 0) {
+            PyObject *hit = table_get(&m->hosts, g.hostname.s, g.hostname.n);
+            if (hit == NULL) return DEFER;
+            if (hit == Py_True) return KEEP;
+        }
+        for (int i = 0; i < g.n_names; i++) {
+            PyObject *hit = table_get(&m->names, g.names[i].s, g.names[i].n);
+            if (hit == NULL) return DEFER;
+            if (hit == Py_True) return KEEP;
+        }
+        if (g.n_prints || g.n_hashes) {
+            if (!m->digests.known) return DEFER;
+            for (int i = 0; i < g.n_prints; i++)
+                if (digests_may_hit(&m->digests, g.prints[i].s, g.prints[i].n)) return DEFER;
+            for (int i = 0; i < g.n_hashes; i++)
+                if (digests_may_hit(&m->digests, g.hashes[i].s, g.hashes[i].n)) return DEFER;
+        }
+    }
+    *host = g.host;
+    return source == Py_None && target == Py_None && a->count_unattributed ? ALONE : ALONG;
+}
+
+/* memo[value]'s truth, kept in table: 1, 0, or -1 on an error. */
+static int ask_kept(Table *table, PyObject *memo, const Span *value) {
+    int truth = ask(memo, value);
+    if (truth >= 0) table_put(table, value->s, value->n, truth ? Py_True : Py_False);
+    return truth;
 }
 
 /* owners[ip]: Py_None (nobody), an owner (new reference), `full` (keep the line), NULL on an
@@ -530,27 +670,49 @@ static PyObject *owner_of(PyObject *owners, const Span *ip) {
     return owner;
 }
 
-/* Whether an indicator may match the line's observables: 1 keep, 0 count, -1 error. */
-static int may_match(const Glance *g, PyObject *names, PyObject *hosts, PyObject *digest) {
-    if (g->url.n >= 0 && (g->url.n == 0 || g->url.s[0] != '/'))
-        return 1; /* an absolute URL, CONNECT's or OPTIONS' target */
-    if (g->hostname.n > 0) {
-        int hit = ask(hosts, &g->hostname);
-        if (hit != 0) return hit;
+/* owners[ip] (see owner_of), kept in the owners table. */
+static PyObject *owner_kept(Table *table, PyObject *owners, const Span *ip) {
+    PyObject *owner = owner_of(owners, ip);
+    if (owner != NULL && ip->n >= 0) table_put(table, ip->s, ip->n, owner);
+    return owner;
+}
+
+/* The second pass, with the GIL, for a deferred line: the Python memos and the matcher
+ * decide, and their answers are kept for the first pass of the batches to come. -1: error. */
+static int decide_slow(Memos *m, const Answers *a, const char *data, Py_ssize_t size, Span *host) {
+    Glance g;
+    if (!glance(data, size, &g) || full_type(&g.event_type) || g.timestamp.n < 0) return KEEP;
+    int ok = stamp_ok(&g.timestamp, a->seconds, a->zones, a->timestamp);
+    if (ok <= 0) return ok < 0 ? -1 : KEEP;
+    PyObject *source = owner_kept(&m->owners, a->owners, &g.src_ip);
+    if (source == NULL) return -1;
+    int decision = KEEP;
+    PyObject *target = NULL;
+    if (source == a->full) goto done;
+    target = owner_kept(&m->owners, a->owners, &g.dest_ip);
+    if (target == NULL) {
+        decision = -1;
+        goto done;
     }
-    for (int i = 0; i < g->n_names; i++) {
-        int hit = ask(names, &g->names[i]);
-        if (hit != 0) return hit;
+    if (target == a->full) goto done;
+    if (a->screening) {
+        if (g.url.n >= 0 && (g.url.n == 0 || g.url.s[0] != '/')) goto done;
+        int hit = 0;
+        if (g.hostname.n > 0) hit = ask_kept(&m->hosts, a->hosts, &g.hostname);
+        for (int i = 0; i < g.n_names && hit == 0; i++) hit = ask_kept(&m->names, a->names, &g.names[i]);
+        for (int i = 0; i < g.n_prints && hit == 0; i++) hit = call_truth(a->digest, &g.prints[i]);
+        for (int i = 0; i < g.n_hashes && hit == 0; i++) hit = call_truth(a->digest, &g.hashes[i]);
+        if (hit != 0) {
+            decision = hit < 0 ? -1 : KEEP;
+            goto done;
+        }
     }
-    for (int i = 0; i < g->n_prints; i++) {
-        int hit = call_truth(digest, &g->prints[i]);
-        if (hit != 0) return hit;
-    }
-    for (int i = 0; i < g->n_hashes; i++) {
-        int hit = call_truth(digest, &g->hashes[i]);
-        if (hit != 0) return hit;
-    }
-    return 0;
+    *host = g.host;
+    decision = source == Py_None && target == Py_None && a->count_unattributed ? ALONE : ALONG;
+done:
+    Py_DECREF(source);
+    Py_XDECREF(target);
+    return decision;
 }
 
 /* One run of lines of one sensor: (name, alone, along) appended to runs. */
@@ -563,109 +725,146 @@ static int add_run(PyObject *runs, PyObject *name, Py_ssize_t alone, Py_ssize_t 
     return status;
 }
 
-static PyObject *data_name;
-
-PyDoc_STRVAR(screen_doc,
-             "screen(records, sensor, owners, names, hosts, digest, seconds, zones,\n"
-             "       timestamp, full, count_unattributed) -> (rest, runs)\n\n"
-             "EveScreen's loop: the records for the full parser, in order, and the runs of\n"
-             "counted lines as (sensor, alone, along). digest None: no indicator screening.");
-
-static PyObject *screen(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 11) {
-        PyErr_SetString(PyExc_TypeError, "screen() takes 11 arguments");
-        return NULL;
-    }
-    PyObject *records = args[0], *sensor = args[1], *owners = args[2], *names = args[3];
-    PyObject *hosts = args[4], *digest = args[5], *seconds = args[6], *zones = args[7];
-    PyObject *timestamp = args[8], *full = args[9];
-    int count_unattributed = PyObject_IsTrue(args[10]);
-    if (count_unattributed < 0) return NULL;
-    if (!PyList_Check(records) || !PyAnySet_Check(seconds) || !PyAnySet_Check(zones)) {
-        PyErr_SetString(PyExc_TypeError, "screen(): records must be a list, seconds and zones sets");
-        return NULL;
-    }
-    int screening = digest != Py_None;
-    int by_batch = PyObject_IsTrue(sensor);
-    if (by_batch < 0) return NULL;
-
+/* The records in order, with the runs of counted lines per sensor: (rest, runs). */
+static PyObject *assemble(PyObject *records, const unsigned char *decision, const Span *hosts,
+                          PyObject *sensor, int by_batch) {
     PyObject *rest = PyList_New(0), *runs = PyList_New(0);
-    PyObject *last = NULL;          /* the sensor of the current run (a new reference) */
-    const char *last_host = NULL;   /* its host member's bytes, while they are this batch's */
-    Py_ssize_t last_host_n = -2;    /* -2: no run yet; -1: no host member */
+    PyObject *last = NULL;        /* the sensor of the current run (a new reference) */
+    const Span *last_host = NULL; /* its host member (while by_batch is false) */
     Py_ssize_t alone = 0, along = 0;
-    Clock clock = {{0}, {0}, 0};
-    Glance g;
     if (rest == NULL || runs == NULL) goto error;
-
-    Py_ssize_t total = PyList_GET_SIZE(records);
-    for (Py_ssize_t i = 0; i < total; i++) {
-        PyObject *record = PyList_GET_ITEM(records, i);
-        PyObject *data = PyObject_GetAttr(record, data_name);
-        if (data == NULL) goto error;
-        int counted = 0;
-        PyObject *source = NULL, *target = NULL;
-        if (PyBytes_Check(data) && glance(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), &g) &&
-            !full_type(&g.event_type) && g.timestamp.n >= 0) {
-            int ok = stamp_ok(&g.timestamp, &clock, seconds, zones, timestamp);
-            if (ok < 0) goto error_line;
-            if (ok) {
-                source = owner_of(owners, &g.src_ip);
-                if (source == NULL) goto error_line;
-                if (source != full) {
-                    target = owner_of(owners, &g.dest_ip);
-                    if (target == NULL) goto error_line;
-                    if (target != full) {
-                        int keep = screening ? may_match(&g, names, hosts, digest) : 0;
-                        if (keep < 0) goto error_line;
-                        counted = !keep;
-                    }
-                }
-            }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(records); i++) {
+        if (decision[i] == KEEP) {
+            if (PyList_Append(rest, PyList_GET_ITEM(records, i)) < 0) goto error;
+            continue;
         }
-        if (counted) {
-            /* The run's sensor: the batch's, or the line's host member (None when absent). */
-            Py_ssize_t host_n = by_batch ? -1 : g.host.n;
-            if (last_host_n == -2 || host_n != last_host_n ||
-                (host_n > 0 && memcmp(g.host.s, last_host, (size_t)host_n) != 0)) {
-                if (last_host_n != -2 && add_run(runs, last, alone, along) < 0) goto error_line;
-                alone = along = 0;
-                Py_XDECREF(last);
-                last = by_batch ? Py_NewRef(sensor) : host_n < 0 ? Py_NewRef(Py_None) : text(&g.host);
-                if (last == NULL) goto error_line;
-                last_host = g.host.s;
-                last_host_n = host_n;
-            }
-            if (source == Py_None && target == Py_None && count_unattributed)
-                alone++;
-            else
-                along++;
-        } else if (PyList_Append(rest, record) < 0) {
-            goto error_line;
+        /* The run's sensor: the batch's, or the line's host member (None when absent). */
+        const Span *host = &hosts[i];
+        int same = last != NULL &&
+                   (by_batch || (host->n == last_host->n &&
+                                 (host->n <= 0 || memcmp(host->s, last_host->s, (size_t)host->n) == 0)));
+        if (!same) {
+            if (last != NULL && add_run(runs, last, alone, along) < 0) goto error;
+            alone = along = 0;
+            Py_XDECREF(last);
+            last = by_batch ? Py_NewRef(sensor) : host->n < 0 ? Py_NewRef(Py_None) : text(host);
+            if (last == NULL) goto error;
+            last_host = host;
         }
-        Py_XDECREF(source);
-        Py_XDECREF(target);
-        /* last_host points into a line's bytes: the records list holds them for this call. */
-        Py_DECREF(data);
-        continue;
-    error_line:
-        Py_XDECREF(source);
-        Py_XDECREF(target);
-        Py_DECREF(data);
-        goto error;
+        if (decision[i] == ALONE)
+            alone++;
+        else
+            along++;
     }
-    if (last_host_n != -2 && add_run(runs, last, alone, along) < 0) goto error;
+    if (last != NULL && add_run(runs, last, alone, along) < 0) goto error;
     Py_XDECREF(last);
     PyObject *result = PyTuple_Pack(2, rest, runs);
     Py_DECREF(rest);
     Py_DECREF(runs);
     return result;
-
 error:
     Py_XDECREF(last);
     Py_XDECREF(rest);
     Py_XDECREF(runs);
     return NULL;
+}
+
+static void first_pass(const Memos *memos, const Answers *a, PyObject **datas,
+                       unsigned char *decision, Span *hosts, Py_ssize_t total) {
+    for (Py_ssize_t i = 0; i < total; i++)
+        if (decision[i] == DEFER)
+            decision[i] = (unsigned char)decide_fast(memos, a, PyBytes_AS_STRING(datas[i]),
+                                                     PyBytes_GET_SIZE(datas[i]), &hosts[i]);
+}
+
+static PyObject *data_name;
+
+/* Batches at least this long give up the GIL for the first pass; for fewer lines, taking the
+ * GIL back (up to one switch interval while another thread runs Python) costs more. */
+#define NOGIL_LINES 512
+
+PyDoc_STRVAR(screen_doc,
+             "screen(memos, records, sensor, owners, names, hosts, digest, seconds, zones,\n"
+             "       timestamp, full, count_unattributed) -> (rest, runs)\n\n"
+             "EveScreen's loop: the records for the full parser, in order, and the runs of\n"
+             "counted lines as (sensor, alone, along). digest None: no indicator screening.\n"
+             "A first pass without the GIL settles the lines whose answers memos (a Memos)\n"
+             "holds; a second pass asks the Python memos for the rest and keeps their answers.");
+
+static PyObject *screen(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "screen() takes 12 arguments");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], &MemosType) || !PyList_Check(args[1]) ||
+        !PyAnySet_Check(args[7]) || !PyAnySet_Check(args[8])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "screen(): memos must be Memos, records a list, seconds and zones sets");
+        return NULL;
+    }
+    Memos *memos = (Memos *)args[0];
+    PyObject *records = args[1], *sensor = args[2];
+    Answers a = {args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], 0, 0};
+    a.screening = a.digest != Py_None;
+    a.count_unattributed = PyObject_IsTrue(args[11]);
+    int by_batch = PyObject_IsTrue(sensor);
+    if (a.count_unattributed < 0 || by_batch < 0) return NULL;
+
+    /* The records list is the caller's; hold each line's bytes while the GIL is given up. */
+    records = PySequence_List(records);
+    if (records == NULL) return NULL;
+    Py_ssize_t total = PyList_GET_SIZE(records);
+    PyObject **datas = PyMem_Calloc((size_t)total + 1, sizeof(PyObject *));
+    unsigned char *decision = PyMem_Calloc((size_t)total + 1, 1);
+    Span *hosts = PyMem_Calloc((size_t)total + 1, sizeof(Span));
+    PyObject *result = NULL;
+    int locked = 0;
+    if (datas == NULL || decision == NULL || hosts == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < total; i++) {
+        datas[i] = PyObject_GetAttr(PyList_GET_ITEM(records, i), data_name);
+        if (datas[i] == NULL) goto done;
+        decision[i] = PyBytes_Check(datas[i]) ? DEFER : KEEP;
+    }
+    if (!PyThread_acquire_lock(memos->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(memos->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    locked = 1;
+
+    /* First pass: what the kept answers settle. Nothing here touches a Python object's
+     * refcount or calls into Python; the tables change only in the second pass. */
+    if (total >= NOGIL_LINES) {
+        Py_BEGIN_ALLOW_THREADS
+        first_pass(memos, &a, datas, decision, hosts, total);
+        Py_END_ALLOW_THREADS
+    } else {
+        first_pass(memos, &a, datas, decision, hosts, total);
+    }
+
+    /* Second pass: the rest, with the Python memos (whose answers the tables then keep). */
+    for (Py_ssize_t i = 0; i < total; i++) {
+        if (decision[i] != DEFER) continue;
+        int d = decide_slow(memos, &a, PyBytes_AS_STRING(datas[i]), PyBytes_GET_SIZE(datas[i]),
+                            &hosts[i]);
+        if (d < 0) goto done;
+        decision[i] = (unsigned char)d;
+    }
+    /* hosts[] point into the lines' bytes, which datas[] holds until after assembly. */
+    result = assemble(records, decision, hosts, sensor, by_batch);
+
+done:
+    if (locked) PyThread_release_lock(memos->lock);
+    if (datas != NULL)
+        for (Py_ssize_t i = 0; i < total; i++) Py_XDECREF(datas[i]);
+    PyMem_Free(datas);
+    PyMem_Free(decision);
+    PyMem_Free(hosts);
+    Py_DECREF(records);
+    return result;
 }
 
 PyDoc_STRVAR(glance_doc,
@@ -723,6 +922,12 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC PyInit__eve_glance(void) {
     init_tables();
     data_name = PyUnicode_InternFromString("data");
-    if (data_name == NULL) return NULL;
-    return PyModule_Create(&module_def);
+    if (data_name == NULL || PyType_Ready(&MemosType) < 0) return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) return NULL;
+    if (PyModule_AddObjectRef(module, "Memos", (PyObject *)&MemosType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -1,11 +1,17 @@
 """The EVE screen's loop in C (_eve_glance.c); see eve_screen.EveScreen."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from vardeild.monitoring.ingest import RawRecord
 
+class Memos:
+    """One screen's answers, kept where the C loop reads them without the GIL."""
+
+    def know_digests(self, values: Collection[str], /) -> None: ...
+
 def screen(
+    memos: Memos,
     records: list[RawRecord],
     sensor: str | None,
     owners: Mapping[str, Any],

@@ -33,8 +33,12 @@ The loop over a batch runs in C where the extension `_eve_glance` was built (set
 install goes on without it where there is no compiler): it makes the same decisions with the
 same memos, reading each line's bytes once instead of decoding it into a `Glance`, and keeps
 (passes to the full parser) every line with anything it does not read itself, such as an
-escape in a member it reads. `_screen_python` is the loop in Python, the reference the tests
-hold the C loop to.
+escape in a member it reads. It runs in two passes. The first, without the GIL (for batches
+of 512 lines and more), settles the lines whose answers it holds in its own tables (copies
+of the memos' answers, and a set of the matcher's hashes and fingerprints), with Suricata's
+timestamp layout checked in C; so the writer thread's Python runs meanwhile. The second, with
+the GIL, asks the Python memos for the lines left and keeps their answers for the next
+batches. `_screen_python` is the loop in Python, the reference the tests hold the C loop to.
 """
 
 from __future__ import annotations
@@ -180,6 +184,12 @@ class EveScreen:
         if native and native_loop is None:
             raise RuntimeError("the EVE screen's C extension (_eve_glance) was not built")
         self._native = native_loop if native is not False else None
+        # The C loop's copy of the memos' answers, which it reads without the GIL, and the
+        # matcher's hashes and fingerprints where it can list them.
+        self._native_memos = self._native.Memos() if self._native is not None else None
+        listed = getattr(matcher, "screen_digests", None)
+        if self._native_memos is not None and listed is not None:
+            self._native_memos.know_digests(listed())
         self._owner_of_ip = owner_of_ip
         self._matcher = matcher
         self._store_unattributed = store_unattributed
@@ -207,6 +217,7 @@ class EveScreen:
         rest: list[RawRecord]
         runs: list[tuple[str | None, int, int]]
         rest, runs = self._native.screen(
+            self._native_memos,
             records,
             sensor,
             self._owners,
