@@ -57,3 +57,29 @@ def test_an_overlay_answers_as_a_rebuild_would() -> None:
     assert layered.hits_ip("203.0.113.5")
     assert layered.hits_name("x.new.example")
     assert layered.hits_digest("a" * 64)
+
+
+def test_screen_digests_lists_what_hits_digest_answers_true_for() -> None:
+    """The EVE screen's C loop checks hashes and fingerprints against this list without
+    Python: `hits_digest(v)` must be `v.lower() in screen_digests()`, overlay included."""
+    base = IndicatorMatcher.build(
+        [
+            (4, T.SHA256, "a" * 64),
+            (7, T.MD5, "d41d8cd98f00b204e9800998ecf8427e"),
+            (8, T.JA3, "e7d705a3286e19ea42f587b344ee6865"),
+            (9, T.JA4, "t13d1516h2_8daaf6152771_02713d6af862"),
+            (3, T.DOMAIN, "evil.example"),
+        ]
+    )
+    layered = base.with_changes([(10, T.SHA1, "b" * 40)], [10], revision=2, expires_at=None)
+    assert base.screen_digests() == {
+        "a" * 64,
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "e7d705a3286e19ea42f587b344ee6865",
+        "t13d1516h2_8daaf6152771_02713d6af862",
+    }
+    assert layered.screen_digests() == base.screen_digests() | {"b" * 40}
+    probes = ["A" * 64, "b" * 40, "B" * 40, "E7D705A3286E19EA42F587B344EE6865", "evil.example", "0"]
+    for matcher in (base, layered):
+        for value in probes:
+            assert matcher.hits_digest(value) == (value.lower() in matcher.screen_digests())
