@@ -47,6 +47,7 @@ class Work:
     seen: dict[str, int] = field(default_factory=dict)
     hits: dict[int, int] = field(default_factory=dict)
     sightings: dict[int, list[Any]] = field(default_factory=dict)
+    records: int = 0  # how many records the batch held (its blocks' lines included)
 
 
 class BatchProcessor:
@@ -81,10 +82,22 @@ class BatchProcessor:
         protocol = EventKind.PROTOCOL
         batch_sensor = batch.sensor
         records = batch.records
+        work.records = len(records)
+        screen = None
         if batch.feed is Feed.EVE and self._screening:
             screen = self._screen_for(index, matcher)
-            if screen is not None:
-                records = screen.screen(records, batch_sensor, counts, seen)
+        if batch.blocks:
+            if screen is not None and screen.takes_blocks:
+                # Records are made only of the lines the screen does not count.
+                rest = screen.screen(records, batch_sensor, counts, seen) if records else []
+                kept, lines = screen.screen_blocks(batch.blocks, batch_sensor, counts, seen)
+                records, screen = rest + kept, None
+                work.records += lines
+            else:
+                records = batch.all_records()
+                work.records = len(records)
+        if screen is not None:
+            records = screen.screen(records, batch_sensor, counts, seen)
         for record, item in self._parsed(batch, records, now):
             if type(item) is str:
                 work.bad.append((record, item))

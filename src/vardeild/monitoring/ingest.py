@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import accumulate, repeat
+from operator import add
 from typing import Protocol
 
 import msgspec
@@ -47,6 +49,22 @@ class Checkpoint:
     position: int  # the byte offset after the last record of the batch
 
 
+def split_lines(start: int, data: bytes) -> list[RawRecord]:
+    """Return the records of whole lines read from byte offset start (data ends with a
+    newline): one per line that is not blank, with its offset; a blank line's bytes count."""
+    lines = data.split(b"\n")
+    lines.pop()  # what follows the last newline: nothing
+    if all(map(bytes.strip, lines)):  # no blank line: every line is a record
+        offsets = accumulate(map(add, map(len, lines), repeat(1)), initial=start)
+        return list(map(RawRecord, offsets, lines))
+    records, offset = [], start
+    for line in lines:
+        if line.strip():
+            records.append(RawRecord(offset, line))
+        offset += len(line) + 1
+    return records
+
+
 @dataclass(frozen=True)
 class RawBatch:
     """Records from one source, to be ingested in one transaction."""
@@ -59,6 +77,19 @@ class RawBatch:
     filename: str | None = None  # the report's file name (Shadowserver type detection)
     batch_key: str | None = None  # idempotency key: a batch already committed is skipped
     checkpoint: Checkpoint | None = None
+    # EVE lines a file reader read, not yet split into records: (offset, whole lines). Only
+    # for a sink that says `takes_blocks` (the pipeline), which splits them, or screens them
+    # without making a record of a line only counted; they follow `records` in the file.
+    blocks: tuple[tuple[int, bytes], ...] = ()
+
+    def all_records(self) -> list[RawRecord]:
+        """Return every record of the batch, blocks split."""
+        if not self.blocks:
+            return self.records
+        return [
+            *self.records,
+            *(r for start, data in self.blocks for r in split_lines(start, data)),
+        ]
 
 
 @dataclass

@@ -144,7 +144,7 @@ class _Group:
 
 
 def _skipped(batch: RawBatch) -> IngestResult:
-    return IngestResult(records=len(batch.records), skipped_batch=True)
+    return IngestResult(records=len(batch.all_records()), skipped_batch=True)
 
 
 def tune_gc() -> None:
@@ -155,6 +155,10 @@ def tune_gc() -> None:
 
 class Pipeline:
     """Turns raw batches into stored events and alerts; implements `EventSink`."""
+
+    # A file reader may hand it EVE lines unsplit (RawBatch.blocks): BatchProcessor splits
+    # them, or screens them making records only of the lines it does not count.
+    takes_blocks = True
 
     def __init__(
         self,
@@ -338,7 +342,7 @@ class Pipeline:
         """Write what is the batch's alone (its quarantine rows; its stats), allocate its
         events' ids, and leave to `_flush` what it shares with the group's other batches."""
         batch, work, now = prepared.batch, prepared.work, prepared.now
-        result = IngestResult(records=len(batch.records))
+        result = IngestResult(records=work.records)
         fingerprints = [event.fingerprint for event, _ in work.keep]
         existing = store.existing_fingerprints(session, fingerprints) if fingerprints else set()
         existing.update(f for f in fingerprints if f in group.fingerprints)

@@ -366,3 +366,68 @@ def test_an_empty_report_is_quarantined_not_lost(platform: Platform, tmp_path: P
     )
     assert totals.quarantined == 1
     assert not os.path.getsize(report)
+
+
+class RecordsOnly:
+    """The pipeline behind a sink that does not take blocks: the reader splits every line."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.ingest = pipeline.ingest
+
+
+@pytest.mark.parametrize("sink", ["blocks", "records"])
+def test_blocks_and_records_read_a_file_alike(
+    platform: Platform, tmp_path: Path, sink: str
+) -> None:
+    """The pipeline takes a file's lines as blocks and splits them itself (RawBatch.blocks);
+    another sink gets records. Either way: the same counts, and the same offsets for what is
+    quarantined, with blank and CRLF lines, and an over-long line that makes the reader turn
+    the blocks it holds into records in the middle of a batch."""
+    add_member(platform, "10.1.0.0/16")
+    alerts = lines(0, 6)
+    flow = [eve_line(event_type="flow", dst="10.1.0.5", src_port=500 + i) for i in range(4)]
+    outside = [
+        eve_line(event_type="flow", src="8.8.8.8", dst="9.9.9.9", src_port=i) for i in (1, 2)
+    ]
+    head = b"".join(
+        [
+            alerts[0],
+            b"\n\n",
+            flow[0],
+            b"\n  \t\n",
+            alerts[1],
+            b"\r\n",
+            outside[0],
+            b"\n",
+            b"{broken\n",
+            flow[1],
+            b"\n",
+            alerts[2],
+            b"\n",
+        ]
+    )
+    huge = b"x" * (5 << 20)  # no newline for 5 MiB: cut at 4 MiB, quarantined
+    tail = b"\n" + b"".join(
+        data + b"\n" for data in (flow[2], alerts[3], outside[1], flow[3], alerts[4], alerts[5])
+    )
+    eve = tmp_path / "eve.json"
+    eve.write_bytes(head + huge + tail)
+    pipeline = make_pipeline(platform)
+    target = pipeline if sink == "blocks" else RecordsOnly(pipeline)
+    checkpoint_of = lookup(platform)
+    totals = ingest_eve_files(target, [eve], checkpoint_of=checkpoint_of)  # type: ignore[arg-type]
+    assert (totals.records, totals.events_stored, totals.quarantined) == (15, 6, 3)
+    assert (totals.events_unmatched_protocol, totals.events_unattributed) == (4, 2)
+    with platform.session() as session:
+        held = [
+            (row.position, bytes(row.raw)[:8])
+            for row in session.scalars(select(QuarantineRow).order_by(QuarantineRow.position))
+        ]
+        stored = sorted(row.raw for row in session.scalars(select(EventRow)))
+        checkpoint = get_checkpoint(session, source_of(eve))
+    assert held[0] == (head.index(b"{broken"), b"{broken")
+    assert held[1] == (len(head), b"xxxxxxxx")
+    assert held[2][1] == b"xxxxxxxx"  # the rest of the long line, up to its newline
+    assert [raw.rstrip("\r") for raw in stored] == sorted(a.decode() for a in alerts)
+    assert checkpoint is not None
+    assert checkpoint.position == eve.stat().st_size

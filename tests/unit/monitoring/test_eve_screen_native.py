@@ -9,15 +9,18 @@ from __future__ import annotations
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from support.eve_screen_lines import INDEX, LINES, MATCHER, TS, line
-from vardeild.monitoring.ingest import RawRecord
+from vardeild.monitoring.batch import BatchProcessor
+from vardeild.monitoring.ingest import Feed, RawBatch, RawRecord, split_lines
 from vardeild.monitoring.parsers import eve_screen
 from vardeild.monitoring.parsers.eve_screen import EveScreen
 from vardeild.monitoring.store import Outcome
+from vardeild.monitoring.suppression import Suppressor
 
 if eve_screen.native_loop is None:
     if os.environ.get("VARDEILD_REQUIRE_NATIVE") == "1":
@@ -25,6 +28,7 @@ if eve_screen.native_loop is None:
     pytest.skip("the EVE screen's C extension was not built", allow_module_level=True)
 
 glance = eve_screen.native_loop.glance
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 Result = tuple[bool, dict[tuple[str, str], int], dict[str, int]]
 
@@ -327,3 +331,84 @@ def test_screens_shared_by_threads_answer_as_one_thread_does() -> None:
         together = list(pool.map(screened_batch, batches * 4))
     alone = [screened_batch(records) for records in batches] * 4
     assert together == alone
+
+
+# --- blocks: a file reader's lines, unsplit ----------------------------------------------------
+
+
+def blocks_of(lines: list[bytes], *, per_block: int, start: int = 1000) -> list[tuple[int, bytes]]:
+    """The lines as a file reader hands them over: blocks of whole lines with their offsets,
+    with blank, whitespace-only and CRLF-ended lines among them."""
+    text = b"".join(
+        data
+        + (b"\r\n" if n % 7 == 3 else b"\n")
+        + (b"\n" if n % 5 == 0 else b"")
+        + (b" \t \x0b\n" if n % 11 == 4 else b"")
+        for n, data in enumerate(lines)
+    )
+    parts = text.split(b"\n")[:-1]
+    out, offset = [], start
+    for first in range(0, len(parts), per_block):
+        block = b"".join(part + b"\n" for part in parts[first : first + per_block])
+        out.append((offset, block))
+        offset += len(block)
+    return out
+
+
+@pytest.mark.parametrize("per_block", [1, 7, 10_000])
+def test_screen_blocks_keeps_and_counts_as_screening_the_split_records(per_block: int) -> None:
+    lines = [data for data in LINES if b"\n" not in data and b"\r" not in data] * 12  # > 512
+    blocks = tuple(blocks_of(lines, per_block=per_block))
+    split = [record for start, data in blocks for record in split_lines(start, data)]
+
+    def screen() -> EveScreen:
+        return EveScreen(
+            INDEX.owner_of_ip,
+            MATCHER,
+            store_unattributed=False,
+            outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
+            native=True,
+        )
+
+    by_blocks, by_records = screen(), screen()
+    for _ in range(2):  # the second time warm: the first pass settles most lines
+        counts_b: dict[tuple[str, str], int] = {}
+        counts_r: dict[tuple[str, str], int] = {}
+        seen_b: dict[str, int] = {}
+        seen_r: dict[str, int] = {}
+        kept, total = by_blocks.screen_blocks(blocks, None, counts_b, seen_b)
+        rest = by_records.screen(split, None, counts_r, seen_r)
+        assert total == len(split)
+        assert kept == rest  # the same positions and bytes, in order
+        assert (counts_b, seen_b) == (counts_r, seen_r)
+        assert sum(counts_b.values()) + len(kept) == total
+
+
+def test_a_batch_of_blocks_is_processed_as_the_same_batch_of_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = LINES * 6
+    blocks = tuple(blocks_of(lines, per_block=50))
+    records = [record for start, data in blocks for record in split_lines(start, data)]
+    head = [RawRecord(0, line("flow", host="first"))]  # records before blocks, as after _add
+
+    def processed(batch: RawBatch) -> Any:
+        work = BatchProcessor(store_unattributed=False).process(
+            batch, NOW, INDEX, MATCHER, Suppressor([])
+        )
+        return (
+            work.records,
+            [(event.fingerprint, row) for event, row in work.keep],
+            [(record.position, reason) for record, reason in work.bad],
+            work.counts,
+            work.seen,
+            work.sightings,
+        )
+
+    as_blocks = RawBatch(source="t", feed=Feed.EVE, records=list(head), blocks=blocks)
+    as_records = RawBatch(source="t", feed=Feed.EVE, records=head + records)
+    expected = processed(as_records)
+    assert expected[0] == len(records) + 1
+    assert processed(as_blocks) == expected
+    monkeypatch.setattr(eve_screen, "native_loop", None)  # no C loop: the blocks are split
+    assert processed(as_blocks) == expected

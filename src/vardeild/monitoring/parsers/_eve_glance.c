@@ -725,21 +725,78 @@ static int add_run(PyObject *runs, PyObject *name, Py_ssize_t alone, Py_ssize_t 
     return status;
 }
 
-/* The records in order, with the runs of counted lines per sensor: (rest, runs). */
-static PyObject *assemble(PyObject *records, const unsigned char *decision, const Span *hosts,
-                          PyObject *sensor, int by_batch) {
+/* The lines of one call: their bytes, and where each came from. In list mode (screen) each
+ * line is a record's data, held by `held`; in block mode (screen_blocks) each is a slice of a
+ * block, which the caller's batch holds, and `offsets` gives its byte offset in the file. */
+typedef struct {
+    const char **text;
+    Py_ssize_t *size;
+    long long *offsets; /* block mode */
+    PyObject **held;    /* list mode: each record's data (a new reference) */
+    unsigned char *decision;
+    Span *hosts;
+    Py_ssize_t count;
+} Lines;
+
+static int lines_alloc(Lines *lines, Py_ssize_t count, int blocks) {
+    size_t n = (size_t)count + 1;
+    lines->count = count;
+    lines->text = PyMem_Calloc(n, sizeof(char *));
+    lines->size = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    lines->offsets = blocks ? PyMem_Calloc(n, sizeof(long long)) : NULL;
+    lines->held = blocks ? NULL : PyMem_Calloc(n, sizeof(PyObject *));
+    lines->decision = PyMem_Calloc(n, 1);
+    lines->hosts = PyMem_Calloc(n, sizeof(Span));
+    if (lines->text == NULL || lines->size == NULL || (blocks && lines->offsets == NULL) ||
+        (!blocks && lines->held == NULL) || lines->decision == NULL || lines->hosts == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    return 1;
+}
+
+static void lines_free(Lines *lines) {
+    if (lines->held != NULL)
+        for (Py_ssize_t i = 0; i < lines->count; i++) Py_XDECREF(lines->held[i]);
+    PyMem_Free(lines->text);
+    PyMem_Free(lines->size);
+    PyMem_Free(lines->offsets);
+    PyMem_Free(lines->held);
+    PyMem_Free(lines->decision);
+    PyMem_Free(lines->hosts);
+}
+
+/* The records kept, in order, with the runs of counted lines per sensor: (rest, runs). In
+ * list mode a kept line is its record; in block mode a record is made of it (make). */
+static PyObject *assemble(PyObject *records, PyObject *make, const Lines *lines, PyObject *sensor,
+                          int by_batch) {
     PyObject *rest = PyList_New(0), *runs = PyList_New(0);
     PyObject *last = NULL;        /* the sensor of the current run (a new reference) */
     const Span *last_host = NULL; /* its host member (while by_batch is false) */
     Py_ssize_t alone = 0, along = 0;
     if (rest == NULL || runs == NULL) goto error;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(records); i++) {
-        if (decision[i] == KEEP) {
-            if (PyList_Append(rest, PyList_GET_ITEM(records, i)) < 0) goto error;
+    for (Py_ssize_t i = 0; i < lines->count; i++) {
+        unsigned char decision = lines->decision[i];
+        if (decision == KEEP) {
+            PyObject *record;
+            if (records != NULL) {
+                record = Py_NewRef(PyList_GET_ITEM(records, i));
+            } else {
+                PyObject *args[2] = {PyLong_FromLongLong(lines->offsets[i]),
+                                     PyBytes_FromStringAndSize(lines->text[i], lines->size[i])};
+                record = args[0] != NULL && args[1] != NULL ? PyObject_Vectorcall(make, args, 2, NULL)
+                                                            : NULL;
+                Py_XDECREF(args[0]);
+                Py_XDECREF(args[1]);
+            }
+            if (record == NULL) goto error;
+            int status = PyList_Append(rest, record);
+            Py_DECREF(record);
+            if (status < 0) goto error;
             continue;
         }
         /* The run's sensor: the batch's, or the line's host member (None when absent). */
-        const Span *host = &hosts[i];
+        const Span *host = &lines->hosts[i];
         int same = last != NULL &&
                    (by_batch || (host->n == last_host->n &&
                                  (host->n <= 0 || memcmp(host->s, last_host->s, (size_t)host->n) == 0)));
@@ -751,7 +808,7 @@ static PyObject *assemble(PyObject *records, const unsigned char *decision, cons
             if (last == NULL) goto error;
             last_host = host;
         }
-        if (decision[i] == ALONE)
+        if (decision == ALONE)
             alone++;
         else
             along++;
@@ -769,12 +826,11 @@ error:
     return NULL;
 }
 
-static void first_pass(const Memos *memos, const Answers *a, PyObject **datas,
-                       unsigned char *decision, Span *hosts, Py_ssize_t total) {
-    for (Py_ssize_t i = 0; i < total; i++)
-        if (decision[i] == DEFER)
-            decision[i] = (unsigned char)decide_fast(memos, a, PyBytes_AS_STRING(datas[i]),
-                                                     PyBytes_GET_SIZE(datas[i]), &hosts[i]);
+static void first_pass(const Memos *memos, const Answers *a, Lines *lines) {
+    for (Py_ssize_t i = 0; i < lines->count; i++)
+        if (lines->decision[i] == DEFER)
+            lines->decision[i] = (unsigned char)decide_fast(memos, a, lines->text[i],
+                                                            lines->size[i], &lines->hosts[i]);
 }
 
 static PyObject *data_name;
@@ -782,6 +838,51 @@ static PyObject *data_name;
 /* Batches at least this long give up the GIL for the first pass; for fewer lines, taking the
  * GIL back (up to one switch interval while another thread runs Python) costs more. */
 #define NOGIL_LINES 512
+
+/* Both passes over the lines (their decisions DEFER, or KEEP for lines not to read), then the
+ * records kept and the runs. memos' lock keeps the calls of one screen apart. */
+static PyObject *screen_lines(Memos *memos, const Answers *a, Lines *lines, PyObject *records,
+                              PyObject *make, PyObject *sensor, int by_batch) {
+    if (!PyThread_acquire_lock(memos->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(memos->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    /* First pass: what the kept answers settle. Nothing here touches a Python object's
+     * refcount or calls into Python; the tables change only in the second pass. */
+    if (lines->count >= NOGIL_LINES) {
+        Py_BEGIN_ALLOW_THREADS
+        first_pass(memos, a, lines);
+        Py_END_ALLOW_THREADS
+    } else {
+        first_pass(memos, a, lines);
+    }
+    /* Second pass: the rest, with the Python memos (whose answers the tables then keep). */
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < lines->count; i++) {
+        if (lines->decision[i] != DEFER) continue;
+        int d = decide_slow(memos, a, lines->text[i], lines->size[i], &lines->hosts[i]);
+        if (d < 0) goto done;
+        lines->decision[i] = (unsigned char)d;
+    }
+    result = assemble(records, make, lines, sensor, by_batch);
+done:
+    PyThread_release_lock(memos->lock);
+    return result;
+}
+
+/* The arguments both entry points share, from args[first] on: owners, names, hosts, digest,
+ * seconds, zones, timestamp, full, count_unattributed. */
+static int read_answers(PyObject *const *args, Answers *a) {
+    if (!PyAnySet_Check(args[4]) || !PyAnySet_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "seconds and zones must be sets");
+        return 0;
+    }
+    *a = (Answers){args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], 0, 0};
+    a->screening = a->digest != Py_None;
+    a->count_unattributed = PyObject_IsTrue(args[8]);
+    return a->count_unattributed >= 0;
+}
 
 PyDoc_STRVAR(screen_doc,
              "screen(memos, records, sensor, owners, names, hosts, digest, seconds, zones,\n"
@@ -796,75 +897,130 @@ static PyObject *screen(PyObject *module, PyObject *const *args, Py_ssize_t narg
         PyErr_SetString(PyExc_TypeError, "screen() takes 12 arguments");
         return NULL;
     }
-    if (!PyObject_TypeCheck(args[0], &MemosType) || !PyList_Check(args[1]) ||
-        !PyAnySet_Check(args[7]) || !PyAnySet_Check(args[8])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "screen(): memos must be Memos, records a list, seconds and zones sets");
+    if (!PyObject_TypeCheck(args[0], &MemosType) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "screen(): memos must be Memos, records a list");
         return NULL;
     }
-    Memos *memos = (Memos *)args[0];
-    PyObject *records = args[1], *sensor = args[2];
-    Answers a = {args[3], args[4], args[5], args[6], args[7], args[8], args[9], args[10], 0, 0};
-    a.screening = a.digest != Py_None;
-    a.count_unattributed = PyObject_IsTrue(args[11]);
-    int by_batch = PyObject_IsTrue(sensor);
-    if (a.count_unattributed < 0 || by_batch < 0) return NULL;
-
+    Answers a;
+    int by_batch = PyObject_IsTrue(args[2]);
+    if (by_batch < 0 || !read_answers(args + 3, &a)) return NULL;
     /* The records list is the caller's; hold each line's bytes while the GIL is given up. */
-    records = PySequence_List(records);
+    PyObject *records = PySequence_List(args[1]);
     if (records == NULL) return NULL;
-    Py_ssize_t total = PyList_GET_SIZE(records);
-    PyObject **datas = PyMem_Calloc((size_t)total + 1, sizeof(PyObject *));
-    unsigned char *decision = PyMem_Calloc((size_t)total + 1, 1);
-    Span *hosts = PyMem_Calloc((size_t)total + 1, sizeof(Span));
+    Lines lines = {0};
     PyObject *result = NULL;
-    int locked = 0;
-    if (datas == NULL || decision == NULL || hosts == NULL) {
-        PyErr_NoMemory();
-        goto done;
+    if (!lines_alloc(&lines, PyList_GET_SIZE(records), 0)) goto done;
+    for (Py_ssize_t i = 0; i < lines.count; i++) {
+        PyObject *data = lines.held[i] = PyObject_GetAttr(PyList_GET_ITEM(records, i), data_name);
+        if (data == NULL) goto done;
+        if (PyBytes_Check(data)) {
+            lines.text[i] = PyBytes_AS_STRING(data);
+            lines.size[i] = PyBytes_GET_SIZE(data);
+            lines.decision[i] = DEFER;
+        } /* else KEEP: the full parser names the problem */
     }
-    for (Py_ssize_t i = 0; i < total; i++) {
-        datas[i] = PyObject_GetAttr(PyList_GET_ITEM(records, i), data_name);
-        if (datas[i] == NULL) goto done;
-        decision[i] = PyBytes_Check(datas[i]) ? DEFER : KEEP;
-    }
-    if (!PyThread_acquire_lock(memos->lock, NOWAIT_LOCK)) {
-        Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(memos->lock, WAIT_LOCK);
-        Py_END_ALLOW_THREADS
-    }
-    locked = 1;
-
-    /* First pass: what the kept answers settle. Nothing here touches a Python object's
-     * refcount or calls into Python; the tables change only in the second pass. */
-    if (total >= NOGIL_LINES) {
-        Py_BEGIN_ALLOW_THREADS
-        first_pass(memos, &a, datas, decision, hosts, total);
-        Py_END_ALLOW_THREADS
-    } else {
-        first_pass(memos, &a, datas, decision, hosts, total);
-    }
-
-    /* Second pass: the rest, with the Python memos (whose answers the tables then keep). */
-    for (Py_ssize_t i = 0; i < total; i++) {
-        if (decision[i] != DEFER) continue;
-        int d = decide_slow(memos, &a, PyBytes_AS_STRING(datas[i]), PyBytes_GET_SIZE(datas[i]),
-                            &hosts[i]);
-        if (d < 0) goto done;
-        decision[i] = (unsigned char)d;
-    }
-    /* hosts[] point into the lines' bytes, which datas[] holds until after assembly. */
-    result = assemble(records, decision, hosts, sensor, by_batch);
-
+    result = screen_lines((Memos *)args[0], &a, &lines, records, NULL, args[2], by_batch);
 done:
-    if (locked) PyThread_release_lock(memos->lock);
-    if (datas != NULL)
-        for (Py_ssize_t i = 0; i < total; i++) Py_XDECREF(datas[i]);
-    PyMem_Free(datas);
-    PyMem_Free(decision);
-    PyMem_Free(hosts);
+    lines_free(&lines);
     Py_DECREF(records);
     return result;
+}
+
+static inline int blank(const char *s, Py_ssize_t n) {
+    /* What bytes.strip() takes away: ASCII whitespace. */
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\x0b' && s[i] != '\x0c') return 0;
+    return 1;
+}
+
+PyDoc_STRVAR(screen_blocks_doc,
+             "screen_blocks(memos, blocks, make, sensor, owners, names, hosts, digest, seconds,\n"
+             "              zones, timestamp, full, count_unattributed) -> (rest, runs, records)\n\n"
+             "screen() over blocks of whole lines as a file reader read them: blocks is a list\n"
+             "of (offset, bytes ending in a newline). Lines are split as monitoring.files does\n"
+             "(on b'\\\\n'; blank lines skipped), and a record, make(offset, line), is made only\n"
+             "for a line kept; records is how many lines there were.");
+
+static PyObject *screen_blocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 13) {
+        PyErr_SetString(PyExc_TypeError, "screen_blocks() takes 13 arguments");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], &MemosType) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "screen_blocks(): memos must be Memos, blocks a list");
+        return NULL;
+    }
+    Answers a;
+    int by_batch = PyObject_IsTrue(args[3]);
+    if (by_batch < 0 || !read_answers(args + 4, &a)) return NULL;
+    PyObject *blocks = PySequence_List(args[1]); /* holds the blocks for this call */
+    if (blocks == NULL) return NULL;
+    Lines lines = {0};
+    PyObject *result = NULL, *screened = NULL;
+    Py_ssize_t count = 0;
+    for (int fill = 0; fill < 2; fill++) { /* count the lines, then note them */
+        Py_ssize_t n = 0;
+        for (Py_ssize_t b = 0; b < PyList_GET_SIZE(blocks); b++) {
+            PyObject *block = PyList_GET_ITEM(blocks, b), *data;
+            long long offset;
+            if (!PyTuple_Check(block) || PyTuple_GET_SIZE(block) != 2 ||
+                !PyBytes_Check(data = PyTuple_GET_ITEM(block, 1))) {
+                PyErr_SetString(PyExc_TypeError, "screen_blocks(): a block is (offset, bytes)");
+                goto done;
+            }
+            offset = PyLong_AsLongLong(PyTuple_GET_ITEM(block, 0));
+            if (offset == -1 && PyErr_Occurred()) goto done;
+            const char *p = PyBytes_AS_STRING(data), *end = p + PyBytes_GET_SIZE(data);
+            while (p < end) {
+                const char *newline = memchr(p, '\n', (size_t)(end - p));
+                const char *stop = newline != NULL ? newline : end;
+                if (!blank(p, stop - p)) {
+                    if (fill) {
+                        lines.text[n] = p;
+                        lines.size[n] = stop - p;
+                        lines.offsets[n] = offset;
+                        lines.decision[n] = DEFER;
+                    }
+                    n++;
+                }
+                offset += (stop - p) + 1;
+                p = stop + 1;
+            }
+        }
+        count = n;
+        if (!fill && !lines_alloc(&lines, count, 1)) goto done;
+    }
+    screened = screen_lines((Memos *)args[0], &a, &lines, NULL, args[2], args[3], by_batch);
+    if (screened != NULL)
+        result = Py_BuildValue("(OOn)", PyTuple_GET_ITEM(screened, 0), PyTuple_GET_ITEM(screened, 1),
+                               count);
+done:
+    Py_XDECREF(screened);
+    lines_free(&lines);
+    Py_DECREF(blocks);
+    return result;
+}
+
+PyDoc_STRVAR(count_lines_doc,
+             "count_lines(data: bytes, end: int) -> int\n\n"
+             "How many newlines data[:end] holds: bytes.count(b'\\n', 0, end), with memchr\n"
+             "(a tenth of the time; the file reader counts every block it reads).");
+
+static PyObject *count_lines(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "count_lines(data: bytes, end: int)");
+        return NULL;
+    }
+    Py_ssize_t end = PyLong_AsSsize_t(args[1]);
+    if (end == -1 && PyErr_Occurred()) return NULL;
+    if (end < 0 || end > PyBytes_GET_SIZE(args[0])) end = PyBytes_GET_SIZE(args[0]);
+    const char *p = PyBytes_AS_STRING(args[0]), *stop = p + end;
+    Py_ssize_t count = 0;
+    while (p < stop && (p = memchr(p, '\n', (size_t)(stop - p))) != NULL) {
+        count++;
+        p++;
+    }
+    return PyLong_FromSsize_t(count);
 }
 
 PyDoc_STRVAR(glance_doc,
@@ -909,7 +1065,9 @@ static PyObject *glance_line(PyObject *module, PyObject *line) {
 
 static PyMethodDef methods[] = {
     {"screen", (PyCFunction)(void (*)(void))screen, METH_FASTCALL, screen_doc},
+    {"screen_blocks", (PyCFunction)(void (*)(void))screen_blocks, METH_FASTCALL, screen_blocks_doc},
     {"glance", glance_line, METH_O, glance_doc},
+    {"count_lines", (PyCFunction)(void (*)(void))count_lines, METH_FASTCALL, count_lines_doc},
     {NULL, NULL, 0, NULL},
 };
 

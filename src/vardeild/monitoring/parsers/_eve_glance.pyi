@@ -26,3 +26,20 @@ def screen(
     /,
 ) -> tuple[list[RawRecord], list[tuple[str | None, int, int]]]: ...
 def glance(line: bytes, /) -> dict[str, Any] | None: ...
+def screen_blocks(
+    memos: Memos,
+    blocks: list[tuple[int, bytes]],
+    make: Callable[[int, bytes], RawRecord],
+    sensor: str | None,
+    owners: Mapping[str, Any],
+    names: Mapping[str, Any],
+    hosts: Mapping[str, Any],
+    digest: Callable[[str], bool] | None,
+    seconds: set[str],
+    zones: set[str],
+    timestamp: Callable[[str], bool],
+    full: object,
+    count_unattributed: bool,
+    /,
+) -> tuple[list[RawRecord], list[tuple[str | None, int, int]], int]: ...
+def count_lines(data: bytes, end: int, /) -> int: ...

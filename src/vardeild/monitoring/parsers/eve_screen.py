@@ -234,6 +234,45 @@ class EveScreen:
             self._tally(name, alone, along, counts, seen)
         return rest
 
+    @property
+    def takes_blocks(self) -> bool:
+        """Whether screen_blocks works here (the C loop was built)."""
+        return self._native is not None
+
+    def screen_blocks(
+        self,
+        blocks: tuple[tuple[int, bytes], ...],
+        sensor: str | None,
+        counts: dict[tuple[str, str], int],
+        seen: dict[str, int],
+    ) -> tuple[list[RawRecord], int]:
+        """`screen` over a file reader's blocks of whole lines (RawBatch.blocks), split as
+        ingest.split_lines splits them, making a record only of each line it does not count:
+        return those records, in order, and how many records the blocks held."""
+        if self._native is None:
+            raise RuntimeError("screen_blocks needs the C loop (_eve_glance)")
+        matcher = self._matcher
+        rest: list[RawRecord]
+        runs: list[tuple[str | None, int, int]]
+        rest, runs, lines = self._native.screen_blocks(
+            self._native_memos,
+            list(blocks),
+            RawRecord,
+            sensor,
+            self._owners,
+            self._names,
+            self._hosts,
+            None if matcher is None else matcher.hits_digest,
+            self._seconds,
+            self._zones,
+            self._timestamp,
+            _FULL,
+            not self._store_unattributed,
+        )
+        for name, alone, along in runs:
+            self._tally(name, alone, along, counts, seen)
+        return rest, int(lines)
+
     def _screen_python(
         self,
         records: list[RawRecord],
