@@ -149,7 +149,7 @@ def upsert_alerts(session: Session, drafts: Iterable[AlertDraft], *, now: dateti
         # One writer at a time on SQLite: nobody can create these keys before the commit.
         store_sqlite.insert_new_alerts(session, new, now=now)
     elif new:
-        ids = _insert_alerts(session, [_new_alert(draft, now) for draft in new])
+        ids = store_pg.insert_new_alerts(session, new, now=now)
         for draft in new:
             if draft.key in ids:
                 draft.alert_id = ids[draft.key]
@@ -186,33 +186,6 @@ def _stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str,
         rows = store_pg.select_any(session, _SELECT_ALERTS_PG, keys)
         return {row.alert_key: row._asdict() for row in rows}
     return store_sqlite.stored_alerts(session, keys)
-
-
-def _insert_alerts(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    return store_pg.insert_alerts(session, rows)
-
-
-def _new_alert(draft: AlertDraft, now: datetime) -> dict[str, Any]:
-    return {
-        "alert_key": draft.key,
-        "member_id": draft.member_id,
-        "classification_taxonomy": draft.taxonomy,
-        "classification_type": draft.type,
-        "classification_identifier": draft.identifier,
-        "signature": draft.signature,
-        "feed_name": draft.feed_name,
-        "external_party": draft.external_party,
-        "window_start": draft.window_start,
-        "count": draft.count,
-        "first_seen": draft.first_seen,
-        "last_seen": draft.last_seen,
-        "severity": draft.severity,
-        "status": AlertStatus.OPEN.value,
-        "sample_event_ids": draft.samples,
-        "matched_indicator_ids": sorted(draft.indicators)[:100],
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def insert_quarantine(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

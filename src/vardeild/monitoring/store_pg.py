@@ -17,12 +17,18 @@ just looked up, are copied straight in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from vardeild.monitoring.alerts import ALERT_INDICATORS, AlertStatus
+
+if TYPE_CHECKING:
+    from vardeild.monitoring.alerts import AlertDraft
 
 EVENT_COLUMNS = (
     "id",
@@ -118,21 +124,28 @@ _STAGING = {
 
 
 def _stage(
-    session: Session, table: str, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    json_as_text: bool = False,
 ) -> Any:
-    """COPY rows into the emptied temporary table; return the cursor for what follows."""
+    """COPY rows (values in the order of columns) into the emptied temporary table; return
+    the cursor for what follows. json_as_text: the rows give json columns as JSON text."""
     connection = session.connection().connection.driver_connection
     assert connection is not None
     cursor = connection.cursor()
     cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} {_STAGING[table]}")
     cursor.execute(f"TRUNCATE {table}")
     types = _column_types(session, cursor, table, columns)
-    take = itemgetter(*columns)
+    if json_as_text:
+        types = [_TEXT_OID if oid == _JSON_OID else oid for oid in types]
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(types)
         write = copy.write_row
         for row in rows:
-            write(take(row))  # the id lists go to json columns as lists: psycopg dumps them
+            write(row)
     return cursor
 
 
@@ -172,19 +185,58 @@ def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     return len(rows)
 
 
-def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Insert alerts whose key is new; return key -> id of those inserted (a key another
-    transaction created meanwhile is left out)."""
-    staged = [{**row, "id": 0} for row in rows]  # the staging table's id is NOT NULL, unused
-    cursor = _stage(session, "alerts_incoming", ("id", *ALERT_COLUMNS), staged)
+_JSON_OID = 114
+_TEXT_OID = 25
+
+
+def insert_new_alerts(
+    session: Session, drafts: Sequence[AlertDraft], *, now: datetime
+) -> dict[str, int]:
+    """Insert the drafts as alerts where their key is new; return key -> id of those inserted
+    (a key another transaction created meanwhile is left out). The staging rows are made
+    straight from the drafts, in the order of ALERT_COLUMNS, and the id lists go in as the
+    JSON text they are: the binary form of a `json` value is its text, so they are sent with
+    text's type, not through psycopg's json.dumps (a third of this step's client time)."""
+    status = AlertStatus.OPEN.value
+    rows = [
+        (
+            0,  # the staging table's id is NOT NULL, and unused
+            draft.key,
+            draft.member_id,
+            draft.taxonomy,
+            draft.type,
+            draft.identifier,
+            draft.signature,
+            draft.feed_name,
+            draft.external_party,
+            draft.window_start,
+            draft.count,
+            draft.first_seen,
+            draft.last_seen,
+            draft.severity,
+            status,
+            _ids(draft.samples),
+            _ids(sorted(draft.indicators)[:ALERT_INDICATORS]) if draft.indicators else "[]",
+            now,
+            now,
+        )
+        for draft in drafts
+    ]
+    cursor = _stage(session, "alerts_incoming", ("id", *ALERT_COLUMNS), rows, json_as_text=True)
     with cursor:
         cursor.execute(_INSERT_ALERTS)
         return {key: int(alert_id) for key, alert_id in cursor.fetchall()}
 
 
+def _ids(values: list[int]) -> str:
+    """A list of ids as JSON text."""
+    return f"[{', '.join(map(str, values))}]"
+
+
 def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> None:
     """Write the merged values of existing alerts (rows of CHANGE_COLUMNS)."""
-    cursor = _stage(session, "alert_changes", CHANGE_COLUMNS, changes)
+    take = itemgetter(*CHANGE_COLUMNS)  # the id lists go to json columns as lists: psycopg dumps
+    cursor = _stage(session, "alert_changes", CHANGE_COLUMNS, map(take, changes))
     with cursor:
         cursor.execute(_UPDATE_ALERTS)
 
