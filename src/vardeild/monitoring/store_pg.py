@@ -197,28 +197,15 @@ def insert_new_alerts(
     straight from the drafts, in the order of ALERT_COLUMNS, and the id lists go in as the
     JSON text they are: the binary form of a `json` value is its text, so they are sent with
     text's type, not through psycopg's json.dumps (a third of this step's client time)."""
-    status = AlertStatus.OPEN.value
+    # The staging table's id is NOT NULL, and unused: 0.
     rows = [
-        (
-            0,  # the staging table's id is NOT NULL, and unused
-            draft.key,
-            draft.member_id,
-            draft.taxonomy,
-            draft.type,
-            draft.identifier,
-            draft.signature,
-            draft.feed_name,
-            draft.external_party,
-            draft.window_start,
-            draft.count,
-            draft.first_seen,
-            draft.last_seen,
-            draft.severity,
-            status,
-            _ids(draft.samples),
-            _ids(sorted(draft.indicators)[:ALERT_INDICATORS]) if draft.indicators else "[]",
-            now,
-            now,
+        new_alert_values(
+            draft,
+            0,
+            window=draft.window_start,
+            first=draft.first_seen,
+            last=draft.last_seen,
+            now=now,
         )
         for draft in drafts
     ]
@@ -228,8 +215,40 @@ def insert_new_alerts(
         return {key: int(alert_id) for key, alert_id in cursor.fetchall()}
 
 
-def _ids(values: list[int]) -> str:
-    """A list of ids as JSON text."""
+def new_alert_values(
+    draft: AlertDraft, alert_id: int, *, window: Any, first: Any, last: Any, now: Any
+) -> tuple[Any, ...]:
+    """Return the values of (id, *ALERT_COLUMNS) of a new alert made of the draft, its id
+    lists as JSON text, its times given as the caller's database stores them."""
+    indicators = draft.indicators
+    return (
+        alert_id,
+        draft.key,
+        draft.member_id,
+        draft.taxonomy,
+        draft.type,
+        draft.identifier,
+        draft.signature,
+        draft.feed_name,
+        draft.external_party,
+        window,
+        draft.count,
+        first,
+        last,
+        draft.severity,
+        _OPEN,
+        ids_text(draft.samples),
+        ids_text(sorted(indicators)[:ALERT_INDICATORS]) if indicators else "[]",
+        now,
+        now,
+    )
+
+
+_OPEN = AlertStatus.OPEN.value
+
+
+def ids_text(values: list[int]) -> str:
+    """A list of ids as JSON text (as json.dumps writes it, without its cost)."""
     return f"[{', '.join(map(str, values))}]"
 
 

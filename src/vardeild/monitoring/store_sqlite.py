@@ -28,8 +28,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from vardeild.monitoring.alerts import ALERT_INDICATORS, AlertDraft, AlertStatus
-from vardeild.monitoring.store_pg import ALERT_COLUMNS, ALERT_STATE, CHANGE_COLUMNS, EVENT_COLUMNS
+from vardeild.monitoring.alerts import AlertDraft
+from vardeild.monitoring.store_pg import (
+    ALERT_COLUMNS,
+    ALERT_STATE,
+    CHANGE_COLUMNS,
+    EVENT_COLUMNS,
+    ids_text,
+    new_alert_values,
+)
 
 _BLOCK = 512  # rows per statement: 21 columns of events make 10,752 of SQLite's 32,766 values
 
@@ -154,7 +161,6 @@ def _update_alerts(count: int) -> str:
     )
 
 
-_OPEN = AlertStatus.OPEN.value
 _CHANGE_COLUMNS = tuple(column for column in CHANGE_COLUMNS if column != "id")
 _CHANGE_VALUES = itemgetter(*_CHANGE_COLUMNS, "id")
 _CHANGE_TIMES = tuple(
@@ -171,11 +177,6 @@ def _time(value: datetime) -> str | None:
     if value.tzinfo is UTC:
         return value.isoformat(" ", "microseconds")[:-6]
     return stored_time(value)
-
-
-def _ids(values: list[int]) -> str:
-    """A list of ids as SQLAlchemy's JSON type writes it (json.dumps), without its cost."""
-    return f"[{', '.join(map(str, values))}]"
 
 
 def _read_time(text: str) -> datetime:
@@ -204,7 +205,7 @@ def stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str, 
 def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: datetime) -> None:
     """Store the drafts as new alerts (their keys not stored, the caller looked), with the ids
     after the largest stored one, and set each draft's alert_id. The values are made straight
-    from the drafts, in the order of ALERT_COLUMNS (as store._new_alert names them)."""
+    from the drafts (store_pg.new_alert_values), times as SQLite's text."""
     cursor = _cursor(session)
     try:
         cursor.execute("SELECT coalesce(max(id), 0) FROM alerts")
@@ -222,28 +223,10 @@ def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: da
                 window_text = windows[window] = _time(window)
             first_seen, last_seen = draft.first_seen, draft.last_seen
             first_text = _time(first_seen)
-            indicators = draft.indicators
+            last_text = first_text if last_seen is first_seen else _time(last_seen)
             values.append(
-                (
-                    alert_id,
-                    draft.key,
-                    draft.member_id,
-                    draft.taxonomy,
-                    draft.type,
-                    draft.identifier,
-                    draft.signature,
-                    draft.feed_name,
-                    draft.external_party,
-                    window_text,
-                    draft.count,
-                    first_text,
-                    first_text if last_seen is first_seen else _time(last_seen),
-                    draft.severity,
-                    _OPEN,
-                    _ids(draft.samples),
-                    _ids(sorted(indicators)[:ALERT_INDICATORS]) if indicators else "[]",
-                    at,
-                    at,
+                new_alert_values(
+                    draft, alert_id, window=window_text, first=first_text, last=last_text, now=at
                 )
             )
         for count, block in _in_blocks(values):
@@ -260,7 +243,7 @@ def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> Non
         for i in _CHANGE_TIMES:
             value[i] = _time(value[i])
         for i in _CHANGE_JSON:
-            value[i] = _ids(value[i])
+            value[i] = ids_text(value[i])
         values.append(value)
     cursor = _cursor(session)
     try:

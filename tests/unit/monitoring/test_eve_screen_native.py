@@ -33,15 +33,20 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 Result = tuple[bool, dict[tuple[str, str], int], dict[str, int]]
 
 
-def screened(data: bytes, *, native: bool, sensor: str | None = None) -> Result:
-    """Screen one line alone: (kept for the full parser, counts, seen)."""
-    screen = EveScreen(
+def new_screen(*, native: bool) -> EveScreen:
+    """A screen over the test registry and indicators, with the C loop or the Python one."""
+    return EveScreen(
         INDEX.owner_of_ip,
         MATCHER,
         store_unattributed=False,
         outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
         native=native,
     )
+
+
+def screened(data: bytes, *, native: bool, sensor: str | None = None) -> Result:
+    """Screen one line alone: (kept for the full parser, counts, seen)."""
+    screen = new_screen(native=native)
     counts: dict[tuple[str, str], int] = {}
     seen: dict[str, int] = {}
     rest = screen.screen([RawRecord(0, data)], sensor, counts, seen)
@@ -115,13 +120,7 @@ def test_a_batch_keeps_the_records_in_order_and_counts_runs_per_sensor() -> None
     records = [RawRecord(i, data) for i, data in enumerate(lines)]
     results = []
     for native in (True, False):
-        screen = EveScreen(
-            INDEX.owner_of_ip,
-            MATCHER,
-            store_unattributed=False,
-            outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
-            native=native,
-        )
+        screen = new_screen(native=native)
         counts: dict[tuple[str, str], int] = {}
         seen: dict[str, int] = {}
         rest = screen.screen(records, None, counts, seen)
@@ -215,13 +214,7 @@ def run_twice(lines: list[bytes], *, native: bool, sensor: str | None = None) ->
     """Screen the lines as one batch, twice, with one screen: the second time the C loop's
     first pass settles whatever the first time's answers cover. Each time: (the positions
     kept, counts, seen)."""
-    screen = EveScreen(
-        INDEX.owner_of_ip,
-        MATCHER,
-        store_unattributed=False,
-        outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
-        native=native,
-    )
+    screen = new_screen(native=native)
     records = [RawRecord(i, data) for i, data in enumerate(lines)]
     results: list[Screened] = []
     for _ in range(2):
@@ -314,13 +307,7 @@ def test_screens_shared_by_threads_answer_as_one_thread_does() -> None:
     batches = [
         [RawRecord(i, data) for i, data in enumerate(lines[k:] + lines[:k])] for k in range(8)
     ]
-    screen = EveScreen(
-        INDEX.owner_of_ip,
-        MATCHER,
-        store_unattributed=False,
-        outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
-        native=True,
-    )
+    screen = new_screen(native=True)
 
     def screened_batch(records: list[RawRecord]) -> tuple[list[int], dict[Any, int]]:
         counts: dict[tuple[str, str], int] = {}
@@ -361,16 +348,7 @@ def test_screen_blocks_keeps_and_counts_as_screening_the_split_records(per_block
     blocks = tuple(blocks_of(lines, per_block=per_block))
     split = [record for start, data in blocks for record in split_lines(start, data)]
 
-    def screen() -> EveScreen:
-        return EveScreen(
-            INDEX.owner_of_ip,
-            MATCHER,
-            store_unattributed=False,
-            outcomes=(Outcome.UNATTRIBUTED, Outcome.UNMATCHED_PROTOCOL),
-            native=True,
-        )
-
-    by_blocks, by_records = screen(), screen()
+    by_blocks, by_records = new_screen(native=True), new_screen(native=True)
     for _ in range(2):  # the second time warm: the first pass settles most lines
         counts_b: dict[tuple[str, str], int] = {}
         counts_r: dict[tuple[str, str], int] = {}

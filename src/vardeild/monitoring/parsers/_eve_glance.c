@@ -330,20 +330,20 @@ static inline int first_time(unsigned *seen, unsigned bit) {
     return 1;
 }
 
+/* A member typed `str | None` read once (its bit of seen) into a list of the glance. */
+static int read_item(Cursor *c, unsigned *seen, unsigned bit, Span *items, int *count) {
+    Span value;
+    return first_time(seen, bit) && read_text(c, &value) && push(items, count, &value);
+}
+
 /* {"rrname": ...}: a DNS query or answer. */
 static int query_member(Cursor *c, const Span *key, Glance *g, unsigned *seen) {
-    if (key_is(key, "rrname", 6)) {
-        Span name;
-        return first_time(seen, 1) && read_text(c, &name) && push(g->names, &g->n_names, &name);
-    }
+    if (key_is(key, "rrname", 6)) return read_item(c, seen, 1, g->names, &g->n_names);
     return skip_value(c);
 }
 
 static int dns_member(Cursor *c, const Span *key, Glance *g, unsigned *seen) {
-    if (key_is(key, "rrname", 6)) {
-        Span name;
-        return first_time(seen, 1) && read_text(c, &name) && push(g->names, &g->n_names, &name);
-    }
+    if (key_is(key, "rrname", 6)) return read_item(c, seen, 1, g->names, &g->n_names);
     if (key_is(key, "queries", 7)) return first_time(seen, 2) && read_list(c, g, query_member);
     if (key_is(key, "query", 5)) return first_time(seen, 4) && read_list(c, g, query_member);
     if (key_is(key, "answer", 6)) return first_time(seen, 8) && read_section(c, g, query_member);
@@ -359,33 +359,21 @@ static int http_member(Cursor *c, const Span *key, Glance *g, unsigned *seen) {
 
 /* {"hash": ...}: a JA3 or JA3S fingerprint. */
 static int fingerprint_member(Cursor *c, const Span *key, Glance *g, unsigned *seen) {
-    if (key_is(key, "hash", 4)) {
-        Span hash;
-        return first_time(seen, 1) && read_text(c, &hash) && push(g->prints, &g->n_prints, &hash);
-    }
+    if (key_is(key, "hash", 4)) return read_item(c, seen, 1, g->prints, &g->n_prints);
     return skip_value(c);
 }
 
 static int tls_member(Cursor *c, const Span *key, Glance *g, unsigned *seen) {
-    if (key_is(key, "sni", 3)) {
-        Span name;
-        return first_time(seen, 1) && read_text(c, &name) && push(g->names, &g->n_names, &name);
-    }
+    if (key_is(key, "sni", 3)) return read_item(c, seen, 1, g->names, &g->n_names);
     if (key_is(key, "ja3", 3)) return first_time(seen, 2) && read_section(c, g, fingerprint_member);
     if (key_is(key, "ja3s", 4)) return first_time(seen, 4) && read_section(c, g, fingerprint_member);
-    if (key_is(key, "ja4", 3)) {
-        Span print;
-        return first_time(seen, 8) && read_text(c, &print) && push(g->prints, &g->n_prints, &print);
-    }
+    if (key_is(key, "ja4", 3)) return read_item(c, seen, 8, g->prints, &g->n_prints);
     return skip_value(c);
 }
 
 static int file_member(Cursor *c, const Span *key, Glance *g, unsigned *seen) {
     unsigned bit = key_is(key, "md5", 3) ? 1 : key_is(key, "sha1", 4) ? 2 : key_is(key, "sha256", 6) ? 4 : 0;
-    if (bit) {
-        Span hash;
-        return first_time(seen, bit) && read_text(c, &hash) && push(g->hashes, &g->n_hashes, &hash);
-    }
+    if (bit) return read_item(c, seen, bit, g->hashes, &g->n_hashes);
     return skip_value(c);
 }
 
@@ -871,8 +859,8 @@ done:
     return result;
 }
 
-/* The arguments both entry points share, from args[first] on: owners, names, hosts, digest,
- * seconds, zones, timestamp, full, count_unattributed. */
+/* The arguments both entry points share: owners, names, hosts, digest, seconds, zones,
+ * timestamp, full, count_unattributed. */
 static int read_answers(PyObject *const *args, Answers *a) {
     if (!PyAnySet_Check(args[4]) || !PyAnySet_Check(args[5])) {
         PyErr_SetString(PyExc_TypeError, "seconds and zones must be sets");
@@ -892,18 +880,27 @@ PyDoc_STRVAR(screen_doc,
              "A first pass without the GIL settles the lines whose answers memos (a Memos)\n"
              "holds; a second pass asks the Python memos for the rest and keeps their answers.");
 
-static PyObject *screen(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "screen() takes 12 arguments");
-        return NULL;
+/* The arguments both entry points begin with: memos (a Memos), a list, then from `sensor`
+ * on: the sensor, owners, names, hosts, digest, seconds, zones, timestamp, full and
+ * count_unattributed. 0 (an error set) when they are not that. */
+static int read_call(const char *name, PyObject *const *args, Py_ssize_t nargs,
+                     Py_ssize_t sensor, Answers *a, int *by_batch) {
+    if (nargs != sensor + 10) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments", name, sensor + 10);
+        return 0;
     }
     if (!PyObject_TypeCheck(args[0], &MemosType) || !PyList_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "screen(): memos must be Memos, records a list");
-        return NULL;
+        PyErr_Format(PyExc_TypeError, "%s(): a Memos, then a list", name);
+        return 0;
     }
+    *by_batch = PyObject_IsTrue(args[sensor]);
+    return *by_batch >= 0 && read_answers(args + sensor + 1, a);
+}
+
+static PyObject *screen(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     Answers a;
-    int by_batch = PyObject_IsTrue(args[2]);
-    if (by_batch < 0 || !read_answers(args + 3, &a)) return NULL;
+    int by_batch;
+    if (!read_call("screen", args, nargs, 2, &a, &by_batch)) return NULL;
     /* The records list is the caller's; hold each line's bytes while the GIL is given up. */
     PyObject *records = PySequence_List(args[1]);
     if (records == NULL) return NULL;
@@ -942,17 +939,9 @@ PyDoc_STRVAR(screen_blocks_doc,
              "for a line kept; records is how many lines there were.");
 
 static PyObject *screen_blocks(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 13) {
-        PyErr_SetString(PyExc_TypeError, "screen_blocks() takes 13 arguments");
-        return NULL;
-    }
-    if (!PyObject_TypeCheck(args[0], &MemosType) || !PyList_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "screen_blocks(): memos must be Memos, blocks a list");
-        return NULL;
-    }
     Answers a;
-    int by_batch = PyObject_IsTrue(args[3]);
-    if (by_batch < 0 || !read_answers(args + 4, &a)) return NULL;
+    int by_batch;
+    if (!read_call("screen_blocks", args, nargs, 3, &a, &by_batch)) return NULL;
     PyObject *blocks = PySequence_List(args[1]); /* holds the blocks for this call */
     if (blocks == NULL) return NULL;
     Lines lines = {0};

@@ -213,26 +213,21 @@ class EveScreen:
         and return the others, in order, for the full parser."""
         if self._native is None:
             return self._screen_python(records, sensor, counts, seen)
-        matcher = self._matcher
         rest: list[RawRecord]
         runs: list[tuple[str | None, int, int]]
-        rest, runs = self._native.screen(
-            self._native_memos,
-            records,
-            sensor,
-            self._owners,
-            self._names,
-            self._hosts,
-            None if matcher is None else matcher.hits_digest,
-            self._seconds,
-            self._zones,
-            self._timestamp,
-            _FULL,
-            not self._store_unattributed,
-        )
+        rest, runs = self._native.screen(self._native_memos, records, sensor, *self._answers())
         for name, alone, along in runs:
             self._tally(name, alone, along, counts, seen)
         return rest
+
+    def _answers(self) -> tuple[Any, ...]:
+        """What the C loop asks its answers of: the memos, the matcher's hits_digest (None:
+        no screening), the timestamp's seconds and offsets and check, the mark of an address
+        the full path must see, and whether to count lines touching no member apart."""
+        digest = None if self._matcher is None else self._matcher.hits_digest
+        memos = (self._owners, self._names, self._hosts)
+        clock = (self._seconds, self._zones, self._timestamp)
+        return (*memos, digest, *clock, _FULL, not self._store_unattributed)
 
     @property
     def takes_blocks(self) -> bool:
@@ -251,23 +246,10 @@ class EveScreen:
         return those records, in order, and how many records the blocks held."""
         if self._native is None:
             raise RuntimeError("screen_blocks needs the C loop (_eve_glance)")
-        matcher = self._matcher
         rest: list[RawRecord]
         runs: list[tuple[str | None, int, int]]
         rest, runs, lines = self._native.screen_blocks(
-            self._native_memos,
-            list(blocks),
-            RawRecord,
-            sensor,
-            self._owners,
-            self._names,
-            self._hosts,
-            None if matcher is None else matcher.hits_digest,
-            self._seconds,
-            self._zones,
-            self._timestamp,
-            _FULL,
-            not self._store_unattributed,
+            self._native_memos, list(blocks), RawRecord, sensor, *self._answers()
         )
         for name, alone, along in runs:
             self._tally(name, alone, along, counts, seen)
