@@ -140,7 +140,7 @@ class _EveFile:
         self.takes_blocks = blocks
         self.blocks: list[tuple[int, bytes]] = []  # pending blocks of lines, after records
         self.pending = 0  # records pending (lines, for blocks: blank ones too)
-        self.size = 0  # bytes of the pending records
+        self.size = 0  # bytes of the pending lines (blank ones too)
         self.since = 0.0  # when the first pending record was read
         self._open(checkpoint_of(self.source))
 
