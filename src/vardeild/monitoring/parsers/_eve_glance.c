@@ -438,33 +438,35 @@ static int full_type(const Span *t) {
 }
 
 static PyObject *text(const Span *s) {
-    /* Plain strings hold printable ASCII only (scan_string), so the copy is the str. */
+    /* Plain strings hold ASCII from space up only (scan_string), so the copy is the str. */
     PyObject *str = PyUnicode_New(s->n, 127);
     if (str != NULL) memcpy(PyUnicode_DATA(str), s->s, (size_t)s->n);
     return str;
 }
 
-/* memo[value] (a dict subclass answering misses): its answer's truth, or -1 on an error. */
-static int ask(PyObject *memo, const Span *value) {
-    PyObject *key = text(value);
-    if (key == NULL) return -1;
-    PyObject *answer = PyObject_GetItem(memo, key);
-    Py_DECREF(key);
+/* The truth of a Python answer (a new reference, stolen), or -1 when there is none (error). */
+static int truth_of(PyObject *answer) {
     if (answer == NULL) return -1;
     int truth = PyObject_IsTrue(answer);
     Py_DECREF(answer);
     return truth;
 }
 
-static int call_truth(PyObject *function, const Span *value) {
+/* memo[value] (a dict subclass answering misses), or function(value) when call: its truth,
+ * or -1 on an error. */
+static int answer_for(PyObject *memo_or_function, const Span *value, int call) {
     PyObject *key = text(value);
     if (key == NULL) return -1;
-    PyObject *answer = PyObject_CallOneArg(function, key);
+    PyObject *answer = call ? PyObject_CallOneArg(memo_or_function, key)
+                            : PyObject_GetItem(memo_or_function, key);
     Py_DECREF(key);
-    if (answer == NULL) return -1;
-    int truth = PyObject_IsTrue(answer);
-    Py_DECREF(answer);
-    return truth;
+    return truth_of(answer);
+}
+
+static inline int ask(PyObject *memo, const Span *value) { return answer_for(memo, value, 0); }
+
+static inline int call_truth(PyObject *function, const Span *value) {
+    return answer_for(function, value, 1);
 }
 
 /* Whether the timestamp parses as eve.py reads it: Suricata's layout checked here, else the
