@@ -158,37 +158,56 @@ static int scan_number(Cursor *c, int *integer, int *negative, unsigned long lon
 
 static int skip_value(Cursor *c);
 
-static int skip_container(Cursor *c, char close, int object) {
-    if (++c->depth > MAX_DEPTH) return 0;
-    c->p++; /* the opening bracket */
+/* The walk through a container, shared by every reader below. enter(): on its opening
+ * bracket, DONE when it closes at once (then left), MORE when items follow (the cursor on the
+ * first). next(): after an item, MORE when a comma says another follows, DONE when the
+ * closing bracket ends it (then left). FAULT: not JSON, or nested deeper than MAX_DEPTH. */
+enum { FAULT = 0, DONE = 1, MORE = 2 };
+
+static int enter(Cursor *c, char open, char close) {
+    if (c->p >= c->end || *c->p != open || ++c->depth > MAX_DEPTH) return FAULT;
+    c->p++;
     skip_ws(c);
     if (c->p < c->end && *c->p == close) {
         c->p++;
         c->depth--;
-        return 1;
+        return DONE;
     }
-    for (;;) {
-        if (object) {
-            Span key;
-            if (c->p >= c->end || *c->p != '"' || !scan_string(c, &key, 1)) return 0;
-            skip_ws(c);
-            if (c->p >= c->end || *c->p != ':') return 0;
-            c->p++;
-            skip_ws(c);
-        }
-        if (!skip_value(c)) return 0;
-        skip_ws(c);
-        if (c->p >= c->end) return 0;
-        if (*c->p == ',') {
-            c->p++;
-            skip_ws(c);
-            continue;
-        }
-        if (*c->p != close) return 0;
+    return MORE;
+}
+
+static int next(Cursor *c, char close) {
+    skip_ws(c);
+    if (c->p >= c->end) return FAULT;
+    if (*c->p == ',') {
         c->p++;
-        c->depth--;
-        return 1;
+        skip_ws(c);
+        return MORE;
     }
+    if (*c->p != close) return FAULT;
+    c->p++;
+    c->depth--;
+    return DONE;
+}
+
+/* An object's key and its colon, the cursor left on the value. */
+static int read_key(Cursor *c, Span *key, int allow_escapes) {
+    if (c->p >= c->end || *c->p != '"' || !scan_string(c, key, allow_escapes)) return 0;
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != ':') return 0;
+    c->p++;
+    skip_ws(c);
+    return 1;
+}
+
+static int skip_container(Cursor *c, char open, char close) {
+    int state = enter(c, open, close);
+    while (state == MORE) {
+        Span key;
+        if ((open == '{' && !read_key(c, &key, 1)) || !skip_value(c)) return 0;
+        state = next(c, close);
+    }
+    return state == DONE;
 }
 
 static int skip_literal(Cursor *c, const char *word, Py_ssize_t n) {
@@ -203,8 +222,8 @@ static int skip_value(Cursor *c) {
     int integer, negative;
     unsigned long long value;
     switch (*c->p) {
-        case '{': return skip_container(c, '}', 1);
-        case '[': return skip_container(c, ']', 0);
+        case '{': return skip_container(c, '{', '}');
+        case '[': return skip_container(c, '[', ']');
         case '"': return scan_string(c, &ignored, 1) != 0;
         case 't': return skip_literal(c, "true", 4);
         case 'f': return skip_literal(c, "false", 5);
@@ -258,36 +277,14 @@ static int push(Span *items, int *count, const Span *value) {
 typedef int (*Member)(Cursor *c, const Span *key, Glance *g, unsigned *seen);
 
 static int read_object(Cursor *c, Glance *g, Member member) {
-    if (c->p >= c->end || *c->p != '{') return 0;
-    if (++c->depth > MAX_DEPTH) return 0;
     unsigned seen = 0;
-    c->p++;
-    skip_ws(c);
-    if (c->p < c->end && *c->p == '}') {
-        c->p++;
-        c->depth--;
-        return 1;
+    int state = enter(c, '{', '}');
+    while (state == MORE) {
+        Span key; /* plain: an escaped key keeps the line */
+        if (!read_key(c, &key, 0) || !member(c, &key, g, &seen)) return 0;
+        state = next(c, '}');
     }
-    for (;;) {
-        Span key;
-        if (c->p >= c->end || *c->p != '"' || scan_string(c, &key, 0) != 1) return 0;
-        skip_ws(c);
-        if (c->p >= c->end || *c->p != ':') return 0;
-        c->p++;
-        skip_ws(c);
-        if (!member(c, &key, g, &seen)) return 0;
-        skip_ws(c);
-        if (c->p >= c->end) return 0;
-        if (*c->p == ',') {
-            c->p++;
-            skip_ws(c);
-            continue;
-        }
-        if (*c->p != '}') return 0;
-        c->p++;
-        c->depth--;
-        return 1;
-    }
+    return state == DONE;
 }
 
 /* An object typed `Section | None`: null, or an object read by member(). */
@@ -299,29 +296,12 @@ static int read_section(Cursor *c, Glance *g, Member member) {
 /* A list typed `list[Section] | None`: null, or an array of objects read by member(). */
 static int read_list(Cursor *c, Glance *g, Member member) {
     if (is_null(c)) return 1;
-    if (c->p >= c->end || *c->p != '[') return 0;
-    if (++c->depth > MAX_DEPTH) return 0;
-    c->p++;
-    skip_ws(c);
-    if (c->p < c->end && *c->p == ']') {
-        c->p++;
-        c->depth--;
-        return 1;
-    }
-    for (;;) {
+    int state = enter(c, '[', ']');
+    while (state == MORE) {
         if (!read_object(c, g, member)) return 0;
-        skip_ws(c);
-        if (c->p >= c->end) return 0;
-        if (*c->p == ',') {
-            c->p++;
-            skip_ws(c);
-            continue;
-        }
-        if (*c->p != ']') return 0;
-        c->p++;
-        c->depth--;
-        return 1;
+        state = next(c, ']');
     }
+    return state == DONE;
 }
 
 static inline int first_time(unsigned *seen, unsigned bit) {
