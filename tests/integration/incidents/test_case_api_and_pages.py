@@ -132,6 +132,15 @@ def test_evidence_over_the_api_is_bounded_and_served_only_to_the_entitled(
     upload = client.post(f"{API}/cases/{case_id}/attachments", params={"filename": "x"},
                          content=b"x", headers=a_user)  # fmt: skip
     assert upload.status_code == 403
+    # The role refuses before the body is read: a body over the bound gets the refusal, not
+    # 413, and so does a case the member cannot see (the answer tells nothing of it).
+    for case in (case_id, case_id + 1000):
+        refused = client.post(
+            f"{API}/cases/{case}/attachments", params={"filename": "x"},
+            content=b"x" * 5000, headers=a_user,
+        )  # fmt: skip
+        assert refused.status_code == 403, refused.text
+        assert "only the CERT may change a case" in refused.text
     stranger = token(Role.MEMBER_ADMIN, _third(client, cert))
     assert client.get(f"{API}/cases/{case_id}", headers=stranger).status_code == 404
 

@@ -608,7 +608,10 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
             path=_b_case,
             query=lambda w: {"filename": "bevis.txt"},
             raw=lambda w: b"bevis fra A",
+            member_admin=403,
+            member_user=403,
             cert=201,
+            note="members are refused by role before the body is read, alike for every case",
         ),
     ),
     ("GET", f"{API}/cases/{{case_id}}/attachments/{{attachment_id}}"): (

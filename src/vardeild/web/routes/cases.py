@@ -29,6 +29,7 @@ from vardeild.incidents import (
     tasks,
     workflow,
 )
+from vardeild.incidents.cases_read import require_editor
 from vardeild.incidents.config import deadline_policy, evidence_store
 from vardeild.incidents.model import (
     CaseStatus,
@@ -769,9 +770,13 @@ def download_route(
     )
 
 
-async def _evidence_body(request: Request, platform: PlatformDep) -> bytes:
+async def _evidence_body(request: Request, platform: PlatformDep, principal: PrincipalDep) -> bytes:
     """Return the request body, refusing (413) one larger than case_attachment_max_bytes
-    before it is all read."""
+    before it is all read. A caller who may not change cases is refused (403) before any of
+    it is read: the role alone decides that, so the answer is the same for every case and
+    says nothing of one the caller cannot see (the case itself is looked up after the read,
+    not before: on SQLite that would hold the write lock while a slow client uploads)."""
+    require_editor(principal)
     limit = platform.settings.case_attachment_max_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -812,7 +817,8 @@ def upload_route(
     session: SessionDep,
     principal: PrincipalDep,
     platform: PlatformDep,
-    # After the principal: a caller without a token is refused before the body is read.
+    # After the principal: a caller without a token, or one who may not change cases, is
+    # refused before the body is read.
     body: Annotated[bytes, Depends(_evidence_body)],
     filename: Annotated[str, Query(min_length=1, max_length=255)],
     visibility: Visibility = Visibility.INTERNAL,
