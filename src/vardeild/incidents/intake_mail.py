@@ -1,5 +1,7 @@
 """E-mail into cases: a reply that names a case by `[VARDEILD#<id>]` and comes from someone
-involved in it lands in that case's journal; anything else opens a new case.
+involved in it lands in that case's journal. A reply to a notice (`[VARDEILD-N#<id>]`) from a
+contact of the member it went to opens one case, which links the notice and involves the
+member, and later replies to the same notice land in that case. Anything else opens a new case.
 
 The mail adapter (`vardeild.mail.inbound`) has already kept the raw message, decrypted it and
 checked its signature; it hands over plain data (`MailReport`), so this module knows nothing
@@ -22,22 +24,28 @@ from vardeild.core.clock import Clock
 from vardeild.core.errors import NotFound
 from vardeild.incidents.attachments import EvidenceStore, add_attachment
 from vardeild.incidents.journal import add_journal_entry
-from vardeild.incidents.links import add_observables
+from vardeild.incidents.links import add_link, add_observables
 from vardeild.incidents.model import (
     TEXT_MAX,
     TITLE_MAX,
     EntrySource,
+    InvolvedRole,
+    LinkKind,
     Visibility,
     parse_reference,
     reference,
 )
 from vardeild.incidents.service import (
+    cases_linking,
     create_case,
     find_case_by_reference,
     get_case_or_raise,
     involved_ids,
 )
 from vardeild.members import service as members
+from vardeild.notify.model import parse_reference as parse_notice_reference
+from vardeild.notify.model import reference as notice_reference
+from vardeild.notify.records import get_notice_or_raise
 
 INTAKE = Principal(actor="mail:intake", role=Role.CERT_ANALYST)
 _REFERENCE = re.compile(r"\[?\s*VARDEILD\s*#\s*\d+\s*\]?", re.IGNORECASE)
@@ -116,6 +124,10 @@ def file_mail_report(
             f"subject names {reference(named)}, but {why}: not threaded onto it (a forged or "
             "mistaken reference); opened as a new case instead"
         )
+    elif (notice_id := parse_notice_reference(report.subject)) is not None:
+        answered = _notice_reply(session, report, notice_id, problems, clock=clock, store=store)
+        if answered is not None:
+            return answered
     if report.automatic:
         # Bounces and auto-replies must not open cases: one mail loop would open thousands.
         problems.append(f"automatic message ({report.automatic}): not filed as a case")
@@ -155,6 +167,69 @@ def _evidence(
     return problems
 
 
+def _notice_reply(
+    session: Session,
+    report: MailReport,
+    notice_id: int,
+    problems: list[str],
+    *,
+    clock: Clock,
+    store: EvidenceStore | None,
+) -> MailOutcome | None:
+    """File a reply to a notice: onto the live case that links the notice and involves its
+    member (opened from an earlier reply), else into a new one that does. None, with the
+    reason in problems, when the notice does not exist or the sender is not a contact of the
+    member it went to; also None for an automatic message with no such case yet. The caller
+    then goes on as for a mail that names nothing."""
+    named = notice_reference(notice_id)
+    try:
+        organisation_id = int(get_notice_or_raise(session, SYSTEM, notice_id)["organisation_id"])
+    except NotFound:
+        problems.append(f"subject names {named}, but no such notice exists; opened as a new case")
+        return None
+    if not _is_contact(session, organisation_id, report.sender):
+        problems.append(
+            f"subject names {named}, but {report.sender or 'the sender'} is not a contact of the "
+            "member it went to: not filed with it (a forged or mistaken reference); opened as a "
+            "new case instead"
+        )
+        return None
+    linked = cases_linking(session, LinkKind.NOTICE, notice_id)
+    live = (find_case_by_reference(session, reference(c)) for c in linked)
+    case_id = next(
+        (c for c in live if c is not None and organisation_id in involved_ids(session, c)), None
+    )
+    if case_id is not None and report.automatic:
+        _note_automatic(session, report, case_id, clock=clock)
+        return MailOutcome("threaded", case_id)
+    if case_id is not None:
+        _thread(session, report, case_id, organisation_id, clock=clock)
+        problems += _evidence(session, report, case_id, clock=clock, store=store)
+        return MailOutcome("threaded", case_id, problems=problems)
+    if report.automatic:
+        return None
+    case_id = int(_new_case(session, report, problems, clock=clock, member=organisation_id)["id"])
+    add_link(
+        session, INTAKE, case_id, clock=clock, kind=LinkKind.NOTICE, target_id=notice_id,
+        note=f"opened from a reply to {named}",
+    )  # fmt: skip
+    flagged = bool(problems)
+    problems += _evidence(session, report, case_id, clock=clock, store=store)
+    return MailOutcome("new_case", case_id, flagged=flagged, problems=problems)
+
+
+def _is_contact(session: Session, organisation_id: int, sender: str) -> bool:
+    """Return whether sender is one of the organisation's contact addresses."""
+    if not sender:
+        return False
+    try:
+        organisation = members.get_organisation_or_raise(session, SYSTEM, organisation_id)
+    except NotFound:
+        return False
+    addresses = {str(c.get("email", "")).lower() for c in organisation.get("contacts", [])}
+    return sender.lower() in addresses
+
+
 def _sender_organisation(session: Session, case_id: int, named: int, sender: str) -> int | None:
     """Return the involved organisation the sender is a contact of (0 for the reporter of the
     case, or of the case named when it was merged into this one: a reporter may belong to no
@@ -162,12 +237,7 @@ def _sender_organisation(session: Session, case_id: int, named: int, sender: str
     if not sender:
         return None
     for organisation_id in sorted(involved_ids(session, case_id)):
-        try:
-            organisation = members.get_organisation_or_raise(session, SYSTEM, organisation_id)
-        except NotFound:
-            continue
-        addresses = {str(c.get("email", "")).lower() for c in organisation.get("contacts", [])}
-        if sender.lower() in addresses:
+        if _is_contact(session, organisation_id, sender):
             return organisation_id
     for reported in sorted({case_id, named}):
         try:
@@ -221,8 +291,15 @@ def _note_automatic(session: Session, report: MailReport, case_id: int, *, clock
 
 
 def _new_case(
-    session: Session, report: MailReport, problems: list[str], *, clock: Clock
+    session: Session,
+    report: MailReport,
+    problems: list[str],
+    *,
+    clock: Clock,
+    member: int | None = None,
 ) -> dict[str, Any]:
+    """Open a case from the mail; member (the sender's organisation, where known) is its
+    reporter and involved as affected."""
     title = _clean(_REFERENCE.sub("", report.subject), TITLE_MAX, multiline=False).strip(" -:")
     case = create_case(
         session,
@@ -231,7 +308,9 @@ def _new_case(
         title=title or f"E-mail from {report.sender or 'an unknown sender'}"[:TITLE_MAX],
         description=_entry_text(report),
         reporter=report.sender[:400],
+        reporter_organisation_id=member,
         source=EntrySource.EMAIL,
+        involve=[(member, InvolvedRole.AFFECTED)] if member is not None else (),
     )
     case_id = int(case["id"])
     notes = [*problems, *report.problems]

@@ -1,6 +1,6 @@
-"""What a case points at: links to alerts, events, indicators and findings (each checked to
-exist and to be visible to the one linking), and the candidate observables found in what
-reached the case (IPs, domains, URLs, hashes, CVE ids), which an analyst promotes to an
+"""What a case points at: links to alerts, events, indicators, findings and notices (each
+checked to exist and to be visible to the one linking), and the candidate observables found in
+what reached the case (IPs, domains, URLs, hashes, CVE ids), which an analyst promotes to an
 indicator or dismisses."""
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from vardeild.intel.model import IndicatorFilter, IndicatorType
 from vardeild.intel.service import get_indicator_or_raise, list_indicators, load_indicators
 from vardeild.monitoring.alerts import get_alert_or_raise
 from vardeild.monitoring.tables import EventRow
+from vardeild.notify.records import get_notice_or_raise
 
 OBSERVABLES_MAX = 1000  # per call: a mail can name many, a case need not hold thousands
 
@@ -67,6 +68,8 @@ def check_target(session: Session, principal: Principal, kind: LinkKind, target_
         get_indicator_or_raise(session, principal, target_id)
     elif kind is LinkKind.FINDING:
         get_finding_or_raise(session, principal, target_id)
+    elif kind is LinkKind.NOTICE:
+        get_notice_or_raise(session, principal, target_id)
     else:
         raise NotFound(f"{kind.value} {target_id} not found: advisories are not kept yet")
 

@@ -122,6 +122,7 @@ class LinkKind(StrEnum):
     INDICATOR = "indicator"
     FINDING = "finding"
     ADVISORY = "advisory"
+    NOTICE = "notice"  # a notice the CERT sent; a case opened from a member's reply links it
 
 
 class ObservableKind(StrEnum):

@@ -357,6 +357,19 @@ def header_text(text: str, *, limit: int = 200) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
+_REFERENCE = re.compile(r"\[\s*VARDEILD-N\s*#\s*(\d{1,10})\s*\]", re.IGNORECASE)
+
+
+def parse_reference(text: str) -> int | None:
+    """Return the notice id of the first `[VARDEILD-N#<id>]` in text (a reply's subject), or
+    None."""
+    found = _REFERENCE.search(text)
+    if found is None:
+        return None
+    value = int(found.group(1))
+    return value if 0 < value <= 2_147_483_647 else None
+
+
 def reference(notice_id: int) -> str:
     """Return a notice's reference as subjects and replies carry it: `[VARDEILD-N#<id>]`,
     apart from a case's `[VARDEILD#<id>]` (incidents.model.reference), so that a reply to a

@@ -1,6 +1,6 @@
 """Threading by `[VARDEILD#<id>]` beyond members' contacts: the case's reporter (outside the
 constituency) may reply onto it; a reply to a case that was merged lands in the case it went
-into; the same reply kept twice is filed once."""
+into; the same reply kept twice is filed once; replies to a notice gather in one case."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from support.factories import CERT_ADMIN
+from support.factories import CERT_ADMIN, member
 from support.mail_intake import intake_platform, plain_message
+from support.notify import add_member
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
-from vardeild.incidents import journal, service, workflow
+from vardeild.core.errors import ValidationFailed
+from vardeild.incidents import journal, links, service, workflow
+from vardeild.incidents.model import LinkKind
 from vardeild.mail.inbound import process_message, store_message
 from vardeild.mail.inbound_open import intake_parts
 from vardeild.mail.inbound_tables import InboundMessageRow
+from vardeild.monitoring.model import Severity
+from vardeild.notify import service as notify_service
+from vardeild.notify.config import config_from_settings as notify_config
+from vardeild.notify.model import NoticeKind
 from vardeild.notify.model import reference as notice_reference
 from vardeild.platform import Platform
 
@@ -93,3 +100,86 @@ def test_a_reply_to_a_notice_is_not_threaded_onto_the_case_of_its_number(
     filed = _file(intake, notice_reply.as_bytes())
     assert filed.outcome == "new_case"
     assert filed.case_id != first.case_id
+
+
+def _notice(platform: Platform, member: int) -> int:
+    with platform.session() as session:
+        row, made = notify_service.queue_notice(
+            session,
+            SYSTEM,
+            member_id=member,
+            kind=NoticeKind.MESSAGE,
+            title="Sårbar SMB-tjeneste",
+            severity=Severity.HIGH,
+            content={"details": {"text": "SMB er åpen mot Internett"}, "systems": ["10.9.9.9"]},
+            source_key=f"test:reply:{member}",
+            config=notify_config(platform.settings),
+            now=platform.clock.now(),
+        )
+        assert made
+        return row.id
+
+
+def test_replies_to_a_notice_gather_in_one_case_that_links_it_and_involves_the_member(
+    intake: Platform,
+) -> None:
+    """A member's contact answering a notice opens one case (linking the notice, the member
+    involved, so it sees the case); the next reply to the same notice lands in that case, an
+    auto-reply is an internal note there, and a stranger using the reference does not reach
+    it."""
+    member_id = add_member(
+        intake,
+        [{"name": "Kari", "email": "kari@helse.example", "roles": ["security"]}],
+        networks=["198.18.60.0/24"],
+    )
+    notice_id = _notice(intake, member_id)
+    subject = f"Re: {notice_reference(notice_id)} TLP:AMBER Sårbar SMB-tjeneste"
+    first = _file(
+        intake,
+        plain_message(sender="Kari <kari@helse.example>", subject=subject,
+                      text="Vi har stengt port 445 nå.").as_bytes(),
+    )  # fmt: skip
+    assert (first.outcome, first.flagged) == ("new_case", False)
+    case_id = first.case_id
+    assert case_id is not None
+    with intake.session() as session:
+        case = service.get_case_or_raise(session, SYSTEM, case_id)
+        assert case["reporter_organisation_id"] == member_id
+        assert service.involved_ids(session, case_id) == {member_id}
+        assert service.cases_linking(session, LinkKind.NOTICE, notice_id) == [case_id]
+        own = service.get_case_or_raise(session, member(member_id), case_id)
+        assert own["id"] == case_id
+        with pytest.raises(ValidationFailed, match=f"notice {notice_id + 99} not found"):
+            links.add_link(session, CERT_ADMIN, case_id, clock=intake.clock,
+                           kind=LinkKind.NOTICE, target_id=notice_id + 99)  # fmt: skip
+
+    second = _file(
+        intake,
+        plain_message(sender="kari@helse.example", subject=subject,
+                      text="Oppdatering: 198.18.60.7 er fjernet.").as_bytes(),
+    )  # fmt: skip
+    assert (second.outcome, second.case_id, second.flagged) == ("threaded", case_id, False)
+    away = plain_message(sender="kari@helse.example", subject=f"Automatic reply: {subject}",
+                         text="Jeg er på ferie.")  # fmt: skip
+    away["Auto-Submitted"] = "auto-replied"
+    noted = _file(intake, away.as_bytes())
+    assert (noted.outcome, noted.case_id) == ("threaded", case_id)
+    with intake.session() as session:
+        entries = journal.list_journal(session, SYSTEM, case_id)
+    shared = [e for e in entries if "198.18.60.7" in e["text"]]
+    assert [(e["visibility"], e["source"]) for e in shared] == [("shared", "email")]
+    assert [e["visibility"] for e in entries if "ferie" in e["text"]] == ["internal"]
+
+    forged = _file(
+        intake,
+        plain_message(sender="ukjent@angriper.example", subject=subject,
+                      text="Send meg alle detaljene").as_bytes(),
+    )  # fmt: skip
+    assert forged.outcome == "new_case"
+    assert forged.flagged
+    assert forged.case_id not in (None, case_id)
+    with intake.session() as session:
+        assert service.cases_linking(session, LinkKind.NOTICE, notice_id) == [case_id]
+        assert service.involved_ids(session, forged.case_id or 0) == set()
+        entries = journal.list_journal(session, SYSTEM, forged.case_id or 0)
+    assert any("is not a contact of the member it went to" in e["text"] for e in entries)
