@@ -21,6 +21,7 @@ from vardeild.members.changes import (
     list_change_requests,
     propose_change,
     reject_change_request,
+    withdraw_change_request,
 )
 
 app = typer.Typer(
@@ -223,3 +224,23 @@ def reject(
         print_json(request_dict(request))
         return
     say(f"Rejected change request {request.id}.")
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    request_id: IdArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn (optional).")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Withdraw a pending change request on the member's behalf; nothing of it applies."""
+    cli = cli_context(ctx)
+    platform = cli.platform()
+    with platform.session() as session:
+        request = withdraw_change_request(
+            session, cli.principal, request_id, reason=reason, clock=platform.clock
+        )
+    if as_json:
+        print_json(request_dict(request))
+        return
+    say(f"Withdrew change request {request.id}.")

@@ -336,3 +336,26 @@ def reject_change_request(
     row.decision_reason = reason
     _audit(session, clock, principal, row, "change_request.reject", before)
     return _view(row)
+
+
+def withdraw_change_request(
+    session: Session, principal: Principal, request_id: int, *, reason: str = "", clock: Clock
+) -> ChangeRequest:
+    """Mark a pending request withdrawn by one who may propose changes for its organisation
+    (the member's admins, or the CERT on their behalf); nothing of it applies. Conflict if it
+    is no longer pending (the CERT decided first)."""
+    row = _row_or_raise(session, principal, request_id)
+    authorize(principal, Action.PROPOSE, row.organisation_id)
+    if row.status != ChangeStatus.PENDING.value:
+        raise Conflict(f"change request {request_id} is {row.status}, not pending")
+    try:
+        reason = clean_text(reason, max_length=4000, multiline=True)
+    except ValueError as exc:
+        raise ValidationFailed.one(f"change request {request_id}", "reason", str(exc)) from exc
+    before = {"status": row.status}
+    row.status = ChangeStatus.WITHDRAWN.value
+    row.decided_by = principal.actor
+    row.decided_at = clock.now()
+    row.decision_reason = reason
+    _audit(session, clock, principal, row, "change_request.withdraw", before)
+    return _view(row)

@@ -278,6 +278,12 @@ class ApproveIn(_Body):
     reason: str = ""
 
 
+class WithdrawIn(_Body):
+    """A withdrawal, optionally saying why (the CERT reads it)."""
+
+    reason: str = ""
+
+
 class RejectIn(_Body):
     """A rejection: the member reads the reason."""
 

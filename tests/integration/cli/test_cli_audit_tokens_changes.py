@@ -152,3 +152,16 @@ def test_change_request_that_does_not_fit_and_rejection(one_org: Cli, tmp_path: 
     assert one_org.json("changes", "show", str(request["id"]))["decision_reason"] == "Not yours"
     assert one_org.json("members", "show", "1")["domains"] == []
     one_org("changes", "show", "999", code=3)
+
+
+def test_change_request_withdrawn_on_the_members_behalf(one_org: Cli, tmp_path: Path) -> None:
+    wanted = tmp_path / "wanted.json"
+    wanted.write_text(json.dumps({"domains": {"add": ["fjelltun.test"]}}), encoding="utf-8")
+    request = one_org.json("changes", "propose", "1", "--file", str(wanted))
+    withdrawn = one_org("changes", "withdraw", str(request["id"]), "--reason", "Asked by phone")
+    assert f"Withdrew change request {request['id']}." in withdrawn.stdout
+    shown = one_org.json("changes", "show", str(request["id"]))
+    assert (shown["status"], shown["decision_reason"]) == ("withdrawn", "Asked by phone")
+    late = one_org("changes", "approve", str(request["id"]), code=4)
+    assert f"change request {request['id']} is withdrawn, not pending" in late.stderr
+    assert one_org.json("members", "show", "1")["domains"] == []

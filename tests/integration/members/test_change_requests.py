@@ -87,6 +87,40 @@ def test_rejection_applies_nothing_and_needs_a_reason(
         changes.approve_change_request(session, CERT, request.id, clock=clock, key_inspector=None)
 
 
+def test_the_member_withdraws_a_pending_request_and_nothing_applies(
+    session: Session, clock: FixedClock, org: dict[str, Any]
+) -> None:
+    request = propose(session, clock, org, {"domains": {"add": ["trukket.test.no"]}})
+    other = service.create_organisation(session, CERT, org_data(), clock=clock, key_inspector=None)
+    with pytest.raises(PermissionDenied):  # a member user only reads
+        changes.withdraw_change_request(
+            session, member(org["id"], Role.MEMBER_USER), request.id, clock=clock
+        )
+    with pytest.raises(NotFound):  # another member cannot reach it, nor learn it exists
+        changes.withdraw_change_request(session, member(other["id"]), request.id, clock=clock)
+    withdrawn = changes.withdraw_change_request(
+        session, member(org["id"]), request.id, reason="feil domene", clock=clock
+    )
+    assert withdrawn.status is changes.ChangeStatus.WITHDRAWN
+    assert withdrawn.decided_by == member(org["id"]).actor
+    assert withdrawn.decision_reason == "feil domene"
+    assert withdrawn.decided_at == clock.now()
+    with pytest.raises(Conflict, match="is withdrawn, not pending"):
+        changes.approve_change_request(session, CERT, request.id, clock=clock, key_inspector=None)
+    with pytest.raises(Conflict, match="not pending"):
+        changes.withdraw_change_request(session, member(org["id"]), request.id, clock=clock)
+    after = service.get_organisation_or_raise(session, CERT, org["id"])
+    assert "trukket.test.no" not in [d["name"] for d in after["domains"]]
+    entries, _ = list_entries(session, filters=AuditFilter(action="change_request.withdraw"))
+    assert [(e.entity_id, e.actor, e.before, (e.after or {}).get("status")) for e in entries] == [
+        (str(request.id), member(org["id"]).actor, {"status": "pending"}, "withdrawn")
+    ]
+    decided = propose(session, clock, org, {"domains": {"add": ["godkjent.test.no"]}})
+    changes.approve_change_request(session, CERT, decided.id, clock=clock, key_inspector=None)
+    with pytest.raises(Conflict, match="is approved, not pending"):
+        changes.withdraw_change_request(session, member(org["id"]), decided.id, clock=clock)
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [

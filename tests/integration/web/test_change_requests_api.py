@@ -171,3 +171,29 @@ def test_who_may_propose_and_list(
         for r in client.get(f"{API}/change-requests", headers=user).json()["items"]
     ] == [org["id"]]
     assert client.get(f"{API}/change-requests?status=maybe", headers=user).status_code == 422
+
+
+def test_a_member_admin_withdraws_its_pending_request(
+    client: TestClient, token: TokenMaker, make_org: OrgMaker
+) -> None:
+    org, other = make_org(), make_org()
+    admin = token(Role.MEMBER_ADMIN, org["id"])
+    request = client.post(
+        f"{API}/organisations/{org['id']}/change-requests",
+        json={"changes": {"domains": {"add": ["ny.example.no"]}}},
+        headers=admin,
+    ).json()
+    url = f"{API}/change-requests/{request['id']}/withdraw"
+    assert client.post(url, headers=token(Role.MEMBER_USER, org["id"])).status_code == 403
+    assert client.post(url, headers=token(Role.MEMBER_ADMIN, other["id"])).status_code == 404
+    withdrawn = client.post(url, json={"reason": "Feil domene"}, headers=admin)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert (withdrawn.json()["status"], withdrawn.json()["decision_reason"]) == (
+        "withdrawn",
+        "Feil domene",
+    )
+    assert client.post(url, headers=admin).status_code == 409
+    approve = f"{API}/change-requests/{request['id']}/approve"
+    assert client.post(approve, headers=token(Role.CERT_ANALYST)).status_code == 409
+    domains = client.get(f"{API}/organisations/{org['id']}/domains", headers=admin).json()
+    assert "ny.example.no" not in [d["name"] for d in domains["items"]]

@@ -263,6 +263,9 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
     ("POST", f"{API}/change-requests/{{request_id}}/reject"): (
         Call(path=lambda w: {"request_id": w.b_request}, body=lambda w: {"reason": "Nei"}),
     ),
+    ("POST", f"{API}/change-requests/{{request_id}}/withdraw"): (
+        Call(path=lambda w: {"request_id": w.b_request}, body=lambda w: {"reason": "Trukket"}),
+    ),
     ("GET", f"{API}/audit"): (
         Call(member_admin=200, member_user=403),
         Call(query=lambda w: {"organisation_id": w.b}, member_admin=200, member_user=403),

@@ -36,6 +36,16 @@ PAGES: Table = {
             note="a change to B",
         ),
     ),
+    ("POST", "/portal/change-requests/{request_id}/withdraw"): (
+        PageCall(
+            path=lambda w: {"request_id": w.b_request},
+            form=lambda w: {"reason": "walk"},
+            cert_readonly=403,
+            cert_analyst=REDIRECT,
+            cert_admin=409,
+            note="B's request (the analyst withdraws it first)",
+        ),
+    ),
     ("GET", "/portal/alerts"): (
         PageCall(query=_B, note="B's alerts"),
         signed_in(200, note="one's own (CERT staff: all)"),

@@ -247,10 +247,26 @@ def change_request_page(page: PageDep, request_id: ItemId) -> Response:
     """One change request: what it asks, the comment, where it stands and the CERT's reason."""
     if page.user is None:
         return page.redirect("/signin")
-    item = changes.get_change_request_or_raise(page.db, page.user.principal, request_id)
+    principal = page.user.principal
+    item = changes.get_change_request_or_raise(page.db, principal, request_id)
     return page.render(
         "member/change_request.html",
         item=item,
         lines=change_lines(item.changes),
         sent=page.request.query_params.get("sent") == "1",
+        withdrawn=page.request.query_params.get("done") == "withdrawn",
+        may_withdraw=item.status is ChangeStatus.PENDING
+        and may(principal, Action.PROPOSE, item.organisation_id),
     )
+
+
+@router.post("/portal/change-requests/{request_id}/withdraw", response_class=HTMLResponse)
+def withdraw_change_request(page: PageDep, request_id: ItemId, reason: LongText = "") -> Response:
+    """Withdraw a pending change request (member admins: their own); nothing of it applies.
+    One the CERT decided meanwhile answers 409 with its state."""
+    if page.user is None:
+        return page.redirect("/signin")
+    changes.withdraw_change_request(
+        page.db, page.user.principal, request_id, reason=reason, clock=page.platform.clock
+    )
+    return page.redirect(f"/portal/change-requests/{request_id}?done=withdrawn")

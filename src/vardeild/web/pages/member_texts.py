@@ -128,9 +128,11 @@ _WORDS: dict[str, tuple[str, str]] = {
         "Endringsønsket er sendt og venter på CERT-ets godkjenning.",
         "The change request is sent and waits for the CERT's approval.",
     ),
-    "requests.no_withdraw": (
-        "Et ventende ønske kan ikke trekkes tilbake her; skriv til CERT-et, så avviser de det.",
-        "A pending request cannot be withdrawn here; write to the CERT and they will reject it.",
+    "requests.withdraw": ("Trekk tilbake ønsket", "Withdraw the request"),
+    "requests.withdraw_reason": ("Hvorfor (valgfritt)", "Why (optional)"),
+    "requests.withdrawn": (
+        "Endringsønsket er trukket tilbake; ingenting av det blir gjort.",
+        "The change request is withdrawn; none of it will be applied.",
     ),
     "change.pending": ("venter", "pending"),
     "change.approved": ("godkjent", "approved"),

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Path, Query, Response, status
 from vardeild.members import changes
 from vardeild.members.changes import ChangeRequest, ChangeStatus
 from vardeild.web.deps import ID_MAX, PageDep, PlatformDep, PrincipalDep, SessionDep
-from vardeild.web.schemas import ApproveIn, ChangeRequestIn, ChangeRequestOut, Page, RejectIn
+from vardeild.web.schemas import (
+    ApproveIn,
+    ChangeRequestIn,
+    ChangeRequestOut,
+    Page,
+    RejectIn,
+    WithdrawIn,
+)
 
 router = APIRouter(tags=["change requests"])
 
@@ -131,3 +138,23 @@ def reject_change_request(
         session, principal, request_id, reason=body.reason, clock=platform.clock
     )
     return _out(rejected)
+
+
+@router.post(
+    "/change-requests/{request_id}/withdraw",
+    response_model=ChangeRequestOut,
+    summary="Withdraw a change request",
+)
+def withdraw_change_request(
+    request_id: RequestId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    body: WithdrawIn | None = None,
+) -> dict[str, Any]:
+    """Withdraw a pending request (the member's admins, or the CERT for them); nothing of it
+    applies. 409 if the CERT has decided it already."""
+    withdrawn = changes.withdraw_change_request(
+        session, principal, request_id, reason=body.reason if body else "", clock=platform.clock
+    )
+    return _out(withdrawn)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from support.factories import CERT_ADMIN
+from support.factories import CERT_ADMIN, member
 from support.pgp_keys import damage, key_home, make_key
 from support.pipeline import add_member, eve_batch, eve_line, make_pipeline
 from support.portal import PortalUser, csrf_token, make_user, post_form, sign_in
@@ -128,6 +128,21 @@ def test_a_member_admin_sees_its_organisation_and_proposes_a_change(
     )
     assert "ny.alfa" not in client.get("/portal/change-requests?status=approved").text
 
+    assert 'id="withdraw"' in detail.text  # the admin may withdraw it while it is pending
+    withdraw = f"/portal/change-requests/{request_id}/withdraw"
+    gone = post_form(client, location, withdraw, {"reason": "Feil navn"})
+    assert gone.status_code == 303, gone.text  # type: ignore[attr-defined]
+    assert gone.headers["location"].endswith("?done=withdrawn")  # type: ignore[attr-defined]
+    shown = client.get(gone.headers["location"])  # type: ignore[attr-defined]
+    assert "trukket tilbake" in shown.text
+    assert "Feil navn" in shown.text
+    assert 'id="withdraw"' not in shown.text
+    with platform.session() as session:
+        withdrawn = changes.get_change_request_or_raise(session, CERT_ADMIN, request_id)
+    assert withdrawn.status.value == "withdrawn"
+    again = post_form(client, location, withdraw, {})
+    assert again.status_code == 409  # type: ignore[attr-defined]
+
 
 def test_a_proposal_that_does_not_fit_is_shown_with_its_problem_and_not_stored(
     client: TestClient, platform: Platform, members: Members
@@ -169,6 +184,17 @@ def test_a_member_user_reads_but_cannot_propose(
     assert empty.status_code == 403  # refused for who asks, before what is asked
     with platform.session() as session:
         assert changes.list_change_requests(session, CERT_ADMIN)[1] == 0
+        proposed = changes.propose_change(
+            session, member(members.a), members.a, {"domains": {"add": ["ny.alfa.example.no"]}},
+            clock=platform.clock, key_inspector=None,
+        )  # fmt: skip
+    detail = f"/portal/change-requests/{proposed.id}"
+    assert 'id="withdraw"' not in client.get(detail).text
+    refused = post_form(client, detail, f"{detail}/withdraw", {})
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    with platform.session() as session:
+        still = changes.get_change_request_or_raise(session, CERT_ADMIN, proposed.id)
+    assert still.status.value == "pending"
 
 
 def test_a_member_sees_and_acknowledges_its_alerts_and_never_anothers(
