@@ -25,6 +25,8 @@ if $for_tests; then
   command -v nginx >/dev/null || need_apt+=(nginx-light)
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+  # The e-mail intake's IMAP poller is tested against a real Dovecot on a loopback port.
+  [ -x /usr/sbin/dovecot ] || need_apt+=(dovecot-imapd)
   # The OIDC sign-in tests run a real OpenID provider (npm's oidc-provider) under Node.
   command -v node >/dev/null || need_apt+=(nodejs)
   command -v npm >/dev/null || need_apt+=(npm)

@@ -429,6 +429,44 @@ class Settings(BaseSettings):
         gt=0,
         description="Highest unpacked-to-packed ratio of a zip attachment's member.",
     )
+    mail_imap_host: str | None = Field(
+        default=None,
+        description=(
+            "The IMAP server holding the CERT's mailbox, for `vardeild mail poll` (a mailbox "
+            "that cannot deliver over LMTP); empty: no polling."
+        ),
+    )
+    mail_imap_port: int = Field(
+        default=993, ge=1, le=65535, description="The IMAP server's port (993 tls, 143 starttls)."
+    )
+    mail_imap_security: Literal["tls", "starttls", "none"] = Field(
+        default="tls",
+        description=(
+            "`tls` (implicit TLS, port 993), `starttls` (required, no fallback), or `none` "
+            "(refused unless the server is on loopback)."
+        ),
+    )
+    mail_imap_username: str | None = Field(default=None, description="Login at the IMAP server.")
+    mail_imap_password: SecretStr | None = Field(
+        default=None, description="Password for mail_imap_username."
+    )
+    mail_imap_mailbox: str = Field(
+        default="INBOX", description="The mailbox `vardeild mail poll` takes messages from."
+    )
+    mail_imap_done_mailbox: str = Field(
+        default="Vardeild",
+        description=(
+            "Where each message is moved once kept (created if missing), so the mailbox holds "
+            "only what is still to fetch."
+        ),
+    )
+    mail_imap_ca_file: Path | None = Field(
+        default=None,
+        description="A CA certificate to trust for the IMAP server's TLS; empty: the system's.",
+    )
+    mail_imap_interval_seconds: float = Field(
+        default=60.0, gt=0, description="Seconds between passes of `vardeild mail poll`."
+    )
     notify_public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="The address members reach Vardeild at: acknowledgement and portal links.",
@@ -731,6 +769,10 @@ class Settings(BaseSettings):
         "mail_smtp_username",
         "mail_smtp_password",
         "mail_smtp_ca_file",
+        "mail_imap_host",
+        "mail_imap_username",
+        "mail_imap_password",
+        "mail_imap_ca_file",
         "portal_secret_key",
         "oidc_client_secret",
         mode="before",

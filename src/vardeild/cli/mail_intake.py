@@ -1,17 +1,28 @@
-"""`vardeild mail`: the e-mail intake — the listener that receives mail for the CERT, and the
-commands to import, list, show, reprocess and re-verify what it kept."""
+"""`vardeild mail`: the e-mail intake — the listener that receives mail for the CERT, the poller
+that fetches it from an IMAP mailbox, and the commands to import, list, show, reprocess and
+re-verify what it kept."""
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from vardeild.cli.context import cli_context
-from vardeild.cli.output import CliFailure, JsonOption, print_json, print_table, say, when
+from vardeild.cli.output import (
+    EXIT_INVALID,
+    CliFailure,
+    JsonOption,
+    print_json,
+    print_table,
+    say,
+    when,
+)
+from vardeild.mail.imap_poll import ImapFailure, PollResult, imap_mailbox, poll_once
 from vardeild.mail.inbound import (
     process_message,
     process_pending,
@@ -31,7 +42,10 @@ from vardeild.settings import Settings
 
 app = typer.Typer(
     name="mail",
-    help="The e-mail intake: receive (LMTP/SMTP listener), import, list, show, reprocess.",
+    help=(
+        "The e-mail intake: receive (LMTP/SMTP listener), poll (an IMAP mailbox), import, "
+        "list, show, reprocess."
+    ),
     no_args_is_help=True,
 )
 
@@ -83,6 +97,63 @@ def mail_receive(
         pass
     finally:
         listener.stop()
+
+
+@app.command("poll")
+def mail_poll(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass, then exit (for cron or a timer unit).")
+    ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval", min=1, help="Seconds between passes (else mail_imap_interval_seconds)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch the CERT's mail from the IMAP mailbox the mail_imap_* settings name: each message
+    is kept as received, moved to mail_imap_done_mailbox, and processed into a case. Runs until
+    stopped, or one pass with --once (exit 1 if the server failed)."""
+    cli = cli_context(ctx)
+    platform = cli.platform()
+    try:
+        mailbox = imap_mailbox(platform.settings)
+    except ValueError as exc:
+        raise CliFailure(str(exc), code=EXIT_INVALID) from exc
+    parts = _parts(ctx, platform.settings)
+    wait = interval or platform.settings.mail_imap_interval_seconds
+    if not once:
+        say(f"polling {mailbox.where} {mailbox.mailbox} every {wait:g} s; Ctrl-C stops")
+    while True:
+        try:
+            result = poll_once(platform.session, clock=platform.clock, parts=parts, mailbox=mailbox)
+        except ImapFailure as exc:
+            if once:
+                raise CliFailure(str(exc)) from exc
+            say(f"{exc}; trying again in {wait:g} s")
+        else:
+            _said(result, as_json=as_json, quiet=not once)
+        if once:
+            return
+        try:
+            time.sleep(wait)
+        except KeyboardInterrupt:
+            return
+
+
+def _said(result: PollResult, *, as_json: bool, quiet: bool) -> None:
+    if as_json:
+        print_json(asdict(result))
+        return
+    if quiet and not (result.kept or result.again or result.refused or result.processed):
+        return
+    say(
+        f"kept {result.kept} new message(s), {result.again} kept before, {result.refused} "
+        f"refused as too large; moved {result.moved}; processed {len(result.processed)}"
+        + (f"; {result.left} still waiting for the next pass" if result.left else "")
+    )
 
 
 @app.command("import")

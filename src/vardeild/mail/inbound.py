@@ -86,12 +86,15 @@ def store_message(
     peer: str = "",
     envelope_from: str = "",
     envelope_to: Sequence[str] = (),
+    size: int | None = None,
 ) -> Received:
     """Keep raw as received and return its id (the earlier one if these bytes under this
     Message-ID were kept before). A message over limits.max_bytes is kept as its head only,
-    status refused."""
+    status refused. size is the whole message's size where raw is only its head (IMAP does
+    not download one over the bound)."""
     digest = hashlib.sha256(raw).hexdigest()
     message_id = _message_id(raw)
+    size = len(raw) if size is None else size
     existing = session.scalar(
         select(InboundMessageRow.id).where(
             InboundMessageRow.message_id == message_id, InboundMessageRow.sha256 == digest
@@ -99,12 +102,12 @@ def store_message(
     )
     if existing is not None:
         return Received(int(existing), duplicate=True)
-    oversized = len(raw) > limits.max_bytes
+    oversized = size > limits.max_bytes
     row = InboundMessageRow(
         received_at=clock.now(),
         message_id=message_id,
         sha256=digest,
-        size=len(raw),
+        size=size,
         raw=raw[:HEAD_KEPT_BYTES] if oversized else raw,
         truncated=oversized,
         peer=peer[:200],
@@ -114,7 +117,7 @@ def store_message(
         attempts=0,
         problems=(
             [
-                f"mail bomb: {len(raw):,} bytes, more than the {limits.max_bytes:,} kept "
+                f"mail bomb: {size:,} bytes, more than the {limits.max_bytes:,} kept "
                 f"(mail_inbound_max_bytes); only the first {HEAD_KEPT_BYTES:,} bytes are kept"
             ]
             if oversized
@@ -125,7 +128,7 @@ def store_message(
     )
     session.add(row)
     session.flush()
-    _audit(session, clock, "receive", row, note=f"{len(raw)} bytes from {peer or 'a client'}")
+    _audit(session, clock, "receive", row, note=f"{size} bytes from {peer or 'a client'}")
     return Received(row.id, duplicate=False)
 
 
