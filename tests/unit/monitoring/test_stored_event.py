@@ -16,6 +16,7 @@ from vardeild.monitoring import store
 from vardeild.monitoring.alerts import stored_event
 from vardeild.monitoring.batch import BatchProcessor
 from vardeild.monitoring.model import COLUMN_FIELDS, Event, EventKind, Severity
+from vardeild.monitoring.store_pg import EVENT_COLUMNS
 from vardeild.monitoring.tables import EventRow
 from vardeild.platform import Platform
 
@@ -105,3 +106,18 @@ def test_a_reader_gets_the_whole_event(platform: Platform, old_rows: bool) -> No
     if not old_rows:
         for row in stored:
             assert not set(msgspec.json.decode(row.data)) & COLUMN_FIELDS
+
+
+def test_the_columns_written_are_the_event_fields_kept_out_of_data() -> None:
+    """The two lists that must agree: the Event fields `data` leaves out (model.COLUMN_FIELDS)
+    and the columns both databases' bulk inserts write (store_pg.EVENT_COLUMNS, which the
+    SQLite insert shares), besides the row's own id, its alert and `data` itself; and those
+    are the events table's columns."""
+    member_columns = {
+        "source_member": "source_member_id",
+        "destination_member": "destination_member_id",
+    }
+    written = set(EVENT_COLUMNS) - {"id", "alert_id", "data"}
+    assert written == {member_columns.get(name, name) for name in COLUMN_FIELDS}
+    assert set(EVENT_COLUMNS) == set(EventRow.__table__.columns.keys())
+    assert set(COLUMN_FIELDS) <= set(Event.__struct_fields__)
