@@ -21,7 +21,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from support.factories import CERT_ADMIN, org_data
 from support.pgp_keys import gpg
+from vardeild.access.model import SYSTEM
 from vardeild.members import service
+from vardeild.monitoring.model import Severity
+from vardeild.notify import service as notify_service
+from vardeild.notify.config import config_from_settings
+from vardeild.notify.model import NoticeKind
 from vardeild.platform import Platform
 
 
@@ -91,6 +96,31 @@ def add_member(platform: Platform, contacts: list[dict[str, Any]], **overrides: 
             key_inspector=platform.key_inspector,
         )
     return int(created["id"])
+
+
+def queue_message(
+    platform: Platform,
+    member: int,
+    key: str,
+    *,
+    title: str = "Melding",
+    content: dict[str, Any] | None = None,
+) -> int:
+    """Queue a high-severity message notice to the member (once per key); return its id."""
+    with platform.session() as session:
+        row, _ = notify_service.queue_notice(
+            session,
+            SYSTEM,
+            member_id=member,
+            kind=NoticeKind.MESSAGE,
+            title=title,
+            severity=Severity.HIGH,
+            content=content or {"details": {"text": "Detaljer"}},
+            source_key=key,
+            config=config_from_settings(platform.settings),
+            now=platform.clock.now(),
+        )
+        return row.id
 
 
 def parse(raw: bytes) -> EmailMessage:

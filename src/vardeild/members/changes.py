@@ -321,21 +321,12 @@ def reject_change_request(
     authorize(principal, Action.DECIDE, row.organisation_id)
     if row.status != ChangeStatus.PENDING.value:
         raise Conflict(f"change request {request_id} is {row.status}, not pending")
-    try:
-        reason = clean_text(reason, max_length=4000, multiline=True)
-    except ValueError as exc:
-        raise ValidationFailed.one(f"change request {request_id}", "reason", str(exc)) from exc
+    reason = _reason(request_id, reason)
     if not reason:
         raise ValidationFailed.one(
             f"change request {request_id}", "reason", "say why it is rejected"
         )
-    before = {"status": row.status}
-    row.status = ChangeStatus.REJECTED.value
-    row.decided_by = principal.actor
-    row.decided_at = clock.now()
-    row.decision_reason = reason
-    _audit(session, clock, principal, row, "change_request.reject", before)
-    return _view(row)
+    return _settle(session, clock, principal, row, ChangeStatus.REJECTED, reason)
 
 
 def withdraw_change_request(
@@ -348,14 +339,33 @@ def withdraw_change_request(
     authorize(principal, Action.PROPOSE, row.organisation_id)
     if row.status != ChangeStatus.PENDING.value:
         raise Conflict(f"change request {request_id} is {row.status}, not pending")
+    return _settle(
+        session, clock, principal, row, ChangeStatus.WITHDRAWN, _reason(request_id, reason)
+    )
+
+
+def _reason(request_id: int, reason: str) -> str:
+    """Return the reason cleaned; ValidationFailed naming the request if it cannot be."""
     try:
-        reason = clean_text(reason, max_length=4000, multiline=True)
+        return clean_text(reason, max_length=4000, multiline=True)
     except ValueError as exc:
         raise ValidationFailed.one(f"change request {request_id}", "reason", str(exc)) from exc
+
+
+def _settle(
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    row: ChangeRequestRow,
+    status: ChangeStatus,
+    reason: str,
+) -> ChangeRequest:
+    """Mark a pending request rejected or withdrawn (nothing of it applies), audited."""
     before = {"status": row.status}
-    row.status = ChangeStatus.WITHDRAWN.value
+    row.status = status.value
     row.decided_by = principal.actor
     row.decided_at = clock.now()
     row.decision_reason = reason
-    _audit(session, clock, principal, row, "change_request.withdraw", before)
+    action = "reject" if status is ChangeStatus.REJECTED else "withdraw"
+    _audit(session, clock, principal, row, f"change_request.{action}", before)
     return _view(row)

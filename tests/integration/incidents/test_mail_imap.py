@@ -8,7 +8,6 @@ CLI's `vardeild mail poll --once`."""
 from __future__ import annotations
 
 import imaplib
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from support.cli import Cli
 from support.dovecot import ImapServer, running_dovecot
 from support.mail_intake import intake_platform, plain_message
 from support.pgp_keys import shared_cert_home
+from support.tls import self_signed_certificate
 from vardeild.core.clock import FixedClock
 from vardeild.incidents.tables import CaseRow
 from vardeild.mail.imap_poll import ImapFailure, ImapMailbox, ImapSecurity, poll_once
@@ -209,17 +209,7 @@ def test_a_server_without_move_gets_copy_delete_and_expunge(
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    where = tmp_path_factory.mktemp("imap-tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("imap-tls"))
     key.chmod(0o644)  # Dovecot reads it as root before dropping privileges; a test key only
     return cert, key
 

@@ -11,7 +11,7 @@ import pytest
 
 from support.factories import CERT_ADMIN, member
 from support.mail_intake import intake_platform, plain_message
-from support.notify import add_member
+from support.notify import add_member, queue_message
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
 from vardeild.core.errors import ValidationFailed
@@ -20,10 +20,6 @@ from vardeild.incidents.model import LinkKind
 from vardeild.mail.inbound import process_message, store_message
 from vardeild.mail.inbound_open import intake_parts
 from vardeild.mail.inbound_tables import InboundMessageRow
-from vardeild.monitoring.model import Severity
-from vardeild.notify import service as notify_service
-from vardeild.notify.config import config_from_settings as notify_config
-from vardeild.notify.model import NoticeKind
 from vardeild.notify.model import reference as notice_reference
 from vardeild.platform import Platform
 
@@ -102,24 +98,6 @@ def test_a_reply_to_a_notice_is_not_threaded_onto_the_case_of_its_number(
     assert filed.case_id != first.case_id
 
 
-def _notice(platform: Platform, member: int) -> int:
-    with platform.session() as session:
-        row, made = notify_service.queue_notice(
-            session,
-            SYSTEM,
-            member_id=member,
-            kind=NoticeKind.MESSAGE,
-            title="Sårbar SMB-tjeneste",
-            severity=Severity.HIGH,
-            content={"details": {"text": "SMB er åpen mot Internett"}, "systems": ["10.9.9.9"]},
-            source_key=f"test:reply:{member}",
-            config=notify_config(platform.settings),
-            now=platform.clock.now(),
-        )
-        assert made
-        return row.id
-
-
 def test_replies_to_a_notice_gather_in_one_case_that_links_it_and_involves_the_member(
     intake: Platform,
 ) -> None:
@@ -132,7 +110,10 @@ def test_replies_to_a_notice_gather_in_one_case_that_links_it_and_involves_the_m
         [{"name": "Kari", "email": "kari@helse.example", "roles": ["security"]}],
         networks=["198.18.60.0/24"],
     )
-    notice_id = _notice(intake, member_id)
+    notice_id = queue_message(
+        intake, member_id, f"test:reply:{member_id}", title="Sårbar SMB-tjeneste",
+        content={"details": {"text": "SMB er åpen mot Internett"}, "systems": ["10.9.9.9"]},
+    )  # fmt: skip
     subject = f"Re: {notice_reference(notice_id)} TLP:AMBER Sårbar SMB-tjeneste"
     first = _file(
         intake,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from support.notify import Inbox, add_member, decrypt, parse, verify
+from support.notify import Inbox, add_member, decrypt, parse, queue_message, verify
 from support.pgp_keys import TestKey, damage, key_home, make_key
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
@@ -83,21 +83,8 @@ def test_an_expired_key_is_not_used_and_the_cert_is_told(
     assert task.contact_email == short_lived.email
 
 
-def _queue(platform: Platform, config: NotifyConfig, member: int, key: str) -> int:
-    with platform.session() as session:
-        row, _ = service.queue_notice(
-            session,
-            SYSTEM,
-            member_id=member,
-            kind=NoticeKind.MESSAGE,
-            title="Hemmelig innhold",
-            severity=Severity.HIGH,
-            content={"details": {"text": "Detaljer"}},
-            source_key=key,
-            config=config,
-            now=platform.clock.now(),
-        )
-        return row.id
+def _queue(platform: Platform, member: int, key: str) -> int:
+    return queue_message(platform, member, key, title="Hemmelig innhold")
 
 
 def test_a_key_damaged_in_the_database_is_refused_by_name_and_tasked(
@@ -123,7 +110,7 @@ def test_a_key_damaged_in_the_database_is_refused_by_name_and_tasked(
             select(ContactRow).where(ContactRow.organisation_id == member)
         ).one()
         contact.pgp_key = damage(contact.pgp_key)
-    _queue(platform, config, member, "damaged")
+    _queue(platform, member, "damaged")
     assert outbox.send_due().by_protection == {"signed": 1}
     assert len(inbox[0].raw_to(contact_key.email)) == 1
     with platform.session() as session:
@@ -147,7 +134,7 @@ def test_an_address_with_header_injection_fails_alone_and_names_the_contact(
             select(ContactRow).where(ContactRow.email == "ond@medlem.example")
         ).one()
         bad.email = "ond@medlem.example\r\nBcc: alle@example.org"
-    notice_id = _queue(platform, config, member, "injection")
+    notice_id = _queue(platform, member, "injection")
     assert outbox.send_due().sent == 1
     received = inbox[0]
     assert len(received.raw_to("god@medlem.example")) == 1
@@ -174,7 +161,7 @@ def test_a_key_whose_name_is_not_ascii_still_encrypts(
             [{"name": "Åse Ødegård", "email": key.email, "roles": ["security"],
               "pgp_key": key.public}],
         )  # fmt: skip
-        _queue(platform, config, member, "not-ascii")
+        _queue(platform, member, "not-ascii")
         report = outbox.send_due()
         assert report.by_protection == {"encrypted": 1}, report.by_protection
         [raw] = inbox[0].raw_to(key.email)

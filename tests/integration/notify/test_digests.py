@@ -9,14 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from support.notify import add_member, parse
+from support.notify import add_member, parse, queue_message
 from vardeild.access.model import SYSTEM
 from vardeild.app import build_outbox
 from vardeild.core.clock import FixedClock
 from vardeild.mail.cert_key import CertKey
 from vardeild.mail.maildir import MaildirTransport
 from vardeild.mail.pgpmime import PgpMime
-from vardeild.monitoring.model import Severity
 from vardeild.notify import digests, service
 from vardeild.notify.model import NoticeKind, NoticeStatus
 from vardeild.notify.service import NotifyConfig
@@ -24,22 +23,11 @@ from vardeild.notify.tables import NoticeRow
 from vardeild.platform import Platform
 
 
-def _queue(platform: Platform, member: int, config: NotifyConfig, clock: FixedClock, n: int) -> int:
-    with platform.session() as session:
-        row, made = service.queue_notice(
-            session,
-            SYSTEM,
-            member_id=member,
-            kind=NoticeKind.MESSAGE,
-            title=f"Melding {n}",
-            severity=Severity.HIGH,
-            content={"details": {"text": f"Tekst {n}"}, "systems": [f"10.9.9.{n}"]},
-            source_key=f"test:{member}:{n}",
-            config=config,
-            now=clock.now(),
-        )
-        assert made
-        return row.id
+def _queue(platform: Platform, member: int, n: int) -> int:
+    return queue_message(
+        platform, member, f"test:{member}:{n}", title=f"Melding {n}",
+        content={"details": {"text": f"Tekst {n}"}, "systems": [f"10.9.9.{n}"]},
+    )  # fmt: skip
 
 
 def test_beyond_the_cap_notices_roll_into_one_digest_never_dropped(
@@ -53,7 +41,7 @@ def test_beyond_the_cap_notices_roll_into_one_digest_never_dropped(
     )
     with platform.session() as session:
         service.set_policy(session, SYSTEM, member, {"cap_per_hour": 2}, now=clock.now())
-    ids = [_queue(platform, member, config, clock, n) for n in range(5)]
+    ids = [_queue(platform, member, n) for n in range(5)]
     with platform.session() as session:
         rows = {r.id: r for r in session.scalars(select(NoticeRow).where(NoticeRow.id.in_(ids)))}
         assert [rows[i].status for i in ids] == ["queued"] * 2 + ["pending"] * 3

@@ -5,7 +5,6 @@ and sends nothing in plaintext, an unknown CA is refused."""
 from __future__ import annotations
 
 import ssl
-import subprocess
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,6 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from support.notify import Inbox, free_port
+from support.tls import self_signed_certificate
 from vardeild.mail.smtp import SmtpSecurity, SmtpTransport
 from vardeild.notify.model import DeliveryDeferred
 
@@ -25,18 +25,7 @@ USER, PASSWORD = "vardeild", "hemmelig-passord"
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key."""
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def _authenticate(
