@@ -133,6 +133,10 @@ def mail_poll(
             if once:
                 raise CliFailure(str(exc)) from exc
             say(f"{exc}; trying again in {wait:g} s")
+        except Exception as exc:  # the database briefly away: the poller outlives it
+            if once:
+                raise
+            say(f"the pass failed: {type(exc).__name__}: {exc}; trying again in {wait:g} s")
         else:
             _said(result, as_json=as_json, quiet=not once)
         if once:

@@ -175,6 +175,7 @@ def poll_once(
     result = PollResult()
     result.processed += process_pending(session_factory, clock=clock, parts=parts)
     client = (client_factory or ImapMailbox.connect)(mailbox)
+    capabilities = client.capabilities
     try:
         _ensure(client, mailbox)
         uids = _search(client, mailbox)
@@ -184,12 +185,13 @@ def poll_once(
             _take(session_factory, client, mailbox, uid, clock=clock, parts=parts, result=result)
             move(uid)
             result.moved += 1
-        if (
-            result.moved
-            and "MOVE" not in client.capabilities
-            and "UIDPLUS" not in (client.capabilities)
-        ):
+        if result.moved and "MOVE" not in capabilities and "UIDPLUS" not in capabilities:
             _ok(client.expunge(), mailbox, "EXPUNGE")
+    except (OSError, imaplib.IMAP4.error) as exc:  # a dropped connection, a garbled answer
+        raise ImapFailure(
+            f"the IMAP server {mailbox.where} failed during the pass: {exc}; what was kept "
+            "stays kept, the rest waits for the next pass"
+        ) from exc
     finally:
         _close(client)
     result.processed += process_pending(session_factory, clock=clock, parts=parts)
