@@ -8,7 +8,7 @@ CLI's `vardeild mail poll --once`."""
 from __future__ import annotations
 
 import imaplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -127,25 +127,34 @@ def test_one_pass_takes_a_batch_and_leaves_the_rest_for_the_next(
     assert _counts(intake) == (3, 3)
 
 
-class _StopsBeforeMoving:
-    """A connection that fails its first move, as a pass killed between keeping a message and
-    moving it would leave things."""
+def _watched(before: Callable[[str], None]) -> Callable[[ImapMailbox], imaplib.IMAP4]:
+    """A connection factory whose UID commands are shown to before (by name) first."""
 
-    def __init__(self) -> None:
-        self.failed = False
-
-    def __call__(self, mailbox: ImapMailbox) -> imaplib.IMAP4:
+    def connect(mailbox: ImapMailbox) -> imaplib.IMAP4:
         client = mailbox.connect()
         original = client.uid
 
         def uid(command: str, *args: str) -> tuple[str, list[object]]:
-            if command.upper() in ("MOVE", "COPY") and not self.failed:
-                self.failed = True
-                raise imaplib.IMAP4.abort("connection lost (test)")
+            before(command.upper())
             return original(command, *args)
 
         client.uid = uid  # type: ignore[method-assign]
         return client
+
+    return connect
+
+
+def _stops_before_moving() -> Callable[[ImapMailbox], imaplib.IMAP4]:
+    """A connection that fails its first move, as a pass killed between keeping a message and
+    moving it would leave things."""
+    failed: list[str] = []
+
+    def fail_first_move(command: str) -> None:
+        if command in ("MOVE", "COPY") and not failed:
+            failed.append(command)
+            raise imaplib.IMAP4.abort("connection lost (test)")
+
+    return _watched(fail_first_move)
 
 
 def test_a_pass_stopped_before_the_move_keeps_nothing_twice(
@@ -153,7 +162,7 @@ def test_a_pass_stopped_before_the_move_keeps_nothing_twice(
 ) -> None:
     server.append(plain_message(subject="Ransomware hos oss", text="Hjelp").as_bytes())
     with pytest.raises(ImapFailure, match="failed during the pass: connection lost"):
-        _poll(intake, _mailbox(server), client_factory=_StopsBeforeMoving())
+        _poll(intake, _mailbox(server), client_factory=_stops_before_moving())
     assert len(server.uids("INBOX")) == 1  # still there
     assert _counts(intake) == (1, 0)  # kept, committed, not yet processed
     result = _poll(intake, _mailbox(server))
@@ -186,20 +195,9 @@ def test_a_server_without_move_gets_copy_delete_and_expunge(
 ) -> None:
     commands: list[str] = []
 
-    def recording(mailbox: ImapMailbox) -> imaplib.IMAP4:
-        client = mailbox.connect()
-        original = client.uid
-
-        def uid(command: str, *args: str) -> tuple[str, list[object]]:
-            commands.append(command.upper())
-            return original(command, *args)
-
-        client.uid = uid  # type: ignore[method-assign]
-        return client
-
     with running_dovecot(capabilities="IMAP4rev1 LITERAL+ UIDPLUS") as plain:
         plain.append(plain_message(subject="Uten MOVE").as_bytes())
-        result = _poll(intake, _mailbox(plain), client_factory=recording)
+        result = _poll(intake, _mailbox(plain), client_factory=_watched(commands.append))
         assert (result.kept, result.moved) == (1, 1)  # type: ignore[attr-defined]
         assert plain.uids("INBOX") == []
         assert len(plain.uids(DONE)) == 1
