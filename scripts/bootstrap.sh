@@ -79,10 +79,13 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 stamp=.venv/.vardeild-installed
-# Again when the project's metadata or its one C extension (setup.py) changes.
+# Again when the project's metadata or its C extensions (setup.py) change.
+native_changed=false
+for source in src/vardeild/monitoring/parsers/*.c src/vardeild/monitoring/parsers/*.h; do
+  [ "$source" -nt "$stamp" ] && native_changed=true
+done
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-  || [ src/vardeild/monitoring/parsers/_eve_glance.c -nt "$stamp" ] \
-  || [ src/vardeild/monitoring/parsers/_eve_memo.h -nt "$stamp" ]; then
+  || $native_changed; then
   .venv/bin/python -m pip install --quiet --upgrade pip 2>/dev/null || true
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from tests.support.report_lane import report_records
 
 from vardeild.monitoring.batch import BatchProcessor
-from vardeild.monitoring.files import csv_records
 from vardeild.monitoring.ingest import Feed, RawBatch, RawRecord
 from vardeild.monitoring.model import Event
 from vardeild.monitoring.parsers.shadowserver import ShadowserverParser
@@ -20,14 +20,6 @@ from vardeild.monitoring.parsers.shadowserver import ShadowserverParser
 pytestmark = pytest.mark.acceptance
 
 OBSERVED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def report_records(data: bytes) -> list[bytes]:
-    """The records the file reader makes of a report: the header line and one row each."""
-    rows = csv_records(io.BytesIO(data))
-    header = next(rows)[1]
-    header = header if header.endswith(b"\n") else header + b"\n"
-    return [header + row for _, row in rows if row.strip()]
 
 
 def stored(events: list[Event]) -> list[tuple[dict[str, object], str | None]]:

@@ -12,6 +12,7 @@ critical. Raising never lowers an alert: a stored alert keeps its highest severi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -65,9 +66,18 @@ class AlertDraft:
     )
 
     def __init__(
-        self, key: str, member_id: int, event: Event, identifier: str, external: str, window: int
+        self,
+        key: str,
+        member_id: int,
+        event: Event,
+        identifier: str,
+        external: str,
+        window: int,
+        at: datetime | None = None,
     ) -> None:
-        at = event.time_source or event.time_observation
+        """A draft of event's classification; at is when it was first seen (else event's
+        time: the Shadowserver lane gives its report's constant event and each row's time)."""
+        at = at or event.time_source or event.time_observation
         self.key = key
         self.member_id = member_id
         self.taxonomy = event.classification_taxonomy
@@ -117,17 +127,81 @@ def fold_event(
         identifier = f"indicator:{min(matched)}"  # as grouping_identifier, inlined: per event
     else:
         identifier = event.classification_identifier or event.classification_type
+    base = int(event.severity) + (1 if matched else 0)  # raised_severity, inlined
+    return _fold(
+        drafts,
+        event,
+        event_id,
+        (event.destination_member, event.source_member, event.source_ip, event.destination_ip),
+        at,
+        window,
+        identifier,
+        base,
+        matched,
+        critical_members,
+    )
+
+
+def fold_rows(
+    drafts: dict[tuple[int, str, str, int], AlertDraft],
+    event: Event,
+    rows: Sequence[Sequence[Any]],
+    windows: Sequence[int],
+    event_ids: Sequence[int],
+    *,
+    critical_members: frozenset[int],
+) -> list[AlertDraft | None]:
+    """Fold newly stored rows of the Shadowserver lane (lists in the events table's column
+    order, sharing event's classification, feed and severity, matching no indicator) into the
+    drafts, as fold_event folds their events; return each row's draft."""
+    identifier = event.classification_identifier or event.classification_type
+    base = int(event.severity)
+    fold = _fold
+    return [
+        fold(
+            drafts,
+            event,
+            event_id,
+            (row[_DESTINATION_MEMBER], row[_SOURCE_MEMBER], row[_SOURCE_IP], row[_DESTINATION_IP]),
+            row[_TIME_SOURCE],
+            window,
+            identifier,
+            base,
+            None,
+            critical_members,
+        )
+        for row, window, event_id in zip(rows, windows, event_ids, strict=True)
+    ]
+
+
+# Where fold_rows reads a lane row (model.EVENT_COLUMNS).
+_TIME_SOURCE, _SOURCE_IP, _DESTINATION_IP, _SOURCE_MEMBER, _DESTINATION_MEMBER = 2, 11, 13, 15, 16
+
+
+def _fold(
+    drafts: dict[tuple[int, str, str, int], AlertDraft],
+    event: Event,
+    event_id: int,
+    parties: tuple[int | None, int | None, str | None, str | None],
+    at: datetime,
+    window: int,
+    identifier: str,
+    base: int,
+    matched: list[int] | None,
+    critical_members: frozenset[int],
+) -> AlertDraft | None:
+    """Fold one stored event (its members and addresses in parties: target, origin, source
+    and destination address) into the drafts of every member it touches."""
     # The destination side first: for a sensor's alert that is the member under attack. An
     # event inside one member (both sides its own) makes one alert, not two.
-    target, origin = event.destination_member, event.source_member
+    target, origin, source_ip, destination_ip = parties
     sides: tuple[tuple[int, str | None], ...]
     if target is None:
-        sides = () if origin is None else ((origin, event.destination_ip),)
+        sides = () if origin is None else ((origin, destination_ip),)
     elif origin is None or origin == target:
-        sides = ((target, event.source_ip),)
+        sides = ((target, source_ip),)
     else:
-        sides = ((target, event.source_ip), (origin, event.destination_ip))
-    base = int(event.severity) + (1 if matched else 0)  # raised_severity, inlined
+        sides = ((target, source_ip), (origin, destination_ip))
     chosen: AlertDraft | None = None
     for member, external in sides:
         party = external or ""
@@ -135,7 +209,7 @@ def fold_event(
         draft = drafts.get(group)
         if draft is None:
             key = alert_key(member, identifier, party, window)
-            draft = drafts[group] = AlertDraft(key, member, event, identifier, party, window)
+            draft = drafts[group] = AlertDraft(key, member, event, identifier, party, window, at)
         draft.count += 1
         if at < draft.first_seen:
             draft.first_seen = at

@@ -9,7 +9,7 @@ lookups (../shared/LIMITS.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
@@ -23,6 +23,7 @@ from vardeild.monitoring.model import Event, EventKind, ParseError, SensorStats,
 from vardeild.monitoring.parsers.eve import EveParser
 from vardeild.monitoring.parsers.eve_screen import EveScreen, Screening
 from vardeild.monitoring.parsers.shadowserver import ShadowserverParser
+from vardeild.monitoring.parsers.shadowserver_lane import LaneRows, ReportLane
 from vardeild.monitoring.store import Outcome
 from vardeild.monitoring.suppression import Suppressor
 
@@ -48,18 +49,34 @@ class Work:
     hits: dict[int, int] = field(default_factory=dict)
     sightings: dict[int, list[Any]] = field(default_factory=dict)
     records: int = 0  # how many records the batch held (its blocks' lines included)
+    # A Shadowserver batch the lane took (parsers/shadowserver_lane.py): its rows to store,
+    # beside `keep` (then empty), which holds the events of every other batch.
+    lane: LaneRows | None = None
 
 
 class BatchProcessor:
     """Parses, attributes, matches and sorts the records of batches; holds one parser per
     sensor (EVE) and report type (Shadowserver), and nothing else between batches."""
 
-    def __init__(self, *, store_unattributed: bool, screen: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        store_unattributed: bool,
+        screen: bool = True,
+        lane: bool = True,
+        window_seconds: int = 3600,
+    ) -> None:
         """store_unattributed keeps events that touch no member (else they are only counted);
         screen counts the EVE protocol lines that need no full parse without one (see
-        parsers/eve_screen.py; False sends every line through the full parser)."""
+        parsers/eve_screen.py; False sends every line through the full parser); lane lets
+        plain Shadowserver batches become rows in C (parsers/shadowserver_lane.py; False
+        sends them through the general path); window_seconds is the alerts' window, which
+        the lane works out per row."""
         self._store_unattributed = store_unattributed
         self._screening = screen
+        self._lane = lane
+        self._window_seconds = window_seconds
+        self._lanes: dict[str | None, ReportLane] = {}
         self._screen: EveScreen | None = None
         self._screened_with: tuple[object, object] = (None, None)
         self._eve: dict[str | None, EveParser] = {}
@@ -98,6 +115,11 @@ class BatchProcessor:
                 work.records = len(records)
         if screen is not None:
             records = screen.screen(records, batch_sensor, counts, seen)
+        if batch.feed is Feed.SHADOWSERVER and self._lane and records and not suppressor:
+            taken = self._lane_rows(batch, now, index, matcher)
+            if taken is not None:
+                self._lane_work(work, taken, batch_sensor)
+                return work
         for record, item in self._parsed(batch, records, now):
             if type(item) is str:
                 work.bad.append((record, item))
@@ -176,6 +198,69 @@ class BatchProcessor:
             work.keep = list(unique.values())
         return work
 
+    def _lane_rows(
+        self,
+        batch: RawBatch,
+        now: datetime,
+        index: AttributionIndex,
+        matcher: IndicatorMatcher | None,
+    ) -> LaneRows | None:
+        """Return the batch's rows as the Shadowserver lane makes them, or None when the
+        general path must take the batch (a matcher that cannot screen sends it there too)."""
+        screen: object | None = None
+        if matcher is not None:
+            if not hasattr(matcher, "hits_ip"):
+                return None
+            if len(cast("Sized", matcher)):
+                screen = matcher
+        lane = self._lanes.get(batch.report_type)
+        if lane is None:
+            parser = self._report_parser(batch.report_type)
+            lane = self._lanes[batch.report_type] = ReportLane(parser)
+        return lane.rows(
+            [r.data for r in batch.records],
+            filename=batch.filename or "",
+            observed_at=now,
+            attribution=index,
+            screen=screen,
+            store_unattributed=self._store_unattributed,
+            window_seconds=self._window_seconds,
+            sensor=batch.sensor,
+        )
+
+    @staticmethod
+    def _lane_work(work: Work, taken: LaneRows, sensor: str | None) -> None:
+        """Count a batch the lane took, as the general path counts the same outcomes: the
+        records that touched no member, the sensor's records, and a row given twice in the
+        batch (stored once, counted a duplicate)."""
+        counts, name = work.counts, sensor or ""
+        if taken.unattributed:
+            key = (name, Outcome.UNATTRIBUTED)
+            counts[key] = counts.get(key, 0) + taken.unattributed
+        if sensor:
+            work.seen[sensor] = work.seen.get(sensor, 0) + work.records
+        rows = taken.rows
+        fingerprints = {row[1] for row in rows}
+        if len(fingerprints) != len(rows):
+            unique: dict[str, int] = {}
+            for position, row in enumerate(rows):
+                unique.setdefault(row[1], position)
+            kept = sorted(unique.values())
+            counts[(name, Outcome.DUPLICATE)] = len(rows) - len(kept)
+            taken = LaneRows(
+                [rows[i] for i in kept],
+                [taken.windows[i] for i in kept],
+                taken.unattributed,
+                taken.template,
+            )
+        work.lane = taken
+
+    def _report_parser(self, report_type: str | None) -> ShadowserverParser:
+        parser = self._shadowserver.get(report_type)
+        if parser is None:
+            parser = self._shadowserver[report_type] = ShadowserverParser(report_type)
+        return parser
+
     def _screen_for(
         self, index: AttributionIndex, matcher: IndicatorMatcher | None
     ) -> EveScreen | None:
@@ -220,9 +305,7 @@ class BatchProcessor:
         """Shadowserver: each record is a header line and one row. Plain rows go through the
         parser's compiled fast path; otherwise records sharing a header are parsed as one
         document (one outcome per row, in order), else one by one."""
-        parser = self._shadowserver.get(batch.report_type)
-        if parser is None:
-            parser = self._shadowserver[batch.report_type] = ShadowserverParser(batch.report_type)
+        parser = self._report_parser(batch.report_type)
         filename = batch.filename or ""
         records = batch.records
         try:  # plain rows, the common case, all at once; else the general path below

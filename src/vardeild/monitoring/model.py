@@ -204,6 +204,33 @@ def _stored_data_fields() -> list[tuple[str, Any, Any]]:
     return stored
 
 
+# The events table's columns in the order both stores write them (store_pg, store_sqlite), and
+# the order of the Shadowserver lane's rows (parsers/shadowserver_lane.py, _report_lane.c).
+EVENT_COLUMNS = (
+    "id",
+    "fingerprint",
+    "time_source",
+    "time_observation",
+    "kind",
+    "feed_name",
+    "feed_code",
+    "classification_taxonomy",
+    "classification_type",
+    "classification_identifier",
+    "severity",
+    "source_ip",
+    "source_port",
+    "destination_ip",
+    "destination_port",
+    "source_member_id",
+    "destination_member_id",
+    "sensor",
+    "alert_id",
+    "data",
+    "raw",
+)
+
+
 # What `events.data` holds: msgspec.convert(event, StoredEventData, from_attributes=True).
 StoredEventData = msgspec.defstruct(
     "StoredEventData", _stored_data_fields(), kw_only=True, omit_defaults=True, gc=False

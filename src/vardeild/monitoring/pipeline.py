@@ -43,10 +43,10 @@ from vardeild.members.lookup import build_attribution_index
 from vardeild.members.model import Criticality
 from vardeild.members.service import OrganisationQuery, list_organisations, registry_revision
 from vardeild.monitoring import quarantine, store
-from vardeild.monitoring.alerts import AlertDraft, fold_event
+from vardeild.monitoring.alerts import AlertDraft, fold_event, fold_rows
 from vardeild.monitoring.batch import BatchProcessor, IndicatorMatcher, Work
 from vardeild.monitoring.ingest import IngestResult, RawBatch
-from vardeild.monitoring.model import SensorStats
+from vardeild.monitoring.model import EVENT_COLUMNS, SensorStats
 from vardeild.monitoring.store import Outcome
 from vardeild.monitoring.suppression import Suppressor, load_suppressor
 
@@ -113,7 +113,8 @@ class _Group:
     def __init__(self) -> None:
         self.now: datetime | None = None  # the latest batch's time
         self.drafts: dict[tuple[int, str, str, int], AlertDraft] = {}
-        self.rows: list[tuple[AlertDraft | None, dict[str, Any]]] = []
+        # (draft, the event's values in EVENT_COLUMNS order): alert_id set in _flush
+        self.rows: list[tuple[AlertDraft | None, list[Any]]] = []
         self.fingerprints: set[str] = set()  # events stored by the group's earlier batches
         self.last_id = 0  # the largest event id the group allocated
         self.touched: list[tuple[IngestResult, list[AlertDraft]]] = []
@@ -185,7 +186,9 @@ class Pipeline:
         self._matcher: IndicatorMatcher | None = None
         self._frozen: tuple[int, ...] = ()
         self._window = max(1, int(self._config.alert_window.total_seconds()))
-        self._batches = BatchProcessor(store_unattributed=self._config.store_unattributed)
+        self._batches = BatchProcessor(
+            store_unattributed=self._config.store_unattributed, window_seconds=self._window
+        )
 
     # --- the contract ------------------------------------------------------------------------
 
@@ -343,11 +346,19 @@ class Pipeline:
         events' ids, and leave to `_flush` what it shares with the group's other batches."""
         batch, work, now = prepared.batch, prepared.work, prepared.now
         result = IngestResult(records=work.records)
+        lane = work.lane
         fingerprints = [event.fingerprint for event, _ in work.keep]
+        if lane is not None:
+            fingerprints += [values[1] for values in lane.rows]
         existing = store.existing_fingerprints(session, fingerprints) if fingerprints else set()
         existing.update(f for f in fingerprints if f in group.fingerprints)
         new = [(event, row) for event, row in work.keep if event.fingerprint not in existing]
-        ids = store.allocate_event_ids(session, len(new))
+        lane_rows, lane_windows = (lane.rows, lane.windows) if lane is not None else ([], [])
+        if existing and lane_rows:
+            fresh = [i for i, values in enumerate(lane_rows) if values[1] not in existing]
+            lane_rows = [lane_rows[i] for i in fresh]
+            lane_windows = [lane_windows[i] for i in fresh]
+        ids = store.allocate_event_ids(session, len(new) + len(lane_rows))
         if ids and ids[0] <= group.last_id:
             # SQLite allocates after the largest stored id, and the group's earlier batches'
             # events are not stored yet (PostgreSQL's sequence never comes back here).
@@ -358,23 +369,41 @@ class Pipeline:
         # An event folds into an alert per member it touches; a draft this batch grew or made
         # is one of its alerts.
         before = {key: draft.count for key, draft in drafts.items()}
-        for (event, row), event_id in zip(new, ids, strict=True):
-            row["id"] = event_id
+        for (event, row), event_id in zip(new, ids[: len(new)], strict=True):
+            row["id"], row["alert_id"] = event_id, None  # alert_id: set by _flush
             group.fingerprints.add(event.fingerprint)
             draft = fold_event(
                 drafts, event, event_id, window_seconds=window, critical_members=critical
             )
-            group.rows.append((draft, row))
+            group.rows.append((draft, list(store.EVENT_VALUES(row))))
+        if lane_rows:
+            lane_ids = ids[len(new) :]
+            for values, event_id in zip(lane_rows, lane_ids, strict=True):
+                values[0] = event_id
+            group.fingerprints.update(values[1] for values in lane_rows)
+            assert lane is not None
+            folded = fold_rows(
+                drafts, lane.template, lane_rows, lane_windows, lane_ids, critical_members=critical
+            )
+            group.rows += zip(folded, lane_rows, strict=True)
         touched = [d for key, d in drafts.items() if before.get(key) != d.count]
         counts = work.counts
         for event, _ in work.keep:
             kept = Outcome.DUPLICATE if event.fingerprint in existing else Outcome.STORED
             key = (event.sensor or "", kept)
             counts[key] = counts.get(key, 0) + 1
+        if lane is not None:
+            sensor = batch.sensor or ""
+            for kept, n in (
+                (Outcome.STORED, len(lane_rows)),
+                (Outcome.DUPLICATE, len(lane.rows) - len(lane_rows)),
+            ):
+                if n:
+                    counts[(sensor, kept)] = counts.get((sensor, kept), 0) + n
         totals: dict[str, int] = {}
         for (_, outcome), n in counts.items():
             totals[outcome] = totals.get(outcome, 0) + n
-        result.events_stored = len(new)
+        result.events_stored = len(new) + len(lane_rows)
         result.events_duplicate = totals.get(Outcome.DUPLICATE, 0)
         result.events_unattributed = totals.get(Outcome.UNATTRIBUTED, 0)
         result.events_suppressed = totals.get(Outcome.SUPPRESSED, 0)
@@ -400,8 +429,9 @@ class Pipeline:
         if now is None:
             return  # every batch was skipped
         store.upsert_alerts(session, group.drafts.values(), now=now)
+        alert = EVENT_COLUMNS.index("alert_id")
         for draft, row in group.rows:
-            row["alert_id"] = draft.alert_id if draft is not None else None
+            row[alert] = draft.alert_id if draft is not None else None
         store.insert_events(session, [row for _, row in group.rows])
         for result, touched in group.touched:
             result.alert_ids = sorted({draft.alert_id for draft in touched})

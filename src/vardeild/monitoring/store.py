@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, func, select, update
@@ -22,6 +23,7 @@ from vardeild.monitoring import store_pg, store_sqlite
 from vardeild.monitoring.alert_actions import record_reopened
 from vardeild.monitoring.alerts import AlertDraft, AlertStatus, merge_into
 from vardeild.monitoring.ingest import Checkpoint
+from vardeild.monitoring.model import EVENT_COLUMNS
 from vardeild.monitoring.tables import (
     AlertRow,
     EventRow,
@@ -120,8 +122,12 @@ def allocate_event_ids(session: Session, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
-def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert the batch's new events with ON CONFLICT DO NOTHING on the fingerprint; raise
+EVENT_VALUES = itemgetter(*EVENT_COLUMNS)  # a row dict's values in the columns' order
+
+
+def insert_events(session: Session, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert the batch's new events (their values in EVENT_COLUMNS order: EVENT_VALUES of a
+    row dict) with ON CONFLICT DO NOTHING on the fingerprint; raise
     ConcurrentWrite if another transaction stored any of them since `existing_fingerprints`
     looked (the count inserted tells). PostgreSQL takes them through COPY (store_pg), SQLite
     through the driver's executemany (store_sqlite)."""

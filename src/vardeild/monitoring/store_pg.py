@@ -26,33 +26,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from vardeild.monitoring.alerts import ALERT_INDICATORS, AlertStatus
+from vardeild.monitoring.model import EVENT_COLUMNS
 
 if TYPE_CHECKING:
     from vardeild.monitoring.alerts import AlertDraft
 
-EVENT_COLUMNS = (
-    "id",
-    "fingerprint",
-    "time_source",
-    "time_observation",
-    "kind",
-    "feed_name",
-    "feed_code",
-    "classification_taxonomy",
-    "classification_type",
-    "classification_identifier",
-    "severity",
-    "source_ip",
-    "source_port",
-    "destination_ip",
-    "destination_port",
-    "source_member_id",
-    "destination_member_id",
-    "sensor",
-    "alert_id",
-    "data",
-    "raw",
-)
 ALERT_COLUMNS = (
     "alert_key",
     "member_id",
@@ -97,7 +75,6 @@ CHANGE_COLUMNS = (
 )
 # Statements built once from the constant column lists above; no value reaches them as text.
 _COPY_EVENTS = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-_EVENT_VALUES = itemgetter(*EVENT_COLUMNS)
 _INSERT_ALERTS = (
     f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) "  # noqa: S608
     f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts_incoming "
@@ -160,8 +137,9 @@ def _column_types(session: Session, cursor: Any, table: str, columns: Sequence[s
     return [types[column] for column in columns]
 
 
-def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert events (whose fingerprints the caller found new); return how many were inserted,
+def insert_events(session: Session, rows: Sequence[Sequence[Any]]) -> int:
+    """Insert events (whose fingerprints the caller found new; their values in EVENT_COLUMNS
+    order); return how many were inserted,
     0 if another transaction stored one of them meanwhile (the transaction is then aborted and
     must be rolled back).
 
@@ -171,7 +149,6 @@ def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
     second insert of every row (1.5-2.2 s of server CPU per 100,000 Shadowserver rows)."""
     connection = session.connection().connection.driver_connection
     assert connection is not None
-    values = _EVENT_VALUES
     with connection.cursor() as cursor:
         types = _column_types(session, cursor, "events", EVENT_COLUMNS)
         try:
@@ -179,7 +156,7 @@ def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
                 copy.set_types(types)
                 write = copy.write_row
                 for row in rows:
-                    write(values(row))
+                    write(row)
         except psycopg.errors.UniqueViolation:
             return 0
     return len(rows)

@@ -29,11 +29,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from vardeild.monitoring.alerts import AlertDraft
+from vardeild.monitoring.model import EVENT_COLUMNS
 from vardeild.monitoring.store_pg import (
     ALERT_COLUMNS,
     ALERT_STATE,
     CHANGE_COLUMNS,
-    EVENT_COLUMNS,
     ids_text,
     new_alert_values,
 )
@@ -66,7 +66,6 @@ def _insert_events(count: int) -> str:
 
 
 _EXISTING = "SELECT fingerprint FROM events WHERE fingerprint IN (SELECT value FROM json_each(?))"
-_VALUES = itemgetter(*EVENT_COLUMNS)
 _SOURCE = EVENT_COLUMNS.index("time_source")
 _OBSERVED = EVENT_COLUMNS.index("time_observation")
 
@@ -82,13 +81,14 @@ def stored_time(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert events whose fingerprint is new; return how many were inserted."""
+def insert_events(session: Session, rows: Sequence[Sequence[Any]]) -> int:
+    """Insert events (their values in EVENT_COLUMNS order) whose fingerprint is new; return
+    how many were inserted."""
     observed: dict[datetime, str | None] = {}  # a batch's rows share their time of receipt
     values = []
     utc = UTC
     for row in rows:
-        value = list(_VALUES(row))
+        value = list(row)  # the caller's row stays as it was, for another try
         at = value[_SOURCE]
         if at is not None:
             # The UTC offset is the last 6 characters; fast path of stored_time.

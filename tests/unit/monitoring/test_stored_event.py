@@ -92,7 +92,7 @@ def test_a_reader_gets_the_whole_event(platform: Platform, old_rows: bool) -> No
         assert problem is None
         rows.append({**row, "id": n, "alert_id": None})
     with platform.session() as session:
-        store.insert_events(session, rows)
+        store.insert_events(session, [list(store.EVENT_VALUES(row)) for row in rows])
         if old_rows:
             for n, event in enumerate(events, start=1):
                 whole = msgspec.json.encode(msgspec.structs.replace(event, raw="")).decode()

@@ -212,6 +212,10 @@ def _lower(value: str, row: list[str]) -> str:
     return value.strip().lower()
 
 
+# The lane (shadowserver_lane.py) lower-cases these cells in C, as `_lower` does.
+LOWER_CONVERTER: Final[Converter] = _lower
+
+
 def _hostname(value: str, row: list[str]) -> Any:
     name = value.strip().rstrip(".").lower()
     if name[-1:].isdigit():  # some reports put an address where a name goes: not a name
