@@ -18,6 +18,7 @@ from vardeild.monitoring.files import csv_records
 from vardeild.monitoring.ingest import Feed, RawBatch, RawRecord
 from vardeild.monitoring.model import EVENT_COLUMNS
 from vardeild.monitoring.parsers import shadowserver_lane
+from vardeild.monitoring.store_sqlite import stored_time
 from vardeild.monitoring.suppression import Suppressor
 
 OBSERVED = datetime(2026, 11, 28, 12, 0, 30, 123456, tzinfo=UTC)
@@ -72,10 +73,14 @@ def run(
     matcher: IndicatorMatcher | None = None,
     store_unattributed: bool = False,
     sensor: str | None = None,
+    text_times: bool = False,
 ) -> Stored:
+    """Process the batch one way; with text_times (as for SQLite) the lane writes its rows'
+    times as stored text, and so does this for the general path's rows."""
     processor = BatchProcessor(
         store_unattributed=store_unattributed, lane=lane, window_seconds=WINDOW
     )
+    processor.text_times = text_times
     work = processor.process(
         batch_of(records, filename, sensor), OBSERVED, index, matcher, Suppressor([])
     )
@@ -84,6 +89,10 @@ def run(
         windows = work.lane.windows
     else:
         rows = [[row.get(c) for c in EVENT_COLUMNS] for _, row in work.keep]
+        if text_times:
+            for values in rows:
+                values[2] = stored_time(values[2])
+                values[3] = stored_time(values[3])
         windows = [
             int((e.time_source or e.time_observation).timestamp()) // WINDOW * WINDOW
             for e, _ in work.keep
@@ -109,8 +118,9 @@ def drafts_of(stored: Stored, critical: frozenset[int] = frozenset()) -> list[tu
     ids = list(range(1, len(stored.rows) + 1))
     work = stored.work
     if work.lane is not None:
+        lane = work.lane
         chosen = fold_rows(
-            drafts, work.lane.template, work.lane.rows, work.lane.windows, ids,
+            drafts, lane.template, lane.rows, lane.windows, lane.times, ids,
             critical_members=critical,
         )  # fmt: skip
     else:

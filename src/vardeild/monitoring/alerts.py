@@ -147,13 +147,15 @@ def fold_rows(
     event: Event,
     rows: Sequence[Sequence[Any]],
     windows: Sequence[int],
+    times: Sequence[datetime],
     event_ids: Sequence[int],
     *,
     critical_members: frozenset[int],
 ) -> list[AlertDraft | None]:
     """Fold newly stored rows of the Shadowserver lane (lists in the events table's column
-    order, sharing event's classification, feed and severity, matching no indicator) into the
-    drafts, as fold_event folds their events; return each row's draft."""
+    order, sharing event's classification, feed and severity, matching no indicator; each
+    with its alert window and time) into the drafts, as fold_event folds their events; return
+    each row's draft."""
     identifier = event.classification_identifier or event.classification_type
     base = int(event.severity)
     fold = _fold
@@ -163,19 +165,19 @@ def fold_rows(
             event,
             event_id,
             (row[_DESTINATION_MEMBER], row[_SOURCE_MEMBER], row[_SOURCE_IP], row[_DESTINATION_IP]),
-            row[_TIME_SOURCE],
+            at,
             window,
             identifier,
             base,
             None,
             critical_members,
         )
-        for row, window, event_id in zip(rows, windows, event_ids, strict=True)
+        for row, window, at, event_id in zip(rows, windows, times, event_ids, strict=True)
     ]
 
 
 # Where fold_rows reads a lane row (model.EVENT_COLUMNS).
-_TIME_SOURCE, _SOURCE_IP, _DESTINATION_IP, _SOURCE_MEMBER, _DESTINATION_MEMBER = 2, 11, 13, 15, 16
+_SOURCE_IP, _DESTINATION_IP, _SOURCE_MEMBER, _DESTINATION_MEMBER = 11, 13, 15, 16
 
 
 def _fold(

@@ -76,6 +76,8 @@ class BatchProcessor:
         self._screening = screen
         self._lane = lane
         self._window_seconds = window_seconds
+        # Set by the pipeline for SQLite: the lane then writes times as the text it stores.
+        self.text_times = False
         self._lanes: dict[str | None, ReportLane] = {}
         self._screen: EveScreen | None = None
         self._screened_with: tuple[object, object] = (None, None)
@@ -226,6 +228,7 @@ class BatchProcessor:
             store_unattributed=self._store_unattributed,
             window_seconds=self._window_seconds,
             sensor=batch.sensor,
+            text_times=self.text_times,
         )
 
     @staticmethod
@@ -250,6 +253,7 @@ class BatchProcessor:
             taken = LaneRows(
                 [rows[i] for i in kept],
                 [taken.windows[i] for i in kept],
+                [taken.times[i] for i in kept],
                 taken.unattributed,
                 taken.template,
             )

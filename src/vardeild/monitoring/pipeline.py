@@ -353,11 +353,14 @@ class Pipeline:
         existing = store.existing_fingerprints(session, fingerprints) if fingerprints else set()
         existing.update(f for f in fingerprints if f in group.fingerprints)
         new = [(event, row) for event, row in work.keep if event.fingerprint not in existing]
-        lane_rows, lane_windows = (lane.rows, lane.windows) if lane is not None else ([], [])
+        lane_rows, lane_windows, lane_times = (
+            (lane.rows, lane.windows, lane.times) if lane is not None else ([], [], [])
+        )
         if existing and lane_rows:
             fresh = [i for i, values in enumerate(lane_rows) if values[1] not in existing]
             lane_rows = [lane_rows[i] for i in fresh]
             lane_windows = [lane_windows[i] for i in fresh]
+            lane_times = [lane_times[i] for i in fresh]
         ids = store.allocate_event_ids(session, len(new) + len(lane_rows))
         if ids and ids[0] <= group.last_id:
             # SQLite allocates after the largest stored id, and the group's earlier batches'
@@ -383,7 +386,13 @@ class Pipeline:
             group.fingerprints.update(values[1] for values in lane_rows)
             assert lane is not None
             folded = fold_rows(
-                drafts, lane.template, lane_rows, lane_windows, lane_ids, critical_members=critical
+                drafts,
+                lane.template,
+                lane_rows,
+                lane_windows,
+                lane_times,
+                lane_ids,
+                critical_members=critical,
             )
             group.rows += zip(folded, lane_rows, strict=True)
         touched = [d for key, d in drafts.items() if before.get(key) != d.count]
@@ -454,6 +463,8 @@ class Pipeline:
     def _indexes(
         self, session: Session, now: datetime
     ) -> tuple[AttributionIndex, frozenset[int], IndicatorMatcher | None]:
+        # The Shadowserver lane writes times in the form this database stores them.
+        self._batches.text_times = store.stores_times_as_text(session)
         revision = registry_revision(session)
         index: AttributionIndex = self._cache(
             "attribution", revision, lambda: build_attribution_index(session)

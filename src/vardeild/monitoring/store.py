@@ -77,6 +77,12 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+def stores_times_as_text(session: Session) -> bool:
+    """Whether the database keeps times as text (SQLite, see store_sqlite.stored_time); a
+    row given with its times so is stored as it is."""
+    return _dialect(session) != "postgresql"
+
+
 def claim_batch_key(session: Session, *, source: str, batch_key: str, at: datetime) -> bool:
     """Record the batch key; return False if it was committed before (skip the batch)."""
     stmt = (
@@ -105,8 +111,7 @@ def get_checkpoint(session: Session, source: str) -> Checkpoint | None:
 def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[str]:
     """Return which of the fingerprints are stored already."""
     if _dialect(session) == "postgresql":
-        query = "SELECT fingerprint FROM events WHERE fingerprint = ANY(:values)"
-        return {fingerprint for (fingerprint,) in store_pg.select_any(session, query, fingerprints)}
+        return store_pg.existing_fingerprints(session, fingerprints)
     return store_sqlite.existing_fingerprints(session, fingerprints)
 
 

@@ -244,9 +244,35 @@ def select_any(session: Session, query: str, values: Sequence[str]) -> list[Any]
 
 
 def event_ids(session: Session, count: int) -> list[int]:
-    """Return count fresh ids from the events table's sequence."""
-    rows = session.execute(
-        text("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)"),
-        {"n": count},
-    )
-    return [int(value) for (value,) in rows]
+    """Return count fresh ids from the events table's sequence. They come back as their
+    first and last when they are one run (as they are unless another worker drew ids at the
+    same moment), else as one array: fetching 50,000 rows of one id each cost the driver
+    ~0.25 s and the round trips more."""
+    first, last, scattered = session.execute(_EVENT_IDS, {"n": count}).one()
+    if scattered is None:
+        return list(range(int(first), int(last) + 1))
+    return [int(value) for value in scattered]
+
+
+# The sequence is named once (an InitPlan): pg_get_serial_sequence per id cost the server
+# ~6 us each, ten times nextval's own cost.
+_EVENT_IDS = text(
+    "WITH drawn AS (SELECT nextval((SELECT pg_get_serial_sequence('events', 'id'))::regclass)"
+    " AS id FROM generate_series(1, :n))"
+    " SELECT min(id), max(id),"
+    " CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL ELSE array_agg(id ORDER BY id) END"
+    " FROM drawn"
+)
+
+
+def existing_fingerprints(session: Session, fingerprints: Sequence[str]) -> set[str]:
+    """Return which of the fingerprints are stored already. They go as one text (hex digits
+    joined by commas) that the server splits: psycopg's dump of a 50,000-string array
+    parameter cost ~0.35 s of client CPU."""
+    found = session.execute(_EXISTING, {"values": ",".join(fingerprints)})
+    return {fingerprint for (fingerprint,) in found}
+
+
+_EXISTING = text(
+    "SELECT fingerprint FROM events WHERE fingerprint = ANY(string_to_array(:values, ','))"
+)

@@ -66,6 +66,7 @@ def _insert_events(count: int) -> str:
 
 
 _EXISTING = "SELECT fingerprint FROM events WHERE fingerprint IN (SELECT value FROM json_each(?))"
+_TEXT_OR_NONE = (str, type(None))
 _SOURCE = EVENT_COLUMNS.index("time_source")
 _OBSERVED = EVENT_COLUMNS.index("time_observation")
 
@@ -83,11 +84,15 @@ def stored_time(value: datetime | None) -> str | None:
 
 def insert_events(session: Session, rows: Sequence[Sequence[Any]]) -> int:
     """Insert events (their values in EVENT_COLUMNS order) whose fingerprint is new; return
-    how many were inserted."""
+    how many were inserted. Times given as text are taken as stored_time's (the Shadowserver
+    lane writes them so)."""
     observed: dict[datetime, str | None] = {}  # a batch's rows share their time of receipt
     values = []
     utc = UTC
     for row in rows:
+        if type(row[_OBSERVED]) is str and type(row[_SOURCE]) in _TEXT_OR_NONE:
+            values.append(row)
+            continue
         value = list(row)  # the caller's row stays as it was, for another try
         at = value[_SOURCE]
         if at is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from tests.support.report_lane import (
@@ -20,6 +21,7 @@ from tests.support.report_lane import (
 from vardeild.intel.matcher import IndicatorMatcher
 from vardeild.intel.model import IndicatorType
 from vardeild.members.attribution import AttributionIndex
+from vardeild.monitoring import store_sqlite
 from vardeild.monitoring.batch import BatchProcessor
 from vardeild.monitoring.model import EVENT_COLUMNS
 from vardeild.monitoring.parsers import shadowserver_lane
@@ -131,6 +133,27 @@ def test_the_lane_stores_what_the_general_path_stores(
         assert lane.counts[(name, Outcome.UNATTRIBUTED)] == 1
     members = {(r[15], r[16]) for r in lane.rows}
     assert {(1, None), (2, None), (3, None)} <= members
+
+
+def test_rows_for_sqlite_hold_their_times_as_sqlite_stores_them(index: AttributionIndex) -> None:
+    general, lane = both(records(GOOD), FILENAME, index, text_times=True)
+    assert lane.work.lane is not None
+    assert_same(general, lane)
+    assert lane.rows[0][2] == "2024-05-01 10:00:00.000000"
+    assert lane.rows[0][3] == "2026-11-28 12:00:30.123456"
+    assert lane.work.lane.times[0] == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 11, 28, 12, 0, 30, 123456, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 3, 29, 3, 30, tzinfo=timezone(timedelta(hours=2))),
+    ],
+)
+def test_the_lane_s_time_text_is_the_sqlite_store_s(when: datetime) -> None:
+    assert shadowserver_lane.stored_time(when) == store_sqlite.stored_time(when)
 
 
 def test_a_row_s_data_and_columns_are_the_general_paths(index: AttributionIndex) -> None:
@@ -272,7 +295,13 @@ def test_mangled_rows_are_stored_as_the_general_path_stores_them(
             cut = rng.choice([0, 0, 1])
             row[at : at + cut] = rng.choice(alphabet)
         batch = records([GOOD[0], bytes(row) + b"\n"])
-        general, lane = both(batch, FILENAME, index, store_unattributed=rng.random() < 0.5)
+        general, lane = both(
+            batch,
+            FILENAME,
+            index,
+            store_unattributed=rng.random() < 0.5,
+            text_times=rng.random() < 0.5,
+        )
         if lane.work.lane is None:
             assert lane.rows == general.rows
             assert lane.bad == general.bad

@@ -70,7 +70,7 @@ static int buffer_room(Buffer *b, Py_ssize_t more) {
     if (b->n + more <= b->cap) return 1;
     Py_ssize_t cap = b->cap ? b->cap : 1024;
     while (cap < b->n + more) cap *= 2;
-    char *p = PyMem_Realloc(b->p, cap);
+    char *p = PyMem_RawRealloc(b->p, (size_t)cap); /* the raw allocator: no GIL needed */
     if (p == NULL) return 0;
     b->p = p;
     b->cap = cap;
@@ -362,10 +362,9 @@ static PyObject *owner_of(PyObject *const *ask, PyObject *ip, const Value *fqdn,
     return owner;
 }
 
-/* The `data` JSON of one row, into b (emptied first). */
+/* The `data` JSON of one row, appended to b. */
 static int build_data(const Spec *spec, const Value *slots, const char *const *cell,
                       const Py_ssize_t *size, Buffer *b) {
-    b->n = 0;
     if (!buffer_room(b, 2)) return 0;
     b->p[b->n++] = '{';
     int first = 1;
@@ -491,37 +490,123 @@ static int split_cells(const char *row, Py_ssize_t n, int most, const char **cel
     }
 }
 
-/* The outcome of one record, given its row's bytes: 1 kept (appended), 0 not plain (give up),
- * 2 touched no member (counted), -1 error. */
+/* One record after the first pass, which runs without the GIL: its row, its slots, and, where
+ * it became a row to store, its `data` JSON (in the data buffer) and fingerprint. */
+typedef struct {
+    const char *row;
+    Py_ssize_t n;
+    int ascii;
+    Value *slots;           /* spec->n_slots values */
+    Py_ssize_t data_at, data_n;
+    char digest[32];
+} Parsed;
+
 typedef struct {
     const Spec *spec;
-    PyObject *ask[3];
-    int store_unattributed;
-    long long window;
-    PyObject *rows, *windows;
-    Buffer data, scratch;
+    const char *header;
+    Py_ssize_t header_n;
+    Buffer data;   /* every row's `data` JSON, one after another (offsets: it may move) */
+    char *scratch; /* unquoted cells and lowered values: sized once, so spans stay valid */
     const char *cell[MAX_CELLS]; /* each cell's text: in the row, or unquoted in scratch */
     Py_ssize_t size[MAX_CELLS];
-} Lane;
+} Pass;
 
-static int lane_row(Lane *lane, const char *row, Py_ssize_t n, int ascii) {
-    const Spec *spec = lane->spec;
-    Value slots[MAX_SLOTS];
+/* Strict UTF-8, as Python's decoder checks it: no overlong forms, surrogates or code points
+ * past U+10FFFF. */
+static int valid_utf8(const unsigned char *s, Py_ssize_t n) {
+    Py_ssize_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        int more;
+        unsigned char low = 0x80, high = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) more = 1;
+        else if (c == 0xe0) more = 2, low = 0xa0;
+        else if (c == 0xed) more = 2, high = 0x9f;
+        else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) more = 2;
+        else if (c == 0xf0) more = 3, low = 0x90;
+        else if (c >= 0xf1 && c <= 0xf3) more = 3;
+        else if (c == 0xf4) more = 3, high = 0x8f;
+        else return 0;
+        if (i + more > n - 1) return 0; /* cut short by the row's end */
+        if (s[i + 1] < low || s[i + 1] > high) return 0;
+        for (int k = 2; k <= more; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* The first pass over one record, without the GIL: 1 taken (parsed, `data` and fingerprint
+ * made), 0 not one the lane takes (the batch goes to the general path), -1 out of memory. */
+static int first_pass(Pass *pass, const char *s, Py_ssize_t n, Parsed *out) {
+    const Spec *spec = pass->spec;
+    if (n > spec->max_record || n <= pass->header_n || memcmp(s, pass->header, pass->header_n) != 0)
+        return 0;
+    const char *row = s + pass->header_n;
+    n -= pass->header_n;
+    if (row[n - 1] == '\n') {
+        n--;
+        if (n > 0 && row[n - 1] == '\r') n--;
+    }
+    if (n == 0) return 0;
+    int ascii = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)row[i];
+        if (c == '\n' || c == '\r' || c == 0) return 0;
+        if (c >= 0x80) ascii = 0;
+    }
+    /* bytes that are not UTF-8 go to the general path, which says so */
+    if (!ascii && !valid_utf8((const unsigned char *)row, n)) return 0;
+    out->row = row, out->n = n, out->ascii = ascii;
+    Value *slots = out->slots;
     memset(slots, 0, sizeof(Value) * (size_t)spec->n_slots);
-    /* Room for the cells that must be unquoted and the lower-cased values: each at most the
-     * row's length. */
-    if (!buffer_room(&lane->scratch, 2 * n + 2)) return -1;
-    char *scratch = lane->scratch.p;
-    int cells = split_cells(row, n, spec->width, lane->cell, lane->size, &scratch);
+    char *scratch = pass->scratch;
+    int cells = split_cells(row, n, spec->width, pass->cell, pass->size, &scratch);
     if (cells != spec->width) return 0;
     for (int i = 0; i < spec->n_steps; i++) {
         const Step *step = &spec->steps[i];
-        Py_ssize_t len = lane->size[step->cell];
+        Py_ssize_t len = pass->size[step->cell];
         if (len == 0) continue; /* an empty cell leaves the field as it was */
-        if (!take_cell(step, lane->cell[step->cell], len, slots, &scratch)) return 0;
+        if (!take_cell(step, pass->cell[step->cell], len, slots, &scratch)) return 0;
     }
-    const int *roles = spec->roles;
-    if (slots[roles[R_TIME]].type != V_TIME) return 0;
+    pass->scratch = scratch;
+    if (slots[spec->roles[R_TIME]].type != V_TIME) return 0;
+    Py_ssize_t at = pass->data.n; /* an offset: the buffer may move as it grows */
+    if (!build_data(spec, slots, pass->cell, pass->size, &pass->data)) return -1;
+    out->data_at = at, out->data_n = pass->data.n - at;
+    Blake2b hash;
+    blake2b_begin(&hash, 16);
+    blake2b_add(&hash, (const uint8_t *)spec->prefix, (size_t)spec->prefix_n);
+    blake2b_add(&hash, (const uint8_t *)row, (size_t)n);
+    blake2b_hex(&hash, out->digest);
+    return 1;
+}
+
+/* The time text SQLite stores for a UTCDateTime (store_sqlite.stored_time): microseconds, no
+ * offset. */
+static PyObject *stored_text(const Value *v) {
+    char text[32];
+    snprintf(text, sizeof text, "%04d-%02d-%02d %02d:%02d:%02d.000000", v->year, v->month, v->day,
+             v->hour, v->minute, v->second);
+    return PyUnicode_FromStringAndSize(text, 26);
+}
+
+typedef struct {
+    const Spec *spec;
+    PyObject *ask[3];
+    int store_unattributed, text_times;
+    long long window;
+    PyObject *rows, *windows, *times;
+    const char *data;
+} Second;
+
+/* The second pass over one parsed record, with the GIL: the indicator screen, attribution and
+ * the row's objects. 1 kept (appended), 2 touched no member (counted), 0 an indicator could
+ * match (give up), -1 error. */
+static int second_pass(Second *lane, const Parsed *p) {
+    const Spec *spec = lane->spec;
+    const Value *slots = p->slots;
     for (int i = 0; i < spec->n_checks; i++) { /* could an indicator match? the general path */
         const Value *v = &slots[spec->checks[i].slot];
         if (v->type != V_TEXT) continue;
@@ -534,11 +619,12 @@ static int lane_row(Lane *lane, const char *row, Py_ssize_t n, int ascii) {
         Py_DECREF(hit);
         if (truth != 0) return truth < 0 ? -1 : 0;
     }
+    const int *roles = spec->roles;
     static const Value unset = {0};
 #define SLOT(role) (roles[role] >= 0 ? &slots[roles[role]] : &unset)
     PyObject *sip = SLOT(R_SIP)->type == V_TEXT ? text_of(SLOT(R_SIP)) : NULL;
     PyObject *dip = SLOT(R_DIP)->type == V_TEXT ? text_of(SLOT(R_DIP)) : NULL;
-    PyObject *source = NULL, *target = NULL, *out = NULL;
+    PyObject *source = NULL, *target = NULL, *out = NULL, *when = NULL;
     int result = -1;
     if ((SLOT(R_SIP)->type == V_TEXT && sip == NULL) || (SLOT(R_DIP)->type == V_TEXT && dip == NULL))
         goto done;
@@ -550,22 +636,18 @@ static int lane_row(Lane *lane, const char *row, Py_ssize_t n, int ascii) {
         result = 2;
         goto done;
     }
-    if (!build_data(spec, slots, lane->cell, lane->size, &lane->data)) goto done;
-    Blake2b hash;
-    char digest[32];
-    blake2b_begin(&hash, 16);
-    blake2b_add(&hash, (const uint8_t *)spec->prefix, (size_t)spec->prefix_n);
-    blake2b_add(&hash, (const uint8_t *)row, (size_t)n);
-    blake2b_hex(&hash, digest);
     out = new_row(spec->columns);
     if (out == NULL) goto done;
-    const Value *when = SLOT(R_TIME);
-    if (!set_column(out, C_FINGERPRINT, PyUnicode_FromStringAndSize(digest, 32)) ||
-        !set_column(out, C_TIME_SOURCE, object_of(when)) ||
+    const Value *at = SLOT(R_TIME);
+    when = object_of(at);
+    if (when == NULL) goto done;
+    if (!set_column(out, C_FINGERPRINT, PyUnicode_FromStringAndSize(p->digest, 32)) ||
+        !set_column(out, C_TIME_SOURCE, lane->text_times ? stored_text(at) : Py_NewRef(when)) ||
         !set_column(out, C_SOURCE_MEMBER, Py_NewRef(source)) ||
         !set_column(out, C_DESTINATION_MEMBER, Py_NewRef(target)) ||
-        !set_column(out, C_DATA, PyUnicode_DecodeUTF8(lane->data.p, lane->data.n, NULL)) ||
-        !set_column(out, C_RAW, ascii ? PyUnicode_DecodeASCII(row, n, NULL) : PyUnicode_DecodeUTF8(row, n, NULL)))
+        !set_column(out, C_DATA, PyUnicode_DecodeUTF8(lane->data + p->data_at, p->data_n, NULL)) ||
+        !set_column(out, C_RAW, p->ascii ? PyUnicode_DecodeASCII(p->row, p->n, NULL)
+                                         : PyUnicode_DecodeUTF8(p->row, p->n, NULL)))
         goto done;
     if ((sip != NULL && !set_column(out, C_SOURCE_IP, Py_NewRef(sip))) ||
         (dip != NULL && !set_column(out, C_DESTINATION_IP, Py_NewRef(dip))))
@@ -573,14 +655,17 @@ static int lane_row(Lane *lane, const char *row, Py_ssize_t n, int ascii) {
     if ((SLOT(R_SPORT)->type == V_INT && !set_column(out, C_SOURCE_PORT, object_of(SLOT(R_SPORT)))) ||
         (SLOT(R_DPORT)->type == V_INT && !set_column(out, C_DESTINATION_PORT, object_of(SLOT(R_DPORT)))))
         goto done;
-    long long at = when->i, window = (at >= 0 ? at : at - lane->window + 1) / lane->window * lane->window;
+    long long seconds = at->i, window = lane->window;
+    window = (seconds >= 0 ? seconds : seconds - window + 1) / window * window;
     PyObject *start_of = PyLong_FromLongLong(window);
     if (start_of == NULL) goto done;
-    int failed = PyList_Append(lane->rows, out) < 0 || PyList_Append(lane->windows, start_of) < 0;
+    int failed = PyList_Append(lane->rows, out) < 0 || PyList_Append(lane->windows, start_of) < 0 ||
+                 PyList_Append(lane->times, when) < 0;
     Py_DECREF(start_of);
     if (!failed) result = 1;
 #undef SLOT
 done:
+    Py_XDECREF(when);
     Py_XDECREF(out);
     Py_XDECREF(source);
     Py_XDECREF(target);
@@ -590,74 +675,92 @@ done:
 }
 
 PyDoc_STRVAR(rows_doc,
-             "rows(records, header, spec, owners, screen, store_unattributed, window_seconds)\n"
+             "rows(records, header, spec, owners, screen, store_unattributed, window_seconds,\n"
+             "     text_times)\n"
              "--\n\n"
              "The events table's rows of records that each hold header and one row: (rows,\n"
-             "windows, unattributed), or None when one record is not one the lane takes.\n"
+             "windows, times, unattributed), or None when one record is not one the lane takes.\n"
              "See shadowserver_lane.py.");
 
 static PyObject *lane_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 7 || !PyList_Check(args[0]) || !PyBytes_Check(args[1]) || !PyTuple_Check(args[3]) ||
+    if (nargs != 8 || !PyList_Check(args[0]) || !PyBytes_Check(args[1]) || !PyTuple_Check(args[3]) ||
         PyTuple_GET_SIZE(args[3]) != 3) {
         PyErr_SetString(PyExc_TypeError,
                         "rows(records: list[bytes], header: bytes, spec, (owner_of_ip, "
-                        "owner_of_domain, owner_of_asn), screen, store_unattributed, window_seconds)");
+                        "owner_of_domain, owner_of_asn), screen, store_unattributed, window_seconds, "
+                        "text_times)");
         return NULL;
     }
     Spec spec;
     memset(&spec, 0, sizeof spec);
     if (!read_spec(args[2], args[4], &spec)) return NULL;
-    Lane lane;
+    Second lane;
     memset(&lane, 0, sizeof lane);
     lane.spec = &spec;
     for (int i = 0; i < 3; i++) lane.ask[i] = PyTuple_GET_ITEM(args[3], i);
     lane.store_unattributed = PyObject_IsTrue(args[5]);
     lane.window = PyLong_AsLongLong(args[6]);
-    PyObject *answer = NULL;
-    if (lane.store_unattributed < 0 || (lane.window == -1 && PyErr_Occurred())) goto done;
+    lane.text_times = PyObject_IsTrue(args[7]);
+    PyObject *records = args[0], *answer = NULL;
+    Py_ssize_t count = PyList_GET_SIZE(records), total = 0, unattributed = 0;
+    Pass pass;
+    memset(&pass, 0, sizeof pass);
+    pass.spec = &spec;
+    pass.header = PyBytes_AS_STRING(args[1]);
+    pass.header_n = PyBytes_GET_SIZE(args[1]);
+    Parsed *parsed = NULL;
+    Value *values = NULL;
+    char *scratch = NULL;
+    if (lane.store_unattributed < 0 || lane.text_times < 0 || (lane.window == -1 && PyErr_Occurred()))
+        goto done;
     if (lane.window < 1) {
         PyErr_SetString(PyExc_ValueError, "window_seconds must be positive");
         goto done;
     }
-    lane.rows = PyList_New(0);
-    lane.windows = PyList_New(0);
-    if (lane.rows == NULL || lane.windows == NULL) goto done;
-    const char *header = PyBytes_AS_STRING(args[1]);
-    Py_ssize_t header_n = PyBytes_GET_SIZE(args[1]), unattributed = 0;
-    PyObject *records = args[0];
-    for (Py_ssize_t r = 0; r < PyList_GET_SIZE(records); r++) {
+    /* The records' bytes, read with the GIL; the list and they stay alive (the caller holds
+     * them) while the first pass reads them without it. */
+    parsed = PyMem_RawCalloc((size_t)count + 1, sizeof(Parsed));
+    values = PyMem_RawCalloc((size_t)count * (size_t)(spec.n_slots ? spec.n_slots : 1) + 1, sizeof(Value));
+    if (parsed == NULL || values == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r < count; r++) {
         PyObject *record = PyList_GET_ITEM(records, r);
         if (!PyBytes_Check(record)) goto give_up;
-        const char *s = PyBytes_AS_STRING(record);
-        Py_ssize_t n = PyBytes_GET_SIZE(record);
-        if (n > spec.max_record || n <= header_n || memcmp(s, header, header_n) != 0) goto give_up;
-        const char *row = s + header_n;
-        n -= header_n;
-        if (row[n - 1] == '\n') {
-            n--;
-            if (n > 0 && row[n - 1] == '\r') n--;
-        }
-        if (n == 0) goto give_up;
-        int ascii = 1;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)row[i];
-            if (c == '\n' || c == '\r' || c == 0) goto give_up;
-            if (c >= 0x80) ascii = 0;
-        }
-        if (!ascii) { /* bytes that are not UTF-8 go to the general path, which says so */
-            PyObject *text = PyUnicode_DecodeUTF8(row, n, NULL);
-            if (text == NULL) {
-                PyErr_Clear();
-                goto give_up;
-            }
-            Py_DECREF(text);
-        }
-        int outcome = lane_row(&lane, row, n, ascii);
-        if (outcome < 0) goto done;
-        if (outcome == 0) goto give_up;
-        if (outcome == 2) unattributed++;
+        parsed[r].row = PyBytes_AS_STRING(record);
+        parsed[r].n = PyBytes_GET_SIZE(record);
+        parsed[r].slots = values + r * spec.n_slots;
+        total += parsed[r].n;
     }
-    answer = Py_BuildValue("(OOn)", lane.rows, lane.windows, unattributed);
+    scratch = PyMem_RawMalloc((size_t)(2 * total + 2 * count + 16));
+    if (scratch == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    pass.scratch = scratch;
+    int outcome = 1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < count && outcome == 1; r++)
+        outcome = first_pass(&pass, parsed[r].row, parsed[r].n, &parsed[r]);
+    Py_END_ALLOW_THREADS
+    if (outcome < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (outcome == 0) goto give_up;
+    lane.rows = PyList_New(0);
+    lane.windows = PyList_New(0);
+    lane.times = PyList_New(0);
+    if (lane.rows == NULL || lane.windows == NULL || lane.times == NULL) goto done;
+    lane.data = pass.data.p;
+    for (Py_ssize_t r = 0; r < count; r++) {
+        int kept = second_pass(&lane, &parsed[r]);
+        if (kept < 0) goto done;
+        if (kept == 0) goto give_up;
+        if (kept == 2) unattributed++;
+    }
+    answer = Py_BuildValue("(OOOn)", lane.rows, lane.windows, lane.times, unattributed);
     goto done;
 give_up:
     answer = Py_NewRef(Py_None);
@@ -665,8 +768,11 @@ done:
     release_spec(&spec);
     Py_XDECREF(lane.rows);
     Py_XDECREF(lane.windows);
-    PyMem_Free(lane.data.p);
-    PyMem_Free(lane.scratch.p);
+    Py_XDECREF(lane.times);
+    PyMem_RawFree(pass.data.p);
+    PyMem_RawFree(scratch);
+    PyMem_RawFree(values);
+    PyMem_RawFree(parsed);
     return answer;
 }
 

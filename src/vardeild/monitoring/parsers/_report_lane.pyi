@@ -1,6 +1,7 @@
 """The Shadowserver lane in C (_report_lane.c); see shadowserver_lane.py."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 def rows(
@@ -13,6 +14,7 @@ def rows(
     screen: object | None,
     store_unattributed: bool,
     window_seconds: int,
+    text_times: bool,
     /,
-) -> tuple[list[list[Any]], list[int], int] | None: ...
+) -> tuple[list[list[Any]], list[int], list[datetime], int] | None: ...
 def fingerprint(prefix: bytes, row: bytes, /) -> str: ...

@@ -133,13 +133,15 @@ class Attribution(Protocol):
 @dataclass(frozen=True, slots=True)
 class LaneRows:
     """A batch the lane took: the stored rows (lists in model.EVENT_COLUMNS order, id and alert_id
-    None) of the records that touch a member (or all, when unattributed ones are stored), the
-    start of each row's alert window (seconds since the epoch), how many touched no member,
-    and the batch's constant event (classification, feed, description, severity) the rows'
-    alerts are made from."""
+    None; the times as SQLite stores them where asked, see `rows`) of the records that touch a
+    member (or all, when unattributed ones are stored), the start of each row's alert window
+    (seconds since the epoch), each row's time_source as a datetime, how many touched no
+    member, and the batch's constant event (classification, feed, description, severity) the
+    rows' alerts are made from."""
 
     rows: list[list[Any]]
     windows: list[int]
+    times: list[datetime]
     unattributed: int
     template: Event
 
@@ -236,8 +238,11 @@ class ReportLane:
         store_unattributed: bool,
         window_seconds: int,
         sensor: str | None,
+        text_times: bool = False,
     ) -> LaneRows | None:
-        """Return the batch's stored rows, or None when the general path must take it."""
+        """Return the batch's stored rows, or None when the general path must take it. With
+        text_times the rows hold their times as the text SQLite stores (store_sqlite), which
+        the C code writes faster than Python converts them."""
         if native is None or not records:
             return None
         first = records[0]
@@ -251,10 +256,11 @@ class ReportLane:
         plan, spec = found
         if observed_at.tzinfo is None:
             observed_at = observed_at.replace(tzinfo=UTC)
+        observed_at = observed_at.astimezone(UTC)
         template = plan.template
         constants = {
             "fingerprint": "",
-            "time_observation": observed_at.astimezone(UTC),
+            "time_observation": stored_time(observed_at) if text_times else observed_at,
             "kind": template.kind.value,
             "feed_name": template.feed_name,
             "feed_code": template.feed_code,
@@ -287,11 +293,12 @@ class ReportLane:
             screen,
             store_unattributed,
             window_seconds,
+            text_times,
         )
         if taken is None:
             return None
-        rows, windows, unattributed = taken
-        return LaneRows(rows, windows, unattributed, template)
+        rows, windows, times, unattributed = taken
+        return LaneRows(rows, windows, times, unattributed, template)
 
     def _spec_for(
         self, header: bytes, filename: str, observed_at: datetime
@@ -310,6 +317,12 @@ class ReportLane:
             self._specs.clear()
         self._specs[key] = found
         return found
+
+
+def stored_time(value: datetime) -> str:
+    """The text SQLite stores for a UTC time (store_sqlite.stored_time, which tests hold this
+    to): microseconds, no offset."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _header_text(header: bytes) -> str | None:
