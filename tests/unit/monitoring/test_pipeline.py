@@ -26,6 +26,7 @@ from vardeild.monitoring import suppression
 from vardeild.monitoring.alerts import ALERT_SAMPLES
 from vardeild.monitoring.model import Event, ParseError, Severity
 from vardeild.monitoring.parsers.eve import EveParser
+from vardeild.monitoring.pipeline import Pipeline, PipelineConfig
 from vardeild.monitoring.tables import EventRow, QuarantineRow
 from vardeild.platform import Platform
 
@@ -252,6 +253,32 @@ def test_the_same_records_under_a_new_key_are_not_stored_twice(platform: Platfor
         assert count_events(session) == 5
         assert _alert_state(session) == before
         assert counters(session)["duplicate"] == 6
+
+
+def test_a_write_that_meets_stored_events_looks_again_without_using_an_attempt(
+    platform: Platform,
+) -> None:
+    """Writes do not look for stored fingerprints first; one that meets them (the insert
+    refuses them) is tried again looking, which does not count against `attempts`, and the
+    writes after a batch holding no stored event stop looking again."""
+    add_member(platform, "10.1.0.0/16")
+    pipeline = Pipeline(
+        platform.session, clock=platform.clock, config=PipelineConfig(attempts=1),
+        cache=platform.cached,
+    )  # fmt: skip
+    lines = [eve_line(src_port=i) for i in range(4)]
+    first = pipeline.ingest(eve_batch(lines[:3], batch_key="a"))
+    assert (first.events_stored, pipeline._careful) == (3, False)
+    mixed = pipeline.ingest(eve_batch(lines, batch_key="b"))
+    assert (mixed.events_stored, mixed.events_duplicate) == (1, 3)
+    assert pipeline._careful  # the stored ones were found by looking
+    fresh = pipeline.ingest(eve_batch([eve_line(src_port=9)], batch_key="c"))
+    assert (fresh.events_stored, fresh.events_duplicate) == (1, 0)
+    assert not pipeline._careful
+    with platform.session() as session:
+        assert count_events(session) == 5
+        assert counters(session)["duplicate"] == 3
+        assert sum(a.count for a in alerts(session)) == 5
 
 
 def test_one_record_twice_in_a_batch_is_stored_once(platform: Platform) -> None:
