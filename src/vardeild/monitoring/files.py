@@ -60,6 +60,7 @@ _count_lines = native_loop.count_lines if native_loop is not None else _count_ne
 # takes the setting ingest_batch_records, whose default this is.
 BATCH_RECORDS = 50_000
 BATCH_SECONDS = 1.0
+FIRST_REPORT_BATCH = 5_000  # a report's first batch; each next one twice as large (_ingest_report)
 POLL_SECONDS = 0.2
 MAX_RECORD_BYTES = 4 << 20  # a longer "line" is cut here and quarantined, not held whole
 _CHUNK = 1 << 20
@@ -517,6 +518,11 @@ def _ingest_report(
                     records.append(RawRecord(position=1, data=header))
                     flush(1)
                 return
+            # The first batches are small and each twice the last, up to batch_records: the
+            # writer starts on the first while the next is parsed, and never waits long for
+            # one (a batch's write costs more than its parse), instead of idling through the
+            # parse of a whole first batch.
+            limit = min(batch_records, FIRST_REPORT_BATCH)
             for block in chain([first[1:]], blocks):
                 # What the checkpoint covers and blank rows are left out; the rest, batched.
                 records += [
@@ -524,11 +530,12 @@ def _ingest_report(
                     for line, row in block
                     if line > done and row.strip()
                 ]
-                while len(records) >= batch_records:
-                    records, rest = records[:batch_records], records[batch_records:]
+                while len(records) >= limit:
+                    records, rest = records[:limit], records[limit:]
                     last = records[-1].position
                     flush(last)
                     records = rest
+                    limit = min(batch_records, 2 * limit)
                     if stop.is_set():
                         return
                 if records:

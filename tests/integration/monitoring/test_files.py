@@ -22,7 +22,7 @@ from vardeild.monitoring.files import (
     ingest_shadowserver_files,
     source_of,
 )
-from vardeild.monitoring.ingest import Checkpoint
+from vardeild.monitoring.ingest import Checkpoint, IngestResult, RawBatch
 from vardeild.monitoring.pipeline import Pipeline
 from vardeild.monitoring.store import get_checkpoint
 from vardeild.monitoring.tables import EventRow, QuarantineRow
@@ -356,6 +356,28 @@ def test_a_report_is_resumed_by_line_and_rows_may_span_lines(
     # before are recognised by their fingerprints.
     again = run()
     assert (again.events_stored, again.events_duplicate) == (1, 2)
+
+
+def test_a_report_s_first_batches_grow_from_small_to_the_batch_size(tmp_path: Path) -> None:
+    """The writer starts on a small first batch; each next one is twice the last, up to the
+    batch size; every row is in exactly one batch, in order."""
+    report = tmp_path / "2026-11-28-scan_rdp-norway-geo.csv"
+    report.write_bytes(
+        HEADER + b"".join(report_row(f"10.1.{n // 256}.{n % 256}", n) for n in range(40_000))
+    )
+    seen: list[list[int]] = []
+
+    class Recording:
+        def ingest(self, batch: RawBatch) -> IngestResult:
+            seen.append([r.position for r in batch.records])
+            return IngestResult(records=len(batch.records))
+
+    totals = ingest_shadowserver_files(
+        Recording(), [report], checkpoint_of=lambda source: None, batch_records=12_000
+    )
+    assert [len(b) for b in seen] == [5_000, 10_000, 12_000, 12_000, 1_000]
+    assert [p for b in seen for p in b] == list(range(2, 40_002))
+    assert totals.records == 40_000
 
 
 def test_an_empty_report_is_quarantined_not_lost(platform: Platform, tmp_path: Path) -> None:
