@@ -22,7 +22,8 @@ Vardeild's side, for each database and round, in fresh child processes:
 - ingest (timed): `build_pipeline` as the CLI builds it, one empty batch so that the
   attribution index is built (timed apart: "warm-up"), then
   `monitoring.files.ingest_shadowserver_files` over report.csv with the CLI's batching (50,000
-  rows or one second per transaction), to the last commit: every row parsed (the report type
+  rows or one second per transaction; the first batches 5,000 rows, doubling), to the last
+  commit: every row parsed (the report type
   told by its header, as for a file named report.csv), attributed, rows that touch a member
   stored and folded into alerts, the others counted.
 
