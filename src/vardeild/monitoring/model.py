@@ -162,50 +162,9 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-# The fields the events table keeps in columns of their own (monitoring.tables.EventRow), raw
-# included. The stored JSON, `events.data`, leaves them out (alerts.stored_event puts them back):
-# on the EVE bench data fell from 777 to 321 bytes an event on average (raw: 586).
-COLUMN_FIELDS: frozenset[str] = frozenset(
-    (
-        "kind",
-        "time_observation",
-        "time_source",
-        "feed_name",
-        "feed_code",
-        "classification_taxonomy",
-        "classification_type",
-        "classification_identifier",
-        "severity",
-        "source_ip",
-        "source_port",
-        "destination_ip",
-        "destination_port",
-        "sensor",
-        "source_member",
-        "destination_member",
-        "fingerprint",
-        "raw",
-    )
-)
-
-
-def _stored_data_fields() -> list[tuple[str, Any, Any]]:
-    """Event's other fields, in its order, with its defaults (so that `omit_defaults` leaves
-    out the same values); typed Any, because the values come from an Event already."""
-    stored: list[tuple[str, Any, Any]] = []
-    for field in msgspec.structs.fields(Event):
-        if field.name in COLUMN_FIELDS:
-            continue
-        if field.default_factory is not msgspec.NODEFAULT:
-            default = msgspec.field(default_factory=field.default_factory)
-        else:
-            default = field.default
-        stored.append((field.name, Any, default))
-    return stored
-
-
-# The events table's columns in the order both stores write them (store_pg, store_sqlite), and
-# the order of the Shadowserver lane's rows (parsers/shadowserver_lane.py, _report_lane.c).
+# The events table's columns (monitoring.tables.EventRow) in the order both stores write them
+# (store_pg, store_sqlite), and the order of the Shadowserver lane's rows
+# (parsers/shadowserver_lane.py, _report_lane.c).
 EVENT_COLUMNS = (
     "id",
     "fingerprint",
@@ -229,6 +188,30 @@ EVENT_COLUMNS = (
     "data",
     "raw",
 )
+
+# The Event fields that have columns of their own (the member columns carry `_id`), raw
+# included. The stored JSON, `events.data`, leaves them out (alerts.stored_event puts them back):
+# on the EVE bench data fell from 777 to 321 bytes an event on average (raw: 586).
+COLUMN_FIELDS: frozenset[str] = frozenset(
+    {"source_member_id": "source_member", "destination_member_id": "destination_member"}.get(c, c)
+    for c in EVENT_COLUMNS
+    if c not in ("id", "alert_id", "data")
+)
+
+
+def _stored_data_fields() -> list[tuple[str, Any, Any]]:
+    """Event's other fields, in its order, with its defaults (so that `omit_defaults` leaves
+    out the same values); typed Any, because the values come from an Event already."""
+    stored: list[tuple[str, Any, Any]] = []
+    for field in msgspec.structs.fields(Event):
+        if field.name in COLUMN_FIELDS:
+            continue
+        if field.default_factory is not msgspec.NODEFAULT:
+            default = msgspec.field(default_factory=field.default_factory)
+        else:
+            default = field.default
+        stored.append((field.name, Any, default))
+    return stored
 
 
 # What `events.data` holds: msgspec.convert(event, StoredEventData, from_attributes=True).

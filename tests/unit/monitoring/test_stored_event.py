@@ -109,10 +109,9 @@ def test_a_reader_gets_the_whole_event(platform: Platform, old_rows: bool) -> No
 
 
 def test_the_columns_written_are_the_event_fields_kept_out_of_data() -> None:
-    """The two lists that must agree: the Event fields `data` leaves out (model.COLUMN_FIELDS)
-    and the columns both databases' bulk inserts write (store_pg.EVENT_COLUMNS, which the
-    SQLite insert shares), besides the row's own id, its alert and `data` itself; and those
-    are the events table's columns."""
+    """The columns both databases' bulk inserts write (model.EVENT_COLUMNS) are the events
+    table's, and the Event fields `data` leaves out (model.COLUMN_FIELDS, derived from them)
+    are Event fields: those columns, besides the row's own id, its alert and `data` itself."""
     member_columns = {
         "source_member": "source_member_id",
         "destination_member": "destination_member_id",
