@@ -212,6 +212,19 @@ def test_the_lane_declines_a_batch_the_general_path_must_judge(
     assert lane.counts == general.counts
 
 
+def test_a_long_cell_unquoted_and_lowered_twice_fits(index: AttributionIndex) -> None:
+    """The worst case of the C code's scratch space: a header far shorter than its rows, and a
+    quoted cell with doubled quotes that two fields lower-case (a DNS request is the query and
+    the destination's name). Run under AddressSanitizer too (docs/testing.md)."""
+    header = b"timestamp,src_ip,query\n"
+    name = b"A" + b'""B' + b"c" * 6000 + b".Example"
+    rows = [b'2024-05-01 10:00:00,192.0.2.10,"' + name + b'"\n'] * 3
+    general, lane = both(records(rows, header), "2024-05-01-event4_sinkhole_dns-world.csv", index)
+    assert lane.work.lane is not None
+    assert_same(general, lane)
+    assert '"dns_query":"a\\"b' in lane.rows[0][19]
+
+
 def test_a_batch_with_other_headers_is_declined(index: AttributionIndex) -> None:
     other = HEADER.replace(b"city", b"town")
     general, lane = both([*records(GOOD[:2]), *records(GOOD[2:3], other)], FILENAME, index)

@@ -733,7 +733,12 @@ static PyObject *lane_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
         parsed[r].slots = values + r * spec.n_slots;
         total += parsed[r].n;
     }
-    scratch = PyMem_RawMalloc((size_t)(2 * total + 2 * count + 16));
+    /* Per row, the unquoted cells (at most the row's length) and each lowering step's copy of
+     * its cell (at most the row's length each); a row is shorter than its record. */
+    Py_ssize_t copies = 1;
+    for (int i = 0; i < spec.n_steps; i++)
+        copies += spec.steps[i].kind == K_HOST || spec.steps[i].kind == K_LOWER;
+    scratch = PyMem_RawMalloc((size_t)(copies * total + 2 * count + 16));
     if (scratch == NULL) {
         PyErr_NoMemory();
         goto done;
