@@ -117,9 +117,12 @@ class BatchProcessor:
                 work.records = len(records)
         if screen is not None:
             records = screen.screen(records, batch_sensor, counts, seen)
-        if batch.feed is Feed.SHADOWSERVER and self._lane and records and not suppressor:
+        if batch.feed is Feed.SHADOWSERVER and self._lane and records:
             taken = self._lane_rows(batch, now, index, matcher)
-            if taken is not None:
+            # A rule that could suppress one of its rows sends the batch the general way.
+            if taken is not None and not (
+                suppressor and suppressor.concerns(m for r in taken.rows for m in (r[15], r[16]))
+            ):
                 self._lane_work(work, taken, batch_sensor)
                 return work
         for record, item in self._parsed(batch, records, now):

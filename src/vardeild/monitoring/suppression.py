@@ -16,7 +16,7 @@ with no rule in force pays nothing per event.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +58,13 @@ class Suppressor:
 
     def __bool__(self) -> bool:
         return bool(self._by_member)
+
+    def concerns(self, members: Iterable[int | None]) -> bool:
+        """Return whether any rule could suppress an event of these members: a rule for any
+        member, or one for one of them (the Shadowserver lane asks, for its batch's rows)."""
+        return bool(self._any_member) or any(
+            member in self._by_member for member in members if member is not None
+        )
 
     def match(self, event: Event) -> int | None:
         """Return the id of the first rule (lowest id) that suppresses event, else None."""

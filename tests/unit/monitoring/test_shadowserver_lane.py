@@ -282,14 +282,28 @@ def test_indicators_no_row_could_match_leave_the_batch_to_the_lane(
     assert_same(general, lane)
 
 
-def test_suppression_rules_send_the_batch_to_the_general_path(index: AttributionIndex) -> None:
-    rule = _Rule(id=1, member_id=1, identifier=None, network=None, indicator_id=None)
-    processor = BatchProcessor(store_unattributed=False)
-    work = processor.process(
-        batch_of(records(GOOD), FILENAME), OBSERVED, index, None, Suppressor([rule])
-    )
-    assert work.lane is None
-    assert work.hits == {1: 6}  # the rows of member 1, the duplicate included
+@pytest.mark.parametrize(
+    ("member", "taken"),
+    [(1, False), (3, False), (None, False), (99, True)],  # 1 and 3 have rows here, 99 none
+)
+def test_a_suppression_rule_for_a_member_of_the_batch_sends_it_the_general_way(
+    index: AttributionIndex, member: int | None, taken: bool
+) -> None:
+    rule = _Rule(id=1, member_id=member, identifier=None, network=None, indicator_id=None)
+    works = [
+        BatchProcessor(store_unattributed=False, lane=lane).process(
+            batch_of(records(GOOD), FILENAME), OBSERVED, index, None, Suppressor([rule])
+        )
+        for lane in (False, True)
+    ]
+    general, lane = works
+    assert (lane.lane is not None) is taken
+    assert lane.hits == general.hits
+    assert lane.counts == general.counts
+    if not taken:
+        assert [row for _, row in lane.keep] == [row for _, row in general.keep]
+    hits = {1: 6, 3: 1, None: 8, 99: 0}[member]  # None: every attributed row (duplicate too)
+    assert general.hits == ({1: hits} if hits else {})
 
 
 def test_mangled_rows_are_stored_as_the_general_path_stores_them(
