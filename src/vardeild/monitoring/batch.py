@@ -121,7 +121,14 @@ class BatchProcessor:
             taken = self._lane_rows(batch, now, index, matcher)
             # A rule that could suppress one of its rows sends the batch the general way.
             if taken is not None and not (
-                suppressor and suppressor.concerns(m for r in taken.rows for m in (r[15], r[16]))
+                suppressor
+                and suppressor.concerns(
+                    (m for r in taken.rows for m in (r[15], r[16])),
+                    classification=(
+                        taken.template.classification_identifier,
+                        taken.template.classification_type,
+                    ),
+                )
             ):
                 self._lane_work(work, taken, batch_sensor)
                 return work

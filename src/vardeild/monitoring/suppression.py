@@ -59,11 +59,17 @@ class Suppressor:
     def __bool__(self) -> bool:
         return bool(self._by_member)
 
-    def concerns(self, members: Iterable[int | None]) -> bool:
-        """Return whether any rule could suppress an event of these members: a rule for any
-        member, or one for one of them (the Shadowserver lane asks, for its batch's rows)."""
-        return bool(self._any_member) or any(
-            member in self._by_member for member in members if member is not None
+    def concerns(self, members: Iterable[int | None], *, classification: tuple[str, str]) -> bool:
+        """Return whether any rule could suppress an event that touches these members, has
+        this classification (identifier, type) and matched no indicator: the Shadowserver
+        lane asks, for its batch's rows, which share a classification and match nothing. A
+        rule naming a network counts as one that could (the lane does not test addresses)."""
+        touched = {member for member in members if member is not None}
+        rules = [*self._any_member, *(r for m in touched for r in self._by_member.get(m, ()))]
+        return any(
+            rule.indicator_id is None
+            and (rule.identifier is None or rule.identifier in classification)
+            for rule in rules
         )
 
     def match(self, event: Event) -> int | None:

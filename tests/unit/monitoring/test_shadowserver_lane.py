@@ -283,27 +283,41 @@ def test_indicators_no_row_could_match_leave_the_batch_to_the_lane(
 
 
 @pytest.mark.parametrize(
-    ("member", "taken"),
-    [(1, False), (3, False), (None, False), (99, True)],  # 1 and 3 have rows here, 99 none
+    ("member", "identifier", "indicator", "taken", "hits"),
+    [
+        (1, None, None, False, 6),  # member 1 has 6 rows here (the duplicate too)
+        (3, None, None, False, 1),
+        (None, None, None, False, 8),  # a rule for any member: every attributed row
+        (99, None, None, True, 0),  # nobody in this batch
+        (1, "accessible-smb", None, False, 6),  # the batch's identifier
+        (1, "potentially-unwanted-accessible", None, False, 6),  # its type
+        (1, "open-telnet", None, True, 0),  # another classification
+        (None, "open-telnet", None, True, 0),
+        (None, None, 5, True, 0),  # an indicator: the lane's rows match none
+    ],
 )
-def test_a_suppression_rule_for_a_member_of_the_batch_sends_it_the_general_way(
-    index: AttributionIndex, member: int | None, taken: bool
+def test_a_suppression_rule_that_could_apply_sends_the_batch_the_general_way(
+    index: AttributionIndex,
+    member: int | None,
+    identifier: str | None,
+    indicator: int | None,
+    taken: bool,
+    hits: int,
 ) -> None:
-    rule = _Rule(id=1, member_id=member, identifier=None, network=None, indicator_id=None)
-    works = [
+    rule = _Rule(
+        id=1, member_id=member, identifier=identifier, network=None, indicator_id=indicator
+    )
+    general, lane = (
         BatchProcessor(store_unattributed=False, lane=lane).process(
             batch_of(records(GOOD), FILENAME), OBSERVED, index, None, Suppressor([rule])
         )
         for lane in (False, True)
-    ]
-    general, lane = works
+    )
     assert (lane.lane is not None) is taken
-    assert lane.hits == general.hits
+    assert lane.hits == general.hits == ({1: hits} if hits else {})
     assert lane.counts == general.counts
     if not taken:
         assert [row for _, row in lane.keep] == [row for _, row in general.keep]
-    hits = {1: 6, 3: 1, None: 8, 99: 0}[member]  # None: every attributed row (duplicate too)
-    assert general.hits == ({1: hits} if hits else {})
 
 
 def test_mangled_rows_are_stored_as_the_general_path_stores_them(

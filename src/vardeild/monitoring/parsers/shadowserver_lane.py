@@ -22,8 +22,8 @@ general path would (BatchProcessor.process over the compiled rows function, then
   would have to decide gives the batch up);
 - no observable of any row is one the indicator screen says could match (a match needs the
   sightings and the alert's indicators: the general path);
-- no suppression rule could apply to one of its rows: none for any member, none for a member
-  the rows touch (the caller, BatchProcessor, checks the rows it gets).
+- no suppression rule could apply to one of its rows (the caller, BatchProcessor, asks
+  Suppressor.concerns about the rows it gets).
 
 Anything else gives the whole batch to the general path, which is exact and names bad rows:
 the lane never quarantines, never matches, never suppresses. Tests hold its rows, byte for
