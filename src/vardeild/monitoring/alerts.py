@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize, list_scope
 from vardeild.core.errors import NotFound
-from vardeild.monitoring.model import COLUMN_FIELDS, Event, EventKind, Severity
+from vardeild.monitoring.model import COLUMN_FIELDS, EVENT_POSITION, Event, EventKind, Severity
 from vardeild.monitoring.tables import AlertRow, EventRow
 
 ALERT_SAMPLES = 10  # event ids kept per alert: enough to show the pattern, bounded in size
@@ -176,8 +176,11 @@ def fold_rows(
     ]
 
 
-# Where fold_rows reads a lane row (model.EVENT_COLUMNS).
-_SOURCE_IP, _DESTINATION_IP, _SOURCE_MEMBER, _DESTINATION_MEMBER = 11, 13, 15, 16
+# Where fold_rows reads a lane row.
+_SOURCE_IP = EVENT_POSITION["source_ip"]
+_DESTINATION_IP = EVENT_POSITION["destination_ip"]
+_SOURCE_MEMBER = EVENT_POSITION["source_member_id"]
+_DESTINATION_MEMBER = EVENT_POSITION["destination_member_id"]
 
 
 def _fold(

@@ -19,7 +19,14 @@ import msgspec
 
 from vardeild.members.attribution import AttributionIndex
 from vardeild.monitoring.ingest import Feed, RawBatch, RawRecord
-from vardeild.monitoring.model import Event, EventKind, ParseError, SensorStats, StoredEventData
+from vardeild.monitoring.model import (
+    EVENT_POSITION,
+    Event,
+    EventKind,
+    ParseError,
+    SensorStats,
+    StoredEventData,
+)
 from vardeild.monitoring.parsers.eve import EveParser
 from vardeild.monitoring.parsers.eve_screen import EveScreen, Screening
 from vardeild.monitoring.parsers.shadowserver import ShadowserverParser
@@ -123,7 +130,7 @@ class BatchProcessor:
             if taken is not None and not (
                 suppressor
                 and suppressor.concerns(
-                    (m for r in taken.rows for m in (r[15], r[16])),
+                    (m for r in taken.rows for m in (r[_SOURCE_MEMBER], r[_DESTINATION_MEMBER])),
                     classification=(
                         taken.template.classification_identifier,
                         taken.template.classification_type,
@@ -253,11 +260,11 @@ class BatchProcessor:
         if sensor:
             work.seen[sensor] = work.seen.get(sensor, 0) + work.records
         rows = taken.rows
-        fingerprints = {row[1] for row in rows}
+        fingerprints = {row[_FINGERPRINT] for row in rows}
         if len(fingerprints) != len(rows):
             unique: dict[str, int] = {}
             for position, row in enumerate(rows):
-                unique.setdefault(row[1], position)
+                unique.setdefault(row[_FINGERPRINT], position)
             kept = sorted(unique.values())
             counts[(name, Outcome.DUPLICATE)] = len(rows) - len(kept)
             taken = LaneRows(
@@ -418,6 +425,9 @@ class BatchProcessor:
         }, None
 
 
+_FINGERPRINT = EVENT_POSITION["fingerprint"]  # in a lane row
+_SOURCE_MEMBER = EVENT_POSITION["source_member_id"]
+_DESTINATION_MEMBER = EVENT_POSITION["destination_member_id"]
 _KIND_VALUES = {kind: kind.value for kind in EventKind}  # .value is slow on an enum member
 _convert = msgspec.convert
 

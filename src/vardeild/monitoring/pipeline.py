@@ -46,7 +46,7 @@ from vardeild.monitoring import quarantine, store
 from vardeild.monitoring.alerts import AlertDraft, fold_event, fold_rows
 from vardeild.monitoring.batch import BatchProcessor, IndicatorMatcher, Work
 from vardeild.monitoring.ingest import IngestResult, RawBatch
-from vardeild.monitoring.model import EVENT_COLUMNS, SensorStats
+from vardeild.monitoring.model import EVENT_POSITION, SensorStats
 from vardeild.monitoring.store import Outcome
 from vardeild.monitoring.suppression import Suppressor, load_suppressor
 
@@ -55,6 +55,10 @@ SessionFactory = Callable[[], AbstractContextManager[Session]]
 SensorStatsHook = Callable[[Session, SensorStats], None]
 SensorSeenHook = Callable[[Session, str, int, datetime], None]
 Cache = Callable[[str, Any, Callable[[], Any]], Any]
+
+
+# Where the pipeline reads and sets a row of values (model.EVENT_COLUMNS).
+_ID, _FINGERPRINT, _ALERT_ID = (EVENT_POSITION[c] for c in ("id", "fingerprint", "alert_id"))
 
 
 @dataclass(frozen=True)
@@ -366,7 +370,7 @@ class Pipeline:
         lane = work.lane
         fingerprints = [event.fingerprint for event, _ in work.keep]
         if lane is not None:
-            fingerprints += [values[1] for values in lane.rows]
+            fingerprints += [values[_FINGERPRINT] for values in lane.rows]
         existing = (
             store.existing_fingerprints(session, fingerprints)
             if fingerprints and group.careful
@@ -379,7 +383,7 @@ class Pipeline:
             (lane.rows, lane.windows, lane.times) if lane is not None else ([], [], [])
         )
         if existing and lane_rows:
-            fresh = [i for i, values in enumerate(lane_rows) if values[1] not in existing]
+            fresh = [i for i, v in enumerate(lane_rows) if v[_FINGERPRINT] not in existing]
             lane_rows = [lane_rows[i] for i in fresh]
             lane_windows = [lane_windows[i] for i in fresh]
             lane_times = [lane_times[i] for i in fresh]
@@ -404,8 +408,8 @@ class Pipeline:
         if lane_rows:
             lane_ids = ids[len(new) :]
             for values, event_id in zip(lane_rows, lane_ids, strict=True):
-                values[0] = event_id
-            group.fingerprints.update(values[1] for values in lane_rows)
+                values[_ID] = event_id
+            group.fingerprints.update(values[_FINGERPRINT] for values in lane_rows)
             assert lane is not None
             folded = fold_rows(
                 drafts,
@@ -462,9 +466,8 @@ class Pipeline:
         if now is None:
             return  # every batch was skipped
         store.upsert_alerts(session, group.drafts.values(), now=now)
-        alert = EVENT_COLUMNS.index("alert_id")
         for draft, row in group.rows:
-            row[alert] = draft.alert_id if draft is not None else None
+            row[_ALERT_ID] = draft.alert_id if draft is not None else None
         store.insert_events(session, [row for _, row in group.rows])
         for result, touched in group.touched:
             result.alert_ids = sorted({draft.alert_id for draft in touched})

@@ -118,6 +118,7 @@ _CHECKS = {
     "tls_ja4": 3,
 }
 _STORED_FIELDS = msgspec.structs.fields(StoredEventData)
+_STORED_DEFAULTS = {field.name: field.default for field in _STORED_FIELDS}
 _encode = msgspec.json.Encoder().encode
 
 
@@ -174,9 +175,9 @@ def lane_spec(plan: _Plan) -> _Spec | None:
         allowed = _COLUMN_KINDS.get(field) or _ROLE_KINDS.get(field)
         if allowed is not None and getattr(template, field) is not None:
             return None  # the C code reads these from the row alone
-        if allowed is None:  # a field of `data`: an empty cell leaves the report's value
-            default = _stored_default(field)
-            allowed = _DATA_KINDS if default is None and field in _stored_names() else set()
+        if allowed is None:  # a field of `data` whose default is None (an empty cell leaves
+            # the report's value there)
+            allowed = _DATA_KINDS if _STORED_DEFAULTS.get(field, ...) is None else set()
         if kind not in allowed:
             return None
         slot = slots.setdefault(field, len(slots))
@@ -208,17 +209,6 @@ def lane_spec(plan: _Plan) -> _Spec | None:
         extras=tuple((i, _encode(column) + b":") for column, i in plan.extra),
         checks=tuple((slots[f], which) for f, which in _CHECKS.items() if f in slots),
     )
-
-
-def _stored_names() -> frozenset[str]:
-    return frozenset(field.name for field in _STORED_FIELDS)
-
-
-def _stored_default(name: str) -> object:
-    for field in _STORED_FIELDS:
-        if field.name == name:
-            return field.default
-    return msgspec.NODEFAULT
 
 
 class ReportLane:
