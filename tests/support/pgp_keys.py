@@ -68,6 +68,12 @@ def key_home() -> Iterator[Path]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+# The instant of the tests' fixed clock (conftest.clock), for keys whose expiry the platform
+# judges by that clock: a key made at the real time expires days after the clock's "now" as
+# the calendar moves on, and a test of "ten days left" fails the next day.
+AT_TEST_CLOCK = "20261128T120000"
+
+
 def make_key(
     home: Path,
     email: str,

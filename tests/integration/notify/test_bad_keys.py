@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from support.notify import Inbox, add_member, decrypt, parse, queue_message, verify
-from support.pgp_keys import TestKey, damage, key_home, make_key
+from support.pgp_keys import AT_TEST_CLOCK, TestKey, damage, key_home, make_key
 from vardeild.access.model import SYSTEM
 from vardeild.core.clock import FixedClock
 from vardeild.members.tables import ContactRow
@@ -29,7 +29,13 @@ from vardeild.platform import Platform
 def short_lived() -> Iterator[TestKey]:
     """A good key that expires in two days."""
     with key_home() as home:
-        yield make_key(home, "kortvarig@medlem.example", name="Kort Varig", expire="2d")
+        yield make_key(
+            home,
+            "kortvarig@medlem.example",
+            name="Kort Varig",
+            expire="2d",
+            faked_time=AT_TEST_CLOCK,
+        )
 
 
 @pytest.mark.parametrize("required", [False, True], ids=["optional", "required"])

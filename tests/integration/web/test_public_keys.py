@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from support.pgp_keys import (
+    AT_TEST_CLOCK,
     SHARED_CERT_EMAIL,
     TestKey,
     gpg,
@@ -156,7 +157,7 @@ def test_without_a_cert_key_nothing_is_published(client: TestClient) -> None:
 def soon_expiring() -> Iterator[TestKey]:
     """A contact's key that expires ten days from now."""
     with key_home() as home:
-        yield make_key(home, "vakt@snart.example", expire="10d")
+        yield make_key(home, "vakt@snart.example", expire="10d", faked_time=AT_TEST_CLOCK)
 
 
 def test_expiring_keys_for_cert_staff(
