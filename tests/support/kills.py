@@ -9,6 +9,8 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from vardeild.platform import Platform
+
 
 def kill_and_finish(
     command: Sequence[str],
@@ -46,3 +48,17 @@ def kill_and_finish(
     assert interrupted >= kills // 2, "too few kills landed mid-file to prove anything"
     final = subprocess.run(list(command), env=dict(env), capture_output=True, timeout=600)
     assert final.returncode == 0, final.stderr.decode()[-2000:]
+
+
+def stored_events(platform: Platform) -> int:
+    """How many events are stored, read outside the engine's transactions: on SQLite those
+    begin IMMEDIATE, and a poll that waits for the write lock of a reader committing batch
+    after batch sees its commits late or not at all (the kills then land after the end)."""
+    connection = platform.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT count(*) FROM events")
+        (count,) = cursor.fetchone()
+        return int(count)
+    finally:
+        connection.close()

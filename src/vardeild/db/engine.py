@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+PAGE_SIZE = 16384  # bytes, for a new SQLite database (see _configure_sqlite)
+
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     """Return an engine for url; SQLite gets WAL, foreign keys and a busy timeout."""
@@ -31,9 +33,17 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # Larger pages for a new database (an existing one keeps its own): an event row is about
+    # 700 bytes, and with 4 KiB pages the events table and its fingerprint index split pages
+    # so often that inserting 70,000 events cost 0.55 s in SQLite alone; 16 KiB: 0.41 s
+    # (Shadowserver bench, AMD EPYC; 32 KiB gained nothing more).
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 16 MiB of page cache instead of 2 MiB: a batch's inserts land on fingerprint index pages
+    # all over the index (the fingerprint is a hash), which 2 MiB could not hold.
+    cursor.execute("PRAGMA cache_size=-16384")
     cursor.close()
 
 

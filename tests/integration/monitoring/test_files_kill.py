@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import func, select
 
 from support.cli import migrated_platform
-from support.kills import kill_and_finish
+from support.kills import kill_and_finish, stored_events
 from support.pipeline import T0, add_member, alerts, count_events, counters
 from vardeild.monitoring.alerts import alert_key
 from vardeild.monitoring.tables import EventRow
@@ -99,7 +99,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     env.pop("VARDEILD_CONFIG", None)
     command = [sys.executable, "-m", "vardeild.cli.main", "ingest", "eve", str(eve), "--json"]
     kill_and_finish(
-        command, env, stored=lambda: stored(database), rng=rng, kills=KILLS, max_pause=1.5
+        command, env, stored=lambda: stored_events(database), rng=rng, kills=KILLS, max_pause=1.5
     )
 
     with database.session() as session:

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from support.cli import migrated_platform
-from support.kills import kill_and_finish
+from support.kills import kill_and_finish, stored_events
 from support.pipeline import T0, add_member, alerts, count_events, counters
 from vardeild.monitoring.alerts import alert_key
 from vardeild.monitoring.tables import EventRow
@@ -69,11 +69,6 @@ def database(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
         yield platform
 
 
-def stored(platform: Platform) -> int:
-    with platform.session() as session:
-        return count_events(session)
-
-
 @pytest.mark.slow
 def test_sigkill_during_a_report_loses_and_duplicates_nothing(
     database: Platform, fresh_database_url: str, tmp_path: Path
@@ -95,7 +90,7 @@ def test_sigkill_during_a_report_loses_and_duplicates_nothing(
         *(str(report), "--json"),
     ]
     kill_and_finish(
-        command, env, stored=lambda: stored(database), rng=rng, kills=KILLS, max_pause=1.0
+        command, env, stored=lambda: stored_events(database), rng=rng, kills=KILLS, max_pause=1.0
     )
 
     inside = ROWS - outside
