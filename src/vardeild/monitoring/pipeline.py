@@ -101,14 +101,25 @@ class _Skipped(Exception):
     """The batch key was committed before."""
 
 
-@dataclass(frozen=True)
+@dataclass
+class _PreFolded:
+    """A lane batch's rows folded into alert drafts before its write (on the reading thread),
+    with each row's position in place of its event id, which only the write allocates."""
+
+    drafts: dict[tuple[int, str, str, int], AlertDraft]
+    row_drafts: list[AlertDraft | None]
+
+
+@dataclass
 class _Prepared:
-    """A batch processed in memory, waiting for its write transaction."""
+    """A batch processed in memory, waiting for its write transaction; `folded` until a try
+    of the write takes it."""
 
     batch: RawBatch
     work: Work
     now: datetime
     critical: frozenset[int]
+    folded: _PreFolded | None = None
 
 
 class _Group:
@@ -309,10 +320,11 @@ class Pipeline:
             indexes.suppressor,
         )
         process = self._batches.process
-        return [
-            _Prepared(batch, process(batch, now, index, matcher, suppressor), now, critical)
-            for batch in batches
-        ]
+        prepared = []
+        for batch in batches:
+            work = process(batch, now, index, matcher, suppressor)
+            prepared.append(_Prepared(batch, work, now, critical, _pre_fold(work, critical)))
+        return prepared
 
     def _read_indexes(self, session: Session, now: datetime) -> _Indexes:
         index, critical, matcher = self._indexes(session, now)
@@ -411,15 +423,24 @@ class Pipeline:
                 values[_ID] = event_id
             group.fingerprints.update(values[_FINGERPRINT] for values in lane_rows)
             assert lane is not None
-            folded = fold_rows(
-                drafts,
-                lane.template,
-                lane_rows,
-                lane_windows,
-                lane_times,
-                lane_ids,
-                critical_members=critical,
-            )
+            pre, prepared.folded = prepared.folded, None  # a later try folds afresh
+            if pre is not None and not drafts and lane_rows is lane.rows:
+                # Folded on the reading thread, as fold_rows would fold them here (no other
+                # draft to merge with, no row found stored); only the ids are new.
+                for draft in pre.drafts.values():
+                    draft.samples = [lane_ids[position] for position in draft.samples]
+                drafts.update(pre.drafts)
+                folded = pre.row_drafts
+            else:
+                folded = fold_rows(
+                    drafts,
+                    lane.template,
+                    lane_rows,
+                    lane_windows,
+                    lane_times,
+                    lane_ids,
+                    critical_members=critical,
+                )
             group.rows += zip(folded, lane_rows, strict=True)
         touched = [d for key, d in drafts.items() if before.get(key) != d.count]
         counts = work.counts
@@ -519,6 +540,26 @@ class Pipeline:
         value = build()
         self._held[name] = (revision, value)
         return value
+
+
+def _pre_fold(work: Work, critical: frozenset[int]) -> _PreFolded | None:
+    """Fold a lane batch's rows into drafts ahead of the write (the reading thread has time
+    the writer lacks: Shadowserver bench, 0.07 s of the writer's 0.76 s), with row positions
+    for event ids; None for any other batch, which the write folds itself."""
+    lane = work.lane
+    if lane is None or work.keep or not lane.rows:
+        return None
+    drafts: dict[tuple[int, str, str, int], AlertDraft] = {}
+    row_drafts = fold_rows(
+        drafts,
+        lane.template,
+        lane.rows,
+        lane.windows,
+        lane.times,
+        range(len(lane.rows)),
+        critical_members=critical,
+    )
+    return _PreFolded(drafts, row_drafts)
 
 
 def _critical_members(session: Session) -> frozenset[int]:

@@ -8,21 +8,26 @@ a fresh database through a real engine, not on the test's one rolled-back connec
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from support.pipeline import T0, add_member, count_events, eve_batch, eve_line
+from support.report_lane import require_lane
 from vardeild.app import build_platform
 from vardeild.core.clock import FixedClock
-from vardeild.monitoring.ingest import Checkpoint, IngestResult, RawBatch
+from vardeild.monitoring import pipeline as pipeline_module
+from vardeild.monitoring.alerts import ALERT_SAMPLES
+from vardeild.monitoring.ingest import Checkpoint, Feed, IngestResult, RawBatch, RawRecord
 from vardeild.monitoring.pipeline import Pipeline, PipelineConfig
 from vardeild.monitoring.store import get_checkpoint
-from vardeild.monitoring.tables import EventRow
+from vardeild.monitoring.tables import AlertRow, EventRow
 from vardeild.platform import Platform
 from vardeild.settings import Settings
 
@@ -141,3 +146,84 @@ def test_a_registry_change_reaches_the_batch_after_the_write_in_flight(database:
         owners: dict[str, int | None] = {ip: owner for ip, owner in session.execute(query)}  # noqa: C416
     assert owners["203.0.113.1"] is None  # processed before the member existed
     assert owners["203.0.113.4"] == member
+
+
+# --- Shadowserver lane batches: folded on the reading thread ---------------------------------
+
+REPORT_HEADER = b'"timestamp","ip","port","hostname","tag","asn","geo","region","city"\n'
+
+
+def report_batch(first: int, count: int, *, key: str) -> RawBatch:
+    """Plain scan_rdp rows the lane takes: addresses 10.1.0.first.. (the member's), hours
+    spread over three alert windows."""
+    rows = [
+        f'"2026-11-28 0{n % 3}:1{n % 6}:00","10.1.{n // 250}.{n % 250 + 1}",3389,"","rdp",'
+        f'64500,"NO","R","C"\n'.encode()
+        for n in range(first, first + count)
+    ]
+    return RawBatch(
+        source="file:/reports/2026-11-28-scan_rdp-norway-geo.csv",
+        feed=Feed.SHADOWSERVER,
+        records=[RawRecord(i, REPORT_HEADER + row) for i, row in enumerate(rows)],
+        filename="2026-11-28-scan_rdp-norway-geo.csv",
+        batch_key=key,
+    )
+
+
+def alerts_agree_with_events(platform: Platform) -> list[tuple[int, int]]:
+    """Each alert's count and samples are those of the events that point at it (the first
+    ALERT_SAMPLES ids); return (alert count, samples) per alert."""
+    with platform.session() as session:
+        events = session.execute(select(EventRow.id, EventRow.alert_id)).all()
+        stored = session.scalars(select(AlertRow).order_by(AlertRow.id)).all()
+        by_alert: dict[int, list[int]] = {}
+        for event_id, alert_id in events:
+            by_alert.setdefault(alert_id, []).append(event_id)
+        for alert in stored:
+            ids = sorted(by_alert[alert.id])
+            assert alert.count == len(ids)
+            assert alert.sample_event_ids == ids[:ALERT_SAMPLES]
+        assert None not in by_alert
+        return [(a.count, len(a.sample_event_ids)) for a in stored]
+
+
+def test_lane_batches_are_folded_on_the_reading_thread_with_the_write_s_ids(
+    database: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_lane()
+    folded_on: list[str] = []
+    original = pipeline_module.fold_rows
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        folded_on.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "fold_rows", spy)
+    pipeline = Pipeline(
+        database.session, clock=database.clock, config=PipelineConfig(write_behind=True)
+    )
+    behind = pipeline.write_behind()
+    assert behind is not None
+    results = behind.ingest(report_batch(0, 300, key="a"))
+    results += behind.ingest(report_batch(300, 300, key="b"))
+    results += behind.finish()
+    assert [r.events_stored for r in results] == [300, 300]
+    assert folded_on
+    assert all(not name.startswith("vardeild-writer") for name in folded_on)
+    shape = alerts_agree_with_events(database)
+    assert sum(count for count, _ in shape) == 600
+    assert len(shape) == 3  # one per alert window, the second batch folded into them
+
+    # The same batch under a new key: the optimistic write meets stored events, and its
+    # second try (looking first) folds what is left on the writer; nothing counts twice.
+    monkeypatch.setattr(pipeline_module, "fold_rows", original)
+    again = pipeline.write_behind()
+    assert again is not None
+    repeated = again.ingest(report_batch(250, 100, key="c")) + again.finish()
+    assert (repeated[0].events_stored, repeated[0].events_duplicate) == (0, 100)
+    assert sum(count for count, _ in alerts_agree_with_events(database)) == 600
+    mixed = pipeline.write_behind()
+    assert mixed is not None
+    done = mixed.ingest(report_batch(550, 100, key="d")) + mixed.finish()
+    assert (done[0].events_stored, done[0].events_duplicate) == (50, 50)
+    assert sum(count for count, _ in alerts_agree_with_events(database)) == 650
