@@ -240,7 +240,9 @@ def raised_severity(base: int, *, matched: bool, critical_member: bool) -> int:
 
 def merge_into(stored: dict[str, Any], draft: AlertDraft) -> dict[str, Any]:
     """Return the stored alert's values with the draft folded in (count, seen times, highest
-    severity, capped samples and indicators; a closed alert reopens)."""
+    severity, capped samples and indicators; a closed alert reopens). This is the rule; the
+    pipeline's write does it in SQL (store_sqlite / store_pg `merge_alerts`), held to this by
+    tests/integration/monitoring/test_alert_merge.py."""
     samples = list(stored["sample_event_ids"])
     samples.extend(draft.samples[: max(0, ALERT_SAMPLES - len(samples))])
     indicators = sorted(set(stored["matched_indicator_ids"]) | draft.indicators)

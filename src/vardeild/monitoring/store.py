@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from vardeild.monitoring import store_pg, store_sqlite
 from vardeild.monitoring.alert_actions import record_reopened
-from vardeild.monitoring.alerts import AlertDraft, AlertStatus, merge_into
+from vardeild.monitoring.alerts import AlertDraft, AlertStatus
 from vardeild.monitoring.ingest import Checkpoint
 from vardeild.monitoring.model import EVENT_COLUMNS
 from vardeild.monitoring.tables import (
@@ -148,55 +148,37 @@ def insert_events(session: Session, rows: Sequence[Sequence[Any]]) -> None:
 
 def upsert_alerts(session: Session, drafts: Iterable[AlertDraft], *, now: datetime) -> None:
     """Fold the drafts into stored alerts (created where new) and set each draft's alert_id.
-    On PostgreSQL the stored ones are locked in key order, so that concurrent workers cannot
-    deadlock on them; a key another worker creates meanwhile is merged into, not duplicated."""
+    Only the stored alerts' ids and statuses are read; the merge itself (alerts.merge_into)
+    runs in the database. On PostgreSQL the stored ones are locked in key order, so that
+    concurrent workers cannot deadlock on them; a key another worker creates meanwhile is
+    merged into, not duplicated. A closed alert that events reopen is kept in its history."""
     by_key = {draft.key: draft for draft in drafts}
     if not by_key:
         return
     keys = sorted(by_key)
-    stored = _stored_alerts(session, keys)
-    new = [by_key[key] for key in keys if key not in stored]
-    if new and _dialect(session) != "postgresql":
+    ordered = [by_key[key] for key in keys]
+    if _dialect(session) == "postgresql":
+        found = store_pg.found_alerts(session, keys)
+        store_pg.merge_alerts(session, ordered, found, now=now)
+    else:
         # One writer at a time on SQLite: nobody can create these keys before the commit.
-        store_sqlite.insert_new_alerts(session, new, now=now)
-    elif new:
-        ids = store_pg.insert_new_alerts(session, new, now=now)
-        for draft in new:
-            if draft.key in ids:
-                draft.alert_id = ids[draft.key]
-        late = [draft.key for draft in new if draft.key not in ids]
-        if late:
-            stored.update(_stored_alerts(session, late))
-    changes = []
-    reopened: list[tuple[int, int, int]] = []
-    for key, row in stored.items():
-        draft = by_key[key]
-        draft.alert_id = row["id"]
-        change = {"id": row["id"], "updated_at": now, **merge_into(row, draft)}
-        changes.append(change)
-        if row["status"] == AlertStatus.CLOSED.value and change["status"] != row["status"]:
-            reopened.append((row["id"], draft.member_id, draft.count))
-    if not changes:
-        return
+        found = store_sqlite.found_alerts(session, keys)
+        new = [draft for draft in ordered if draft.key not in found]
+        if new:
+            store_sqlite.insert_new_alerts(session, new, now=now)
+        if len(new) < len(ordered):
+            stored = [draft for draft in ordered if draft.key in found]
+            store_sqlite.merge_alerts(session, stored, found, now=now)
+    reopened = [
+        (alert_id, by_key[key].member_id, by_key[key].count)
+        for key, (alert_id, status) in sorted(found.items())
+        if status == _CLOSED
+    ]
     if reopened:
         record_reopened(session, reopened, at=now)
-    if _dialect(session) == "postgresql":
-        store_pg.update_alerts(session, changes)
-    else:
-        store_sqlite.update_alerts(session, changes)
 
 
-_SELECT_ALERTS_PG = (
-    f"SELECT {', '.join(store_pg.ALERT_STATE)} FROM alerts "  # noqa: S608 (constant column names)
-    "WHERE alert_key = ANY(:values) ORDER BY alert_key FOR UPDATE"
-)
-
-
-def _stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    if _dialect(session) == "postgresql":
-        rows = store_pg.select_any(session, _SELECT_ALERTS_PG, keys)
-        return {row.alert_key: row._asdict() for row in rows}
-    return store_sqlite.stored_alerts(session, keys)
+_CLOSED = AlertStatus.CLOSED.value
 
 
 def insert_quarantine(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -8,24 +8,23 @@ anew); COPY streams rows without a statement per row and is the fastest way in
 20,000 event rows (EVE-sized, ~1.5 KB), psycopg spent 1-3 µs per row against 5.8 in text, and
 the server 5.5-8 µs against 10.5-11.5 (it parses no timestamps or numbers from text); binary
 needs each column's type, read from the catalogue once per connection. COPY has no ON CONFLICT,
-so alert rows go into a temporary table first and from there into the real one with ON CONFLICT
-DO NOTHING (the temporary tables live per connection and are emptied before use, so a rolled-
-back batch leaves nothing behind for the next one); events, whose fingerprints the batch has
-just looked up, are copied straight in.
+so a batch's alert drafts go into a temporary table first (it lives per connection and is
+emptied before use, so a rolled-back batch leaves nothing behind for the next one); from there
+the new ones are inserted with ON CONFLICT DO NOTHING and the stored ones merged by one UPDATE.
+Events are copied straight in (a stored fingerprint aborts the COPY: see insert_events).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from vardeild.monitoring.alerts import ALERT_INDICATORS, AlertStatus
+from vardeild.monitoring.alerts import ALERT_INDICATORS, ALERT_SAMPLES, AlertStatus
 from vardeild.monitoring.model import EVENT_COLUMNS
 
 if TYPE_CHECKING:
@@ -51,53 +50,59 @@ ALERT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-ALERT_STATE = (  # what merging a batch into a stored alert reads
-    "id",
-    "alert_key",
-    "count",
-    "first_seen",
-    "last_seen",
-    "severity",
-    "status",
-    "sample_event_ids",
-    "matched_indicator_ids",
-)
-CHANGE_COLUMNS = (
-    "id",
-    "count",
-    "first_seen",
-    "last_seen",
-    "severity",
-    "status",
-    "sample_event_ids",
-    "matched_indicator_ids",
-    "updated_at",
-)
 # Statements built once from the constant column lists above; no value reaches them as text.
 _COPY_EVENTS = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+# The drafts are staged once, with the id of their stored alert or 0: the new ones are
+# inserted from there, the stored ones merged from there (sequence values are drawn only for
+# rows inserted: an upsert would draw one for every draft, and alert ids are 32-bit).
 _INSERT_ALERTS = (
     f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) "  # noqa: S608
-    f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts_incoming "
+    f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts_incoming WHERE id = 0 ORDER BY alert_key "
     "ON CONFLICT (alert_key) DO NOTHING RETURNING alert_key, id"
 )
-_UPDATE_ALERTS = (
-    "UPDATE alerts SET "  # noqa: S608
-    + ", ".join(f"{c} = c.{c}" for c in CHANGE_COLUMNS if c != "id")
-    + " FROM alert_changes c WHERE alerts.id = c.id"
+# alerts.merge_into in SQL (tests hold the two equal): a stored alert's times and id lists are
+# neither read nor parsed by the client.
+_MERGE_ALERTS = f"""UPDATE alerts SET
+    count = alerts.count + c.count,
+    first_seen = LEAST(alerts.first_seen, c.first_seen),
+    last_seen = GREATEST(alerts.last_seen, c.last_seen),
+    severity = GREATEST(alerts.severity, c.severity),
+    status = CASE alerts.status WHEN '{AlertStatus.CLOSED.value}' THEN '{AlertStatus.OPEN.value}'
+        ELSE alerts.status END,
+    sample_event_ids = CASE
+        WHEN json_array_length(alerts.sample_event_ids) >= {ALERT_SAMPLES}
+        THEN alerts.sample_event_ids
+        ELSE (SELECT json_agg(u.v ORDER BY u.part, u.n) FROM (
+            SELECT 0 AS part, a.n, a.v
+                FROM json_array_elements(alerts.sample_event_ids) WITH ORDINALITY AS a(v, n)
+            UNION ALL SELECT 1, b.n, b.v
+                FROM json_array_elements(c.sample_event_ids) WITH ORDINALITY AS b(v, n)
+            ORDER BY 1, 2 LIMIT {ALERT_SAMPLES}) AS u)
+        END,
+    matched_indicator_ids = CASE
+        WHEN json_array_length(c.matched_indicator_ids) = 0 THEN alerts.matched_indicator_ids
+        ELSE (SELECT json_agg(u.i ORDER BY u.i) FROM (
+            SELECT DISTINCT (x.v #>> '{{}}')::bigint AS i FROM (
+                SELECT json_array_elements(alerts.matched_indicator_ids)
+                UNION ALL SELECT json_array_elements(c.matched_indicator_ids)) AS x(v)
+            ORDER BY 1 LIMIT {ALERT_INDICATORS}) AS u)
+        END,
+    updated_at = c.updated_at
+FROM alerts_incoming AS c WHERE c.id <> 0 AND alerts.id = c.id"""  # noqa: S608 (constants)
+_SET_STAGED_IDS = (
+    "UPDATE alerts_incoming SET id = f.id FROM unnest(%s::text[], %s::integer[]) AS f(key, id)"
+    " WHERE alerts_incoming.alert_key = f.key"
+)
+_FOUND_ALERTS = (
+    "SELECT alert_key, id, status FROM alerts WHERE alert_key = ANY(%s) "
+    "ORDER BY alert_key FOR UPDATE"
 )
 _TYPES = "vardeild.copy_types"  # connection.info: table -> column -> type oid
 _COLUMN_TYPES = (
     "SELECT attname, atttypid FROM pg_attribute "
     "WHERE attrelid = CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped"
 )
-_STAGING = {
-    "alerts_incoming": "(LIKE alerts) ON COMMIT DELETE ROWS",
-    "alert_changes": (
-        "(id integer, count bigint, first_seen timestamptz, last_seen timestamptz, "
-        "severity smallint, status varchar(16), sample_event_ids json, "
-        "matched_indicator_ids json, updated_at timestamptz) ON COMMIT DELETE ROWS"
-    ),
-}
+_STAGING = {"alerts_incoming": "(LIKE alerts) ON COMMIT DELETE ROWS"}
 
 
 def _stage(
@@ -166,30 +171,58 @@ _JSON_OID = 114
 _TEXT_OID = 25
 
 
-def insert_new_alerts(
-    session: Session, drafts: Sequence[AlertDraft], *, now: datetime
-) -> dict[str, int]:
-    """Insert the drafts as alerts where their key is new; return key -> id of those inserted
-    (a key another transaction created meanwhile is left out). The staging rows are made
-    straight from the drafts, in the order of ALERT_COLUMNS, and the id lists go in as the
-    JSON text they are: the binary form of a `json` value is its text, so they are sent with
-    text's type, not through psycopg's json.dumps (a third of this step's client time)."""
-    # The staging table's id is NOT NULL, and unused: 0.
-    rows = [
-        new_alert_values(
-            draft,
-            0,
-            window=draft.window_start,
-            first=draft.first_seen,
-            last=draft.last_seen,
-            now=now,
+def found_alerts(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Return key -> (id, status) of the keys' stored alerts, locked in key order, so that
+    concurrent workers cannot deadlock on them."""
+    connection = session.connection().connection.driver_connection
+    assert connection is not None
+    with connection.cursor() as cursor:
+        cursor.execute(_FOUND_ALERTS, (list(keys),))
+        return {key: (int(alert_id), status) for key, alert_id, status in cursor.fetchall()}
+
+
+def merge_alerts(
+    session: Session, drafts: Sequence[AlertDraft], found: dict[str, tuple[int, str]], *,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Insert the drafts whose key is new and fold the others (found: key -> (id, status),
+    locked) into their alerts, as alerts.merge_into would; set each draft's alert_id. A key
+    another transaction created meanwhile is locked, added to found, and merged into.
+
+    The staging rows are made straight from the drafts, in the order of ALERT_COLUMNS, and
+    the id lists go in as the JSON text they are: the binary form of a `json` value is its
+    text, so they are sent with text's type, not through psycopg's json.dumps."""
+    rows = []
+    for draft in drafts:
+        held = found.get(draft.key)
+        rows.append(
+            new_alert_values(
+                draft,
+                0 if held is None else held[0],
+                window=draft.window_start,
+                first=draft.first_seen,
+                last=draft.last_seen,
+                now=now,
+            )
         )
-        for draft in drafts
-    ]
     cursor = _stage(session, "alerts_incoming", ("id", *ALERT_COLUMNS), rows, json_as_text=True)
     with cursor:
-        cursor.execute(_INSERT_ALERTS)
-        return {key: int(alert_id) for key, alert_id in cursor.fetchall()}
+        if len(found) < len(drafts):
+            cursor.execute(_INSERT_ALERTS)
+            inserted = {key: int(alert_id) for key, alert_id in cursor.fetchall()}
+            late = sorted(d.key for d in drafts if d.key not in found and d.key not in inserted)
+            if late:
+                cursor.execute(_FOUND_ALERTS, (late,))
+                more = {key: (int(i), status) for key, i, status in cursor.fetchall()}
+                found.update(more)
+                cursor.execute(_SET_STAGED_IDS, (list(more), [i for i, _ in more.values()]))
+        else:
+            inserted = {}
+        for draft in drafts:
+            held = found.get(draft.key)
+            draft.alert_id = held[0] if held is not None else inserted[draft.key]
+        if found:
+            cursor.execute(_MERGE_ALERTS)
 
 
 def new_alert_values(
@@ -227,14 +260,6 @@ _OPEN = AlertStatus.OPEN.value
 def ids_text(values: list[int]) -> str:
     """A list of ids as JSON text (as json.dumps writes it, without its cost)."""
     return f"[{', '.join(map(str, values))}]"
-
-
-def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> None:
-    """Write the merged values of existing alerts (rows of CHANGE_COLUMNS)."""
-    take = itemgetter(*CHANGE_COLUMNS)  # the id lists go to json columns as lists: psycopg dumps
-    cursor = _stage(session, "alert_changes", CHANGE_COLUMNS, map(take, changes))
-    with cursor:
-        cursor.execute(_UPDATE_ALERTS)
 
 
 def select_any(session: Session, query: str, values: Sequence[str]) -> list[Any]:

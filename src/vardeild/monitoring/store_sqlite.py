@@ -23,20 +23,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from vardeild.monitoring.alerts import AlertDraft
+from vardeild.monitoring.alerts import ALERT_INDICATORS, ALERT_SAMPLES, AlertDraft, AlertStatus
 from vardeild.monitoring.model import EVENT_COLUMNS
-from vardeild.monitoring.store_pg import (
-    ALERT_COLUMNS,
-    ALERT_STATE,
-    CHANGE_COLUMNS,
-    ids_text,
-    new_alert_values,
-)
+from vardeild.monitoring.store_pg import ALERT_COLUMNS, ids_text, new_alert_values
 
 _BLOCK = 512  # rows per statement: 21 columns of events make 10,752 of SQLite's 32,766 values
 
@@ -65,6 +58,8 @@ def _insert_events(count: int) -> str:
     )
 
 
+_OPEN = AlertStatus.OPEN.value
+_CLOSED = AlertStatus.CLOSED.value
 _EXISTING = "SELECT fingerprint FROM events WHERE fingerprint IN (SELECT value FROM json_each(?))"
 _TEXT_OR_NONE = (str, type(None))
 _SOURCE = EVENT_COLUMNS.index("time_source")
@@ -135,11 +130,13 @@ def _cursor(session: Session) -> Any:
     return connection.cursor()
 
 
-# --- alerts --------------------------------------------------------------------------------------
+# --- alerts ---------------------------------------------------------------------------------
 # On the EVE bench nearly every stored event opens an alert, and SQLAlchemy's executemany (a
 # bind processor per value: JSON, UTCDateTime) followed by a SELECT for the new ids cost more
 # than the events' own insert. SQLite has one writer at a time (the batch holds the write lock
 # since BEGIN IMMEDIATE), so the ids after the largest stored one are free until the commit.
+# Stored alerts are merged by one UPDATE per block that does the merge itself (MERGE_SET), so
+# that their times and id lists are neither read nor parsed here.
 
 
 @cache
@@ -149,31 +146,45 @@ def _insert_alerts(count: int) -> str:
     )
 
 
-_STORED_ALERTS = (
-    f"SELECT {', '.join(ALERT_STATE)} FROM alerts "  # noqa: S608 (constant column names)
-    "WHERE alert_key IN (SELECT value FROM json_each(?))"
+_FOUND_ALERTS = (
+    "SELECT alert_key, id, status FROM alerts WHERE alert_key IN (SELECT value FROM json_each(?))"
 )
+
+# alerts.merge_into in SQL, for the values (id, count, first_seen, last_seen, severity,
+# sample_event_ids, matched_indicator_ids, updated_at) of a draft as columns 1..8 of `c`.
+# SQLite's aggregate follows its subquery's order (ORDER BY in the aggregate itself needs
+# 3.44); tests hold the result to merge_into's.
+_MERGE_SET = f"""
+    count = alerts.count + c.column2,
+    first_seen = min(alerts.first_seen, c.column3),
+    last_seen = max(alerts.last_seen, c.column4),
+    severity = max(alerts.severity, c.column5),
+    status = CASE alerts.status WHEN '{_CLOSED}' THEN '{_OPEN}' ELSE alerts.status END,
+    sample_event_ids = CASE
+        WHEN json_array_length(alerts.sample_event_ids) >= {ALERT_SAMPLES}
+        THEN alerts.sample_event_ids
+        ELSE (SELECT json_group_array(value) FROM (
+            SELECT value FROM (
+                SELECT 0 AS part, key, value FROM json_each(alerts.sample_event_ids)
+                UNION ALL SELECT 1, key, value FROM json_each(c.column6))
+            ORDER BY part, key LIMIT {ALERT_SAMPLES}))
+        END,
+    matched_indicator_ids = CASE
+        WHEN c.column7 = '[]' THEN alerts.matched_indicator_ids
+        ELSE (SELECT json_group_array(value) FROM (
+            SELECT value FROM json_each(alerts.matched_indicator_ids)
+            UNION SELECT value FROM json_each(c.column7)
+            ORDER BY value LIMIT {ALERT_INDICATORS}))
+        END,
+    updated_at = c.column8"""  # noqa: S608 (constant column names and numbers)
 
 
 @cache
-def _update_alerts(count: int) -> str:
-    # VALUES names its columns column1, column2, ...: the changed columns, then the id.
+def _merge_alerts(count: int) -> str:
     return (
-        "UPDATE alerts SET "  # noqa: S608 (constant column names)
-        + ", ".join(f"{column} = c.column{i}" for i, column in enumerate(_CHANGE_COLUMNS, 1))
-        + f" FROM ({_rows(len(_CHANGE_COLUMNS) + 1, count)}) AS c"
-        + f" WHERE alerts.id = c.column{len(_CHANGE_COLUMNS) + 1}"
+        f"UPDATE alerts SET {_MERGE_SET} FROM ({_rows(8, count)}) AS c"  # noqa: S608
+        " WHERE alerts.id = c.column1"
     )
-
-
-_CHANGE_COLUMNS = tuple(column for column in CHANGE_COLUMNS if column != "id")
-_CHANGE_VALUES = itemgetter(*_CHANGE_COLUMNS, "id")
-_CHANGE_TIMES = tuple(
-    i for i, c in enumerate(_CHANGE_COLUMNS) if c in {"first_seen", "last_seen", "updated_at"}
-)
-_CHANGE_JSON = tuple(
-    i for i, c in enumerate(_CHANGE_COLUMNS) if c in {"sample_event_ids", "matched_indicator_ids"}
-)
 
 
 def _time(value: datetime) -> str | None:
@@ -184,27 +195,14 @@ def _time(value: datetime) -> str | None:
     return stored_time(value)
 
 
-def _read_time(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def stored_alerts(session: Session, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Return the stored alerts of the keys (ALERT_STATE columns, as the ORM reads them)."""
+def found_alerts(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Return key -> (id, status) of the keys' stored alerts."""
     cursor = _cursor(session)
     try:
-        cursor.execute(_STORED_ALERTS, (json.dumps(list(keys)),))
-        rows = cursor.fetchall()
+        cursor.execute(_FOUND_ALERTS, (json.dumps(list(keys)),))
+        return {key: (alert_id, status) for key, alert_id, status in cursor.fetchall()}
     finally:
         cursor.close()
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        alert = dict(zip(ALERT_STATE, row, strict=True))
-        alert["first_seen"] = _read_time(alert["first_seen"])
-        alert["last_seen"] = _read_time(alert["last_seen"])
-        alert["sample_event_ids"] = json.loads(alert["sample_event_ids"])
-        alert["matched_indicator_ids"] = json.loads(alert["matched_indicator_ids"])
-        found[alert["alert_key"]] = alert
-    return found
 
 
 def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: datetime) -> None:
@@ -240,19 +238,34 @@ def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: da
         cursor.close()
 
 
-def update_alerts(session: Session, changes: Sequence[Mapping[str, Any]]) -> None:
-    """Write the merged values of existing alerts (rows of CHANGE_COLUMNS)."""
+def merge_alerts(
+    session: Session, drafts: Sequence[AlertDraft], found: Mapping[str, tuple[int, str]], *,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Fold the drafts whose key is stored (found: key -> (id, status)) into their alerts, as
+    alerts.merge_into would, and set each draft's alert_id."""
+    at = stored_time(now)
     values = []
-    for change in changes:
-        value = list(_CHANGE_VALUES(change))
-        for i in _CHANGE_TIMES:
-            value[i] = _time(value[i])
-        for i in _CHANGE_JSON:
-            value[i] = ids_text(value[i])
-        values.append(value)
+    for draft in drafts:
+        alert_id = draft.alert_id = found[draft.key][0]
+        first_seen, last_seen = draft.first_seen, draft.last_seen
+        first_text = _time(first_seen)
+        indicators = draft.indicators
+        values.append(
+            (
+                alert_id,
+                draft.count,
+                first_text,
+                first_text if last_seen is first_seen else _time(last_seen),
+                draft.severity,
+                ids_text(draft.samples),
+                ids_text(sorted(indicators)[:ALERT_INDICATORS]) if indicators else "[]",
+                at,
+            )
+        )
     cursor = _cursor(session)
     try:
         for count, block in _in_blocks(values):
-            cursor.execute(_update_alerts(count), block)
+            cursor.execute(_merge_alerts(count), block)
     finally:
         cursor.close()
