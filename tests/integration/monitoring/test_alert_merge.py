@@ -6,12 +6,17 @@ capped sorted indicator ids, the reopened alerts' history, and the new alerts.""
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
-from vardeild.monitoring import store
+from vardeild.app import build_platform
+from vardeild.monitoring import store, store_pg
 from vardeild.monitoring.alert_action_tables import AlertActionRow
 from vardeild.monitoring.alerts import (
     ALERT_INDICATORS,
@@ -24,6 +29,7 @@ from vardeild.monitoring.alerts import (
 from vardeild.monitoring.model import Event, EventKind, Severity
 from vardeild.monitoring.tables import AlertRow
 from vardeild.platform import Platform
+from vardeild.settings import Settings
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=1)
@@ -151,3 +157,56 @@ def test_the_database_merges_as_merge_into_says(platform: Platform) -> None:
         (alert_id, f"reopened by {count} new event{'' if count == 1 else 's'}")
         for alert_id, count in reopened
     }
+
+
+def test_a_key_another_transaction_creates_meanwhile_is_merged_into(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL: a draft's key was not stored when the write looked, but another transaction
+    inserts it before this one does: the insert waits for it, skips the key, and the draft is
+    merged into the other's alert (counted once each, samples in order), not duplicated."""
+    if make_url(fresh_database_url).get_backend_name() != "postgresql":
+        pytest.skip("one writer at a time on SQLite: nobody can create a key meanwhile")
+    platform = build_platform(
+        Settings(database_url=fresh_database_url, data_dir=tmp_path / "data"), migrate=True
+    )
+    try:
+        rng = random.Random(7)
+        theirs, ours = _draft(rng, 5), _draft(rng, 5)
+        ours.samples = [1, 2]
+        theirs.samples = [7, 8, 9]
+        theirs.indicators, ours.indicators = set(), {42}
+        looked = threading.Event()
+        original = store_pg.found_alerts
+
+        def looking(session: Any, keys: Any) -> dict[str, tuple[int, str]]:
+            found = original(session, keys)
+            looked.set()  # the key is not stored yet: the other transaction inserts it now
+            return found
+
+        def other() -> None:
+            looked.wait(10)
+            with platform.session() as session:
+                store.upsert_alerts(session, [theirs], now=NOW)
+
+        racer = threading.Thread(target=other)
+        racer.start()
+        store_pg.found_alerts = looking  # type: ignore[assignment]
+        try:
+            # Whichever inserts the key first, the other's insert waits for its commit, skips
+            # the key, and merges into the alert made meanwhile.
+            with platform.session() as session:
+                store.upsert_alerts(session, [ours], now=NOW)
+        finally:
+            store_pg.found_alerts = original  # type: ignore[assignment]
+        racer.join(10)
+        assert not racer.is_alive()
+        with platform.session() as session:
+            [row] = session.scalars(select(AlertRow)).all()
+        assert row.count == theirs.count + ours.count
+        assert ours.alert_id == theirs.alert_id == row.id
+        assert sorted(row.sample_event_ids) == [1, 2, 7, 8, 9]
+        assert row.matched_indicator_ids == [42]
+        assert row.first_seen == min(theirs.first_seen, ours.first_seen)
+    finally:
+        platform.engine.dispose()
