@@ -262,12 +262,6 @@ def ids_text(values: list[int]) -> str:
     return f"[{', '.join(map(str, values))}]"
 
 
-def select_any(session: Session, query: str, values: Sequence[str]) -> list[Any]:
-    """Run query, whose `:values` is compared with `= ANY`, with values as one array
-    parameter (a long IN list costs the driver more than the database)."""
-    return list(session.execute(text(query), {"values": list(values)}))
-
-
 def event_ids(session: Session, count: int) -> list[int]:
     """Return count fresh ids from the events table's sequence. They come back as their
     first and last when they are one run (as they are unless another worker drew ids at the
