@@ -230,7 +230,6 @@ def new_alert_values(
 ) -> tuple[Any, ...]:
     """Return the values of (id, *ALERT_COLUMNS) of a new alert made of the draft, its id
     lists as JSON text, its times given as the caller's database stores them."""
-    indicators = draft.indicators
     return (
         alert_id,
         draft.key,
@@ -248,13 +247,19 @@ def new_alert_values(
         draft.severity,
         _OPEN,
         ids_text(draft.samples),
-        ids_text(sorted(indicators)[:ALERT_INDICATORS]) if indicators else "[]",
+        indicators_text(draft.indicators),
         now,
         now,
     )
 
 
 _OPEN = AlertStatus.OPEN.value
+
+
+def indicators_text(indicators: set[int]) -> str:
+    """A draft's matched indicator ids as an alert stores them: sorted, at most
+    ALERT_INDICATORS, as JSON text."""
+    return ids_text(sorted(indicators)[:ALERT_INDICATORS]) if indicators else "[]"
 
 
 def ids_text(values: list[int]) -> str:

@@ -29,7 +29,12 @@ from sqlalchemy.orm import Session
 
 from vardeild.monitoring.alerts import ALERT_INDICATORS, ALERT_SAMPLES, AlertDraft, AlertStatus
 from vardeild.monitoring.model import EVENT_COLUMNS
-from vardeild.monitoring.store_pg import ALERT_COLUMNS, ids_text, new_alert_values
+from vardeild.monitoring.store_pg import (
+    ALERT_COLUMNS,
+    ids_text,
+    indicators_text,
+    new_alert_values,
+)
 
 _BLOCK = 512  # rows per statement: 21 columns of events make 10,752 of SQLite's 32,766 values
 
@@ -195,6 +200,14 @@ def _time(value: datetime) -> str | None:
     return stored_time(value)
 
 
+def _seen_texts(draft: AlertDraft) -> tuple[str | None, str | None]:
+    """A draft's first and last seen as SQLite's text; a draft of one event has both in one
+    object, converted once (converting times was most of the alerts' loops)."""
+    first_seen, last_seen = draft.first_seen, draft.last_seen
+    first_text = _time(first_seen)
+    return first_text, first_text if last_seen is first_seen else _time(last_seen)
+
+
 def found_alerts(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
     """Return key -> (id, status) of the keys' stored alerts."""
     cursor = _cursor(session)
@@ -215,8 +228,7 @@ def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: da
         first = int(cursor.fetchone()[0]) + 1
         at = stored_time(now)
         values = []
-        # Converting times was most of this loop: the drafts of a batch share few windows,
-        # and a draft of one event has its first and last seen in one object.
+        # Converting times was most of this loop: the drafts of a batch share few windows.
         windows: dict[datetime, str | None] = {}
         for alert_id, draft in enumerate(drafts, start=first):
             draft.alert_id = alert_id
@@ -224,9 +236,7 @@ def insert_new_alerts(session: Session, drafts: Sequence[AlertDraft], *, now: da
             window_text = windows.get(window)
             if window_text is None:
                 window_text = windows[window] = _time(window)
-            first_seen, last_seen = draft.first_seen, draft.last_seen
-            first_text = _time(first_seen)
-            last_text = first_text if last_seen is first_seen else _time(last_seen)
+            first_text, last_text = _seen_texts(draft)
             values.append(
                 new_alert_values(
                     draft, alert_id, window=window_text, first=first_text, last=last_text, now=at
@@ -248,18 +258,16 @@ def merge_alerts(
     values = []
     for draft in drafts:
         alert_id = draft.alert_id = found[draft.key][0]
-        first_seen, last_seen = draft.first_seen, draft.last_seen
-        first_text = _time(first_seen)
-        indicators = draft.indicators
+        first_text, last_text = _seen_texts(draft)
         values.append(
             (
                 alert_id,
                 draft.count,
                 first_text,
-                first_text if last_seen is first_seen else _time(last_seen),
+                last_text,
                 draft.severity,
                 ids_text(draft.samples),
-                ids_text(sorted(indicators)[:ALERT_INDICATORS]) if indicators else "[]",
+                indicators_text(draft.indicators),
                 at,
             )
         )
