@@ -76,11 +76,6 @@ def database(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
         yield platform
 
 
-def stored(platform: Platform) -> int:
-    with platform.session() as session:
-        return count_events(session)
-
-
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     database: Platform, fresh_database_url: str, tmp_path: Path
@@ -133,13 +128,13 @@ def test_a_follower_stops_cleanly_on_a_signal(
         [*command, "--follow", "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 60
-    while stored(database) < 50:
+    while stored_events(database) < 50:
         assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
         assert time.monotonic() < deadline, "the follower stored nothing in 60 s"
         time.sleep(0.05)
     with eve.open("ab") as handle:  # more arrives while it follows
         handle.write(b"".join(_line(n) + b"\n" for n in range(50, 60)))
-    while stored(database) < 60:
+    while stored_events(database) < 60:
         assert time.monotonic() < deadline, "the follower did not pick up appended lines"
         time.sleep(0.05)
     process.send_signal(signum)
