@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from support.vulndb import cpe_match, cve5_record, epss_csv, kev_catalogue, nvd_cve, nvd_response
@@ -190,3 +190,19 @@ def test_the_revision_moves_with_every_change_and_only_then(
     clock.advance(timedelta(minutes=5))
     load(session, clock, kev_catalogue(("CVE-2099-2001", True)), "k2")
     assert vulndb_revision(session)[2:4] != with_epss[2:4]
+
+
+def test_a_load_plans_its_lookups_for_their_own_keys_on_postgresql(
+    session: Session, clock: FixedClock, backend: str
+) -> None:
+    """A load may grow a table from empty; a generic plan PostgreSQL keeps for its chunked
+    lookups would scan the whole table per chunk (benches/exposure.py: 602 s instead of 39 s
+    for 250,000 records). So a load plans every statement for its own values, for its
+    transaction only. SQLite has no plan cache to tell; there the load is checked alone."""
+    counts = load(session, clock, ssh_response())
+    assert (counts.created, counts.unchanged) == (2, 0)
+    if backend == "postgresql":
+        mode = session.scalar(text("SELECT current_setting('plan_cache_mode')"))
+        assert mode == "force_custom_plan"
+        session.rollback()  # the load's transaction rolled back: SET LOCAL goes with it
+        assert session.scalar(text("SELECT current_setting('plan_cache_mode')")) == "auto"
