@@ -9,7 +9,9 @@ Once a day: the digest of a day (in the notices' time zone) is recorded in the a
 (`case.deadline_digest`, entity id the day) after the transport took it, and a pass that finds
 that record sends nothing. The one window, a message handed over but the process killed before
 the record was committed, sends it again under the same Message-ID (derived from the day),
-which receiving systems use to drop the duplicate, as the outbox does.
+which receiving systems use to drop the duplicate, as the outbox does. Two serving processes
+passing at the same instant send it once: the second waits for the first's transaction (an
+advisory lock on PostgreSQL, the write lock on SQLite) and then finds the record.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from hashlib import blake2b
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
@@ -37,6 +39,9 @@ from vardeild.notify.ports import MailTransport, MessageProtector
 from vardeild.notify.rendering import RenderedNotice
 
 AUDIT_ACTION = "case.deadline_digest"
+# The key of a PostgreSQL advisory lock (eight ASCII bytes, a positive bigint): one sender of the
+# day's digest at a time across every serving process.
+_SENDER_LOCK = int.from_bytes(b"vdddgst1", "big")
 
 _KIND_TEXT = {
     "early_warning": "early warning (regulatory)",
@@ -185,6 +190,16 @@ def digest_sent(session: Session, day: date) -> bool:
     return total > 0
 
 
+def _one_sender_at_a_time(session: Session) -> None:
+    """Hold the digest's lock until this transaction ends, so that a second serving process
+    waits here for the first to send and record the day's digest, and then finds it sent;
+    without it, two processes passing at the same instant both found it unsent and both sent.
+    On SQLite every transaction holds the write lock from its start (BEGIN IMMEDIATE), which
+    orders them already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SENDER_LOCK})
+
+
 def _message_id(day: date, sender: str) -> str:
     digest = blake2b(f"deadline-digest\x1f{day.isoformat()}".encode(), digest_size=8).hexdigest()
     return f"<vardeild.deadlines.{day.isoformat()}.{digest}@{sender.rpartition('@')[2]}>"
@@ -211,8 +226,10 @@ def send_deadline_digest(
     answer: dict[str, Any] = {"day": day.isoformat(), "to": config.recipient, "items": 0}
     if scheduled and (config.hour < 0 or now.astimezone(config.zone).hour < config.hour):
         return {**answer, "status": "off" if config.hour < 0 else "not_yet"}
-    if not dry_run and digest_sent(session, day):
-        return {**answer, "status": "sent_already"}
+    if not dry_run:
+        _one_sender_at_a_time(session)
+        if digest_sent(session, day):
+            return {**answer, "status": "sent_already"}
     items = collect_deadline_items(
         session, principal, policy=config.policy, now=now, within=config.within
     )

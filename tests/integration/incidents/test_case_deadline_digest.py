@@ -4,16 +4,21 @@ task are in it, a met clock is not, no journal text is, it is signed, and a day 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from support.databases import postgres_schema, postgres_url_or_skip
 from support.factories import CERT_ADMIN, org_data
 from support.notify import Inbox, parse, signed_part, smtp_server
 from support.pgp_keys import shared_cert_home
-from vardeild.app import build_outbox, run_deadline_digest, run_notify_pass
+from vardeild.app import build_outbox, build_platform, run_deadline_digest, run_notify_pass
 from vardeild.core.clock import FixedClock
 from vardeild.incidents import journal, service, tasks
 from vardeild.incidents.model import InvolvedRole, Visibility
@@ -24,6 +29,7 @@ from vardeild.members import service as members
 from vardeild.monitoring.model import Severity
 from vardeild.notify.outbox import Outbox
 from vardeild.platform import Platform
+from vardeild.settings import Settings
 
 INTERNAL = "INTERNT-digest-notat-51aa"
 
@@ -150,3 +156,77 @@ def test_a_server_that_refuses_leaves_the_digest_for_the_next_pass(
     del served[0].reject[cert]
     assert run_notify_pass(platform, alerts=False, outbox=outbox)["deadline_digest"] == "sent"
     assert len(_mail_to_cert(served[0], cert)) == 1
+
+
+class _FirstSendHeld:
+    """A transport whose first send waits until the test lets it go."""
+
+    def __init__(self, inner: SmtpTransport) -> None:
+        self.inner = inner
+        self.first_entered = threading.Event()
+        self.release = threading.Event()
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    def send(self, message: bytes, *, sender: str, recipients: list[str]) -> str:
+        with self._lock:
+            self._calls += 1
+            first = self._calls == 1
+        if first:
+            self.first_entered.set()
+            self.release.wait(30)
+        return self.inner.send(message, sender=sender, recipients=recipients)
+
+
+# PostgreSQL only: there two transactions can both read that the day is unsent (on SQLite the
+# second waits at BEGIN IMMEDIATE). The id says so, for CI's count of PostgreSQL tests.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_processes_passing_at_once_send_the_day_once(
+    backend: str, tmp_path: Path, clock: FixedClock, served: tuple[Inbox, int]
+) -> None:
+    """The second pass waits (on the digest's lock) while the first is handing the digest to
+    the server, then finds the day recorded: one message, not two."""
+    with postgres_schema(postgres_url_or_skip(), "digest") as url:
+        settings = Settings(database_url=url, data_dir=tmp_path / "data")
+        platform = build_platform(settings, migrate=True, clock=clock)
+        try:
+            with platform.session() as session:
+                _cases(platform, session, clock)
+            clock.advance(timedelta(hours=25))
+            transport = _FirstSendHeld(
+                SmtpTransport("127.0.0.1", served[1], security=SmtpSecurity.NONE, timeout=10)
+            )
+            outbox = build_outbox(
+                platform, transport=transport, protector=PgpMime(CertKey(shared_cert_home()))
+            )
+            statuses: list[str] = []
+
+            def digest() -> None:
+                done = run_deadline_digest(platform, outbox=outbox, scheduled=False)
+                statuses.append(done["status"])
+
+            first = threading.Thread(target=digest)
+            first.start()
+            assert transport.first_entered.wait(30)
+            second = threading.Thread(target=digest)
+            second.start()
+            # Until the second pass waits on the lock, or (the defect) has sent and finished.
+            deadline = time.monotonic() + 30
+            while second.is_alive() and not _waiting_for_an_advisory_lock(platform):
+                assert time.monotonic() < deadline, "the second pass neither waited nor ended"
+                time.sleep(0.01)
+            transport.release.set()
+            first.join(30)
+            second.join(30)
+            assert sorted(statuses) == ["sent", "sent_already"]
+            assert len(_mail_to_cert(served[0], settings.cert_email)) == 1
+        finally:
+            platform.engine.dispose()
+
+
+def _waiting_for_an_advisory_lock(platform: Platform) -> bool:
+    with platform.engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        ).scalar_one()
+    return bool(waiting)
