@@ -85,8 +85,8 @@ def _label(settings: Settings) -> str:
 
 
 def serve(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:
-    """Serve the API (and, later, the portal) over HTTP. Creates or upgrades the database
-    first, then listens until interrupted."""
+    """Serve the API, TAXII, the portal and the public pages over HTTP. Creates or upgrades
+    the database first, then listens until interrupted."""
     state = cli_context(ctx)
     platform = state.platform(migrate=True)
     run_server(platform, host or state.settings.host, port or state.settings.port)
