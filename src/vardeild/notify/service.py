@@ -68,7 +68,7 @@ class NotifyConfig:
         base = self.public_url.rstrip("/")
         return Links(
             ack_url=f"{base}/api/v1/notices/ack/{notice.ack_token}",
-            portal_url=f"{base}/api/v1/notices/{notice.id}",
+            portal_url=f"{base}/portal/notices/{notice.id}",
             reply_to=self.reply_to,
             key_url=f"{base}/pgp-key.asc",
             cert_name=self.sender_name,

@@ -4,6 +4,7 @@ in separate homes). A require-encryption policy sends a keyless contact no plain
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -138,7 +139,15 @@ def test_require_encryption_sends_a_keyless_contact_no_plaintext_and_tasks_the_c
         assert SIGNATURE not in text
         assert "198.18.41.9" not in text
         assert "GOODSIG" in verify(verifier, raw)
-        assert "portal" in body_text(parse(raw).get_payload()[0])
+        # The link is the portal's page of the notice (sign-in first), not an API address a
+        # mail reader's browser could not open without a token.
+        body = body_text(parse(raw).get_payload()[0])
+        [notice_id] = re.findall(r"/portal/notices/(\d+)\b", body)
+        with platform.session() as session:
+            assert (
+                records.get_notice_or_raise(session, SYSTEM, int(notice_id))["organisation_id"]
+                == member
+            )
     with platform.session() as session:
         tasks = session.scalars(
             select(NotifyTaskRow).where(NotifyTaskRow.member_id == member)

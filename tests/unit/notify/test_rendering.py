@@ -21,7 +21,7 @@ from vardeild.notify.rendering import Links, NoticeView, render_notice
 ZONE = ZoneInfo("Europe/Oslo")
 LINKS = Links(
     ack_url="https://v.example/api/v1/notices/ack/TOKEN123",
-    portal_url="https://v.example/api/v1/notices/7",
+    portal_url="https://v.example/portal/notices/7",
     reply_to="cert@v.example",
     key_url="https://v.example/pgp-key.asc",
     cert_name="Test-CERT",
