@@ -77,8 +77,11 @@ def current_code(user: PortalUser, clock: Clock) -> str:
     return totp_code(user.totp_secret, clock.now())
 
 
-def sign_in(client: TestClient, user: PortalUser, clock: Clock) -> None:
-    """Sign in through the pages (password, then the TOTP code when enrolled)."""
+def sign_in(
+    client: TestClient, user: PortalUser, clock: Clock, *, landing: str = "/portal"
+) -> None:
+    """Sign in through the pages (password, then the TOTP code when enrolled) and check the
+    browser is sent to landing (the page it asked for while signed out, else the home page)."""
     token = csrf_token(client.get("/signin").text)
     answer = client.post(
         "/signin",
@@ -95,7 +98,7 @@ def sign_in(client: TestClient, user: PortalUser, clock: Clock) -> None:
             follow_redirects=False,
         )
         assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == "/portal"
+    assert answer.headers["location"] == landing
 
 
 def mails(maildir: Path) -> list[Message]:

@@ -44,7 +44,7 @@ def test_a_member_reads_its_own_overview_and_not_anothers(
         platform, email="it@medlem.example", role=Role.MEMBER_USER, organisation_id=own
     )
     assert client.get("/portal/exposure", follow_redirects=False).status_code == 303
-    sign_in(client, user, clock)
+    sign_in(client, user, clock, landing="/portal/exposure")  # back to the page asked for
 
     assert 'href="/portal/exposure"' in client.get("/portal").text
     page = client.get("/portal/exposure")

@@ -466,3 +466,62 @@ def test_member_user_sees_its_organisation(
     page = client.get("/portal").text
     assert "Kraftverket AS" in page
     assert "Medlemsbruker" in page
+
+
+def test_after_signing_in_the_browser_goes_back_to_the_page_it_asked_for(
+    client: TestClient, clock: FixedClock, user: PortalUser
+) -> None:
+    """A notice's e-mail links to its page in the portal: a reader who is not signed in signs
+    in and lands there, once; the next sign-in goes to the home page."""
+    asked = client.get("/portal/notices/7?language=en", follow_redirects=False)
+    assert asked.status_code == 303
+    assert asked.headers["location"] == "/signin"
+    _, location = _through_totp(client, clock, user)
+    assert location == "/portal/notices/7?language=en"
+    assert "vardeild_return" not in client.cookies
+    client.post("/signout", data={"csrf_token": csrf_token(client.get("/portal").text)})
+    clock.advance(timedelta(seconds=30))  # a new code: the last one may not be used again
+    assert _through_totp(client, clock, user)[1] == "/portal"
+
+
+def test_a_form_sent_while_signed_out_is_not_returned_to(
+    client: TestClient, clock: FixedClock, user: PortalUser
+) -> None:
+    client.post("/portal/notices/7/acknowledge", data={}, follow_redirects=False)
+    assert _through_totp(client, clock, user)[1] == "/portal"
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "//evil.example/portal",
+        "https://evil.example/portal",
+        "/\\evil.example",
+        "/portal//evil.example",
+        "/signin/totp",
+        "/signout",
+        "/9portal",
+        "/portal/x y",
+        "javascript:alert(1)",
+        "/portal/" + "a" * 1100,
+    ],
+)
+def test_a_planted_return_cookie_never_leaves_our_pages(
+    client: TestClient, clock: FixedClock, user: PortalUser, planted: str
+) -> None:
+    """The cookie is ours, but a browser's cookies can be set by others (another site on a
+    sibling host, a script): whatever it says, only a path of ours is returned to."""
+    client.cookies.set("vardeild_return", planted)
+    assert _through_totp(client, clock, user)[1] == "/portal"
+
+
+def _through_totp(client: TestClient, clock: FixedClock, user: PortalUser) -> tuple[int, str]:
+    """Sign in (password, then the code); return the last answer's status and location."""
+    assert _password_step(client, user.email, user.password) == 303
+    token = csrf_token(client.get("/signin/totp").text)
+    answer = client.post(
+        "/signin/totp",
+        data={"csrf_token": token, "code": current_code(user, clock)},
+        follow_redirects=False,
+    )
+    return answer.status_code, answer.headers.get("location", "")

@@ -27,7 +27,7 @@ PageNo = Annotated[int, Query(alias="page", ge=1, le=PAGE_MAX, description="Whic
 
 def signed_in(page: Page) -> RedirectResponse | None:
     """Return a redirect to the sign-in page unless someone is fully signed in."""
-    return None if page.user is not None else page.redirect("/signin")
+    return None if page.user is not None else page.to_signin()
 
 
 def require_cert(principal: Principal) -> Principal:

@@ -21,7 +21,7 @@ from vardeild.accounts.model import FailureWindow, LockoutPolicy, totp_key
 from vardeild.core.errors import ValidationFailed
 from vardeild.platform import Platform
 from vardeild.web.deps import PlatformDep, SessionDep
-from vardeild.web.pages import csrf, i18n, nav
+from vardeild.web.pages import csrf, i18n, nav, return_to
 from vardeild.web.pages.transport import HSTS, client_address, cookie_name, is_tls
 
 SESSION_COOKIE = "vardeild_session"
@@ -152,6 +152,35 @@ class Page:
         """Return a 303 to url (a path of ours)."""
         response = RedirectResponse(url, status_code=303)
         self._finish(response)
+        return response
+
+    def to_signin(self) -> RedirectResponse:
+        """Return a redirect to the sign-in page for someone not signed in; a GET remembers
+        the page asked for, to come back to after the sign-in (see return_to)."""
+        response = self.redirect("/signin")
+        wanted = (
+            return_to.asked_for(self.request.url.path, self.request.url.query)
+            if self.request.method == "GET"
+            else None
+        )
+        if wanted is not None:
+            self._cookie(response, return_to.COOKIE, wanted, max_age=return_to.MAX_AGE_SECONDS)
+        return response
+
+    def signed_in_redirect(self, user_id: int) -> RedirectResponse:
+        """Sign user_id in fully and return the redirect to where they wanted to go: the page
+        remembered by `to_signin` when it is still one of ours, else the home page."""
+        remembered = self.request.cookies.get(cookie_name(return_to.COOKIE, tls=self.tls), "")
+        response = self.redirect(return_to.safe_return_path(remembered) or return_to.HOME)
+        self.start_full_session(user_id, response)
+        if remembered:
+            response.delete_cookie(
+                cookie_name(return_to.COOKIE, tls=self.tls),
+                path="/",
+                secure=self.tls,
+                httponly=True,
+                samesite="lax",
+            )
         return response
 
     def start_full_session(self, user_id: int, response: Response) -> None:

@@ -72,7 +72,7 @@ def report_list(page: PageDep, status: StatusQuery = None, page_no: int = 0) -> 
     """The reports, newest first: reference, when, status and size (nothing the reporter
     said). CERT staff only."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     offset = max(page_no, 0) * PAGE_SIZE
     reports, total = intake.list_reports(
@@ -95,7 +95,7 @@ def report_list(page: PageDep, status: StatusQuery = None, page_no: int = 0) -> 
 def report_detail(page: PageDep, report_id: int) -> Response:
     """One report, decrypted (the reading is audited), with its status form."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     try:
         report = intake.read_report(
             page.db, page.user.principal, report_id, clock=page.platform.clock,
@@ -120,7 +120,7 @@ def report_status(
 ) -> Response:
     """Move the report to another status (audited); back to the report."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     try:
         wanted = ReportStatus(status)
     except ValueError:

@@ -65,7 +65,7 @@ def alerts_page(
     """The organisation's alerts, most recently seen first (CERT staff: every member's, or
     the one named)."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     chosen = chosen_organisation(principal, organisation)
     wanted_status = _choice(status, [s.value for s in AlertStatus], "status")
@@ -136,7 +136,7 @@ def alert_page(page: PageDep, alert_id: ItemId) -> Response:
     """One alert: what happened, sample events (the reader's side), matched indicators as TLP
     allows, its history, and the forms to acknowledge and comment."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     return _alert_page(page, alert_id)
 
 
@@ -159,7 +159,7 @@ def _act(page: Page, alert_id: int, action: AlertAction, note: str) -> Response:
 def acknowledge_alert(page: PageDep, alert_id: ItemId, note: Note = "") -> Response:
     """Acknowledge the alert (someone is on it), as the API's acknowledge does."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     return _act(page, alert_id, AlertAction.ACKNOWLEDGE, note)
 
 
@@ -167,5 +167,5 @@ def acknowledge_alert(page: PageDep, alert_id: ItemId, note: Note = "") -> Respo
 def comment_on_alert(page: PageDep, alert_id: ItemId, note: Note = "") -> Response:
     """Add a comment to the alert's history; its status stays."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     return _act(page, alert_id, AlertAction.COMMENT, note)

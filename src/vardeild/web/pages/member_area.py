@@ -105,7 +105,7 @@ def organisation_page(page: PageDep, organisation: OrganisationParam = None) -> 
     """The signed-in member's organisation: registry entry, contacts with their keys'
     state, notice policy; the forms to propose a change for a member admin."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     chosen = required_organisation(page.user.principal, organisation, "/portal/organisation")
     return _organisation_page(page, chosen)
 
@@ -164,7 +164,7 @@ def propose_change(
     """Propose one change to the organisation (member admins: their own); it lands as a
     pending change request, audited, and the page shows it."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     chosen = required_organisation(principal, organisation, "/portal/organisation")
     # Who may propose is decided before what is proposed: a member user's form is refused
@@ -219,7 +219,7 @@ def change_requests_page(
 ) -> Response:
     """The organisation's change requests, newest first, with where each stands."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     chosen = chosen_organisation(principal, organisation)
     wanted = optional(status)
@@ -246,7 +246,7 @@ def change_requests_page(
 def change_request_page(page: PageDep, request_id: ItemId) -> Response:
     """One change request: what it asks, the comment, where it stands and the CERT's reason."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     item = changes.get_change_request_or_raise(page.db, principal, request_id)
     return page.render(
@@ -265,7 +265,7 @@ def withdraw_change_request(page: PageDep, request_id: ItemId, reason: LongText 
     """Withdraw a pending change request (member admins: their own); nothing of it applies.
     One the CERT decided meanwhile answers 409 with its state."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     changes.withdraw_change_request(
         page.db, page.user.principal, request_id, reason=reason, clock=page.platform.clock
     )

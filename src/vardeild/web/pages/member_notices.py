@@ -36,7 +36,7 @@ def notices_page(
 ) -> Response:
     """The organisation's notices, newest first, with whether each is acknowledged."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     chosen = chosen_organisation(principal, organisation)
     wanted = optional(status)
@@ -63,7 +63,7 @@ def notice_page(page: PageDep, notice_id: ItemId) -> Response:
     """One notice: its text as the recipients read it (in the page's language), where it was
     sent, and the form to acknowledge it."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     with not_found_as("notice", notice_id):
         notice = records.get_notice_or_raise(page.db, principal, notice_id)
@@ -83,7 +83,7 @@ def notice_page(page: PageDep, notice_id: ItemId) -> Response:
 def acknowledge_notice(page: PageDep, notice_id: ItemId) -> Response:
     """Record that the organisation acknowledged the notice (the first time counts)."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     with not_found_as("notice", notice_id):
         records.acknowledge(page.db, page.user.principal, notice_id, now=page.platform.clock.now())
     return page.redirect(f"/portal/notices/{notice_id}?done=acknowledged")

@@ -225,6 +225,4 @@ def oidc_callback(
         )  # fmt: skip
         page.set_session(response, secret)
         return _clear_pending(page, response)
-    response = page.redirect("/portal")
-    page.start_full_session(result.user.id, response)
-    return _clear_pending(page, response)
+    return _clear_pending(page, page.signed_in_redirect(result.user.id))

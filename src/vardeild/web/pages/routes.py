@@ -40,7 +40,7 @@ def _problems(error: ValidationFailed) -> list[str]:
 
 def _signed_in(page: Page) -> RedirectResponse | None:
     """Return a redirect to the sign-in page unless the page's user is fully signed in."""
-    return None if page.user is not None else page.redirect("/signin")
+    return None if page.user is not None else page.to_signin()
 
 
 # --- sign-in --------------------------------------------------------------------------------
@@ -95,9 +95,7 @@ def signin(page: PageDep, email: Text = "", password: Text = "") -> Response:
         )
         page.set_session(response, pending)
         return response
-    response = page.redirect("/portal")
-    page.start_full_session(result.user.id, response)
-    return response
+    return page.signed_in_redirect(result.user.id)
 
 
 @router.get("/signin/totp", response_class=HTMLResponse)
@@ -121,9 +119,7 @@ def signin_totp(page: PageDep, code: Text = "") -> Response:
         page.db, page.active.user.id, code, clock=page.platform.clock, config=page.state.config
     )
     if result.outcome is accounts.SignIn.DONE:
-        done = page.redirect("/portal")
-        page.start_full_session(page.active.user.id, done)
-        return done
+        return page.signed_in_redirect(page.active.user.id)
     limiter.record(page.client, now)
     if result.outcome is accounts.SignIn.LOCKED:
         sessions.end_session(page.db, page.session_secret, clock=page.platform.clock)

@@ -103,7 +103,7 @@ def _tokens_page(page: Page, *, status: int = 200, **context: object) -> HTMLRes
 def tokens_page(page: PageDep) -> Response:
     """The tokens the user may manage, and the form to issue one."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     return _tokens_page(page)
 
 
@@ -129,7 +129,7 @@ def issue_token(
 ) -> Response:
     """Issue a token and show its secret, this once."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     form = {"name": name, "role": role, "organisation": organisation, "expires": expires}
     try:
@@ -152,6 +152,6 @@ def issue_token(
 def revoke_token(page: PageDep, token_id: ItemId) -> Response:
     """Revoke the token at once."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     access.revoke_token(page.db, page.user.principal, token_id, clock=page.platform.clock)
     return page.redirect(f"/account/tokens?revoked={token_id}")

@@ -88,7 +88,7 @@ def _users_page(page: Page, *, status: int = 200, **context: object) -> HTMLResp
 def users_page(page: PageDep) -> Response:
     """The users the signed-in admin may manage, and the form to add one."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     return _users_page(page)
 
 
@@ -103,7 +103,7 @@ def add_user(
 ) -> Response:
     """Add a user and send it the link to choose its password."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     form = {"email": email, "display_name": display_name, "role": role,
             "organisation": organisation}  # fmt: skip
@@ -140,7 +140,7 @@ def add_user(
 def disable_user(page: PageDep, user_id: ItemId) -> Response:
     """Disable the user: no more sign-ins, its sessions ended."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     accounts.disable_user(page.db, page.user.principal, user_id, clock=page.platform.clock)
     return page.redirect("/account/users?done=changed")
 
@@ -149,7 +149,7 @@ def disable_user(page: PageDep, user_id: ItemId) -> Response:
 def reset_totp(page: PageDep, user_id: ItemId) -> Response:
     """Remove the user's second factor (a lost phone); it enrols again after signing in."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     accounts.reset_totp(page.db, page.user.principal, user_id, clock=page.platform.clock)
     return page.redirect("/account/users?done=changed")
 
@@ -160,7 +160,7 @@ def set_role(
 ) -> Response:
     """Give the user another role (a member admin: within its organisation)."""
     if page.user is None:
-        return page.redirect("/signin")
+        return page.to_signin()
     principal = page.user.principal
     chosen = parse_role(role, record="user")
     organisation_id = organisation if principal.is_cert else principal.organisation_id
