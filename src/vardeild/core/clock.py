@@ -44,3 +44,13 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def utc_text(value: datetime) -> str:
+    """Return an aware time as the text SQLite keeps for it: UTC, microseconds, no offset
+    (`2026-11-28 12:00:00.000000`). ValueError for a naive time, whose zone is unknown."""
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Vardeild stores timezone-aware UTC only")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")

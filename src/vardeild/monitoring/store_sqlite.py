@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from vardeild.core.clock import utc_text
 from vardeild.monitoring.alerts import ALERT_INDICATORS, ALERT_SAMPLES, AlertDraft, AlertStatus
 from vardeild.monitoring.model import EVENT_COLUMNS
 from vardeild.monitoring.store_pg import (
@@ -73,13 +74,7 @@ _OBSERVED = EVENT_COLUMNS.index("time_observation")
 
 def stored_time(value: datetime | None) -> str | None:
     """Return the text SQLAlchemy stores for a UTCDateTime on SQLite; ValueError if naive."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; Vardeild stores timezone-aware UTC only")
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else utc_text(value)
 
 
 def insert_events(session: Session, rows: Sequence[Sequence[Any]]) -> int:

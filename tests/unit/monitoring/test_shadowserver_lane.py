@@ -9,6 +9,7 @@ import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import Column, MetaData, Table, create_engine, select
 from tests.support.report_lane import (
     OBSERVED,
     Stored,
@@ -18,6 +19,8 @@ from tests.support.report_lane import (
     require_lane,
 )
 
+from vardeild.core.clock import utc_text
+from vardeild.db.base import UTCDateTime
 from vardeild.intel.matcher import IndicatorMatcher
 from vardeild.intel.model import IndicatorType
 from vardeild.members.attribution import AttributionIndex
@@ -152,8 +155,17 @@ def test_rows_for_sqlite_hold_their_times_as_sqlite_stores_them(index: Attributi
         datetime(2026, 3, 29, 3, 30, tzinfo=timezone(timedelta(hours=2))),
     ],
 )
-def test_the_lane_s_time_text_is_the_sqlite_store_s(when: datetime) -> None:
-    assert shadowserver_lane.stored_time(when) == store_sqlite.stored_time(when)
+def test_the_time_text_the_lane_writes_is_what_sqlite_reads_back(when: datetime) -> None:
+    """The lane writes times as text (core.clock.utc_text, as store_sqlite.stored_time does);
+    SQLAlchemy's UTCDateTime must read that text back as the same instant."""
+    text = store_sqlite.stored_time(when)
+    assert text == utc_text(when)
+    engine = create_engine("sqlite://")
+    table = Table("t", MetaData(), Column("at", UTCDateTime()))
+    table.create(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t (at) VALUES (?)", (text,))
+        assert connection.execute(select(table.c.at)).scalar_one() == when
 
 
 def test_a_row_s_data_and_columns_are_the_general_paths(index: AttributionIndex) -> None:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
+from vardeild.core.clock import utc_text
 from vardeild.monitoring.model import EVENT_COLUMNS, Event, StoredEventData
 from vardeild.monitoring.parsers.shadowserver import LOWER_CONVERTER, ShadowserverParser
 
@@ -251,7 +252,7 @@ class ReportLane:
         template = plan.template
         constants = {
             "fingerprint": "",
-            "time_observation": stored_time(observed_at) if text_times else observed_at,
+            "time_observation": utc_text(observed_at) if text_times else observed_at,
             "kind": template.kind.value,
             "feed_name": template.feed_name,
             "feed_code": template.feed_code,
@@ -308,12 +309,6 @@ class ReportLane:
             self._specs.clear()
         self._specs[key] = found
         return found
-
-
-def stored_time(value: datetime) -> str:
-    """The text SQLite stores for a UTC time (store_sqlite.stored_time, which tests hold this
-    to): microseconds, no offset."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _header_text(header: bytes) -> str | None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import segno
 from fastapi import BackgroundTasks, Form, Query
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from vardeild.accounts import resets, sessions
 from vardeild.accounts import service as accounts
@@ -24,6 +24,7 @@ from vardeild.core.errors import NotFound, ValidationFailed
 from vardeild.exposure import reports
 from vardeild.members.service import get_organisation_or_raise
 from vardeild.web.pages import i18n
+from vardeild.web.pages.console_base import signed_in
 from vardeild.web.pages.context import Page, PageDep, page_router
 from vardeild.web.pages.reset_mail import mail_transport, send_reset_mail
 
@@ -36,11 +37,6 @@ _CSS = files("vardeild.web").joinpath("templates/portal/portal.css").read_text(e
 
 def _problems(error: ValidationFailed) -> list[str]:
     return [problem.message for problem in error.problems]
-
-
-def _signed_in(page: Page) -> RedirectResponse | None:
-    """Return a redirect to the sign-in page unless the page's user is fully signed in."""
-    return None if page.user is not None else page.to_signin()
 
 
 # --- sign-in --------------------------------------------------------------------------------
@@ -145,7 +141,7 @@ def signout(page: PageDep) -> Response:
 @router.get("/portal", response_class=HTMLResponse)
 def home(page: PageDep) -> Response:
     """Who you are and your role."""
-    if (away := _signed_in(page)) is not None:
+    if (away := signed_in(page)) is not None:
         return away
     assert page.user is not None
     organisation = None
@@ -164,7 +160,7 @@ def exposure_report(
     """The vulnerability overview of the signed-in member's organisation (CERT staff: the
     organisation given), as the page, or the PDF and CSV made from the same data. Another
     member's answers 404, as the API's does."""
-    if (away := _signed_in(page)) is not None:
+    if (away := signed_in(page)) is not None:
         return away
     assert page.user is not None
     chosen = organisation if organisation is not None else page.user.organisation_id
@@ -206,7 +202,7 @@ def _account_page(page: Page, *, status: int = 200, **context: object) -> HTMLRe
 @router.get("/account", response_class=HTMLResponse)
 def account(page: PageDep) -> Response:
     """Enrol TOTP (a QR code and the secret) and change the password."""
-    if (away := _signed_in(page)) is not None:
+    if (away := signed_in(page)) is not None:
         return away
     return _account_page(page)
 
@@ -214,7 +210,7 @@ def account(page: PageDep) -> Response:
 @router.post("/account/totp", response_class=HTMLResponse)
 def enrol_totp(page: PageDep, code: Text = "") -> Response:
     """Confirm the pending TOTP secret with a code from it."""
-    if (away := _signed_in(page)) is not None:
+    if (away := signed_in(page)) is not None:
         return away
     assert page.user is not None
     if not accounts.confirm_totp(
@@ -229,7 +225,7 @@ def change_password(
     page: PageDep, current: Text = "", new: Text = "", repeat: Text = ""
 ) -> Response:
     """Change the password; every session ends, this browser gets a new one."""
-    if (away := _signed_in(page)) is not None:
+    if (away := signed_in(page)) is not None:
         return away
     assert page.user is not None
     if new != repeat:
