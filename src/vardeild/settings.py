@@ -589,6 +589,14 @@ class Settings(BaseSettings):
         pattern=r"^$|^\d\d:\d\d-\d\d:\d\d$",
         description="Local hours scans may run, e.g. 22:00-06:00 (notify_timezone); empty: any.",
     )
+    exposure_scan_every_days: int = Field(
+        default=7,
+        ge=0,
+        description=(
+            "Days between scheduled scans of a member (`vardeild exposure scan --due`, run "
+            "hourly from cron or a timer); 0: no schedule."
+        ),
+    )
     exposure_scan_timeout_seconds: float = Field(
         default=3600.0, gt=0, description="Longest an exposure scan may run before it is stopped."
     )

@@ -4,35 +4,38 @@ which members expose a CVE or a product."""
 
 from __future__ import annotations
 
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import typer
 
 from vardeild.app import notify_config
+from vardeild.cli import exposure_scan
 from vardeild.cli.context import cli_context, resolve_organisation
-from vardeild.cli.output import EXIT_INVALID, CliFailure, JsonOption, print_json, print_table, say
-from vardeild.exposure import reports, scanning, sector, service
+from vardeild.cli.output import EXIT_INVALID, JsonOption, print_json, print_table, say
+from vardeild.exposure import reports, sector, service
 from vardeild.exposure.config import config_from_settings
 from vardeild.exposure.imports import read_import
 from vardeild.exposure.imports_shadowserver import member_scan_events, scan_from_events
 from vardeild.exposure.knowledge import load_matcher
 from vardeild.exposure.model import FindingStatus, ImportRefused, Source
-from vardeild.exposure.nmap import ScanFailed
 from vardeild.exposure.notices import queue_weekly_summary
-from vardeild.exposure.scope import scope_from_snapshot
 from vardeild.members import service as members
 
 app = typer.Typer(
     name="exposure",
-    help="The vulnerability overview: scan, import, list, findings, report, who-exposes.",
+    help=(
+        "The vulnerability overview: scan (and its schedule), import, list, findings, report, "
+        "who-exposes."
+    ),
     no_args_is_help=True,
 )
 
 MemberArgument = Annotated[str, typer.Argument(help="The member: org number, exact name or id.")]
+
+app.command("scan")(exposure_scan.scan)
+app.command("schedule")(exposure_scan.schedule)
 
 
 def _say_result(name: str, result: dict[str, Any]) -> None:
@@ -43,81 +46,6 @@ def _say_result(name: str, result: dict[str, Any]) -> None:
     )
     for refusal in result["refused"]:
         say(f"  refused {refusal['record']}: {refusal['reason']}", style="yellow")
-
-
-@app.command("scan")
-def exposure_scan(
-    ctx: typer.Context,
-    member: Annotated[
-        str | None, typer.Argument(help="The member: org number, exact name or id.")
-    ] = None,
-    target: Annotated[
-        list[str] | None,
-        typer.Option("--target", help="A CIDR inside the member's ranges (default: all of them)."),
-    ] = None,
-    ports: Annotated[
-        str | None, typer.Option("--ports", help="Ports to probe (default: exposure_scan_ports).")
-    ] = None,
-    every_member: Annotated[
-        bool, typer.Option("--all", help="Scan every member that takes the service.")
-    ] = False,
-    ignore_window: Annotated[
-        bool, typer.Option("--ignore-window", help="Scan now, even outside the scan window.")
-    ] = False,
-    as_json: JsonOption = False,
-) -> None:
-    """Scan a member's registered Internet-facing ranges with nmap -sV and record what it sees
-    (a complete scan: what it no longer sees is closed). Targets outside are refused."""
-    cli = cli_context(ctx)
-    platform = cli.platform()
-    config = config_from_settings(platform.settings)
-    zone = ZoneInfo(platform.settings.notify_timezone)
-    with platform.session() as session:
-        if every_member:
-            listed, _ = members.list_organisations(session, cli.principal, limit=100_000)
-            ids = [o["id"] for o in listed if scope_from_snapshot(o)[0] is not None]
-        elif member is not None:
-            ids = [resolve_organisation(session, member)]
-        else:
-            raise typer.BadParameter("name a member, or --all")
-        plans = [
-            scanning.plan_scan(
-                session,
-                cli.principal,
-                member_id,
-                targets=target or [],
-                config=config,
-                now=platform.clock.now(),
-                zone=zone,
-                ports=ports,
-                ignore_window=ignore_window,
-            )
-            for member_id in ids
-        ]
-        matcher = load_matcher(session, cache=platform.cached)
-    results = []
-    for plan in plans:
-        for command in plan.commands:
-            say(f"scanning member {plan.member_id}: {' '.join(command)}")
-
-        def progress(task: str, percent: float) -> None:
-            sys.stderr.write(f"\r  {task}: {percent:5.1f}%   ")
-            sys.stderr.flush()
-
-        try:
-            result = scanning.run_scan(
-                platform.session, cli.principal, plan, matcher=matcher, config=config,
-                clock_now=platform.clock.now, progress=progress,
-                notify=notify_config(platform.settings),
-            )  # fmt: skip
-        except ScanFailed as exc:
-            raise CliFailure(f"member {plan.member_id}: {exc}") from None
-        sys.stderr.write("\n")
-        results.append({"member_id": plan.member_id, **result.as_dict()})
-        if not as_json:
-            _say_result(f"member {plan.member_id}", result.as_dict())
-    if as_json:
-        print_json(results)
 
 
 @app.command("import")

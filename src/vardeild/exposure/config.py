@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from vardeild.exposure.model import Priority, SlaDays
 from vardeild.exposure.nmap import ScanOptions
 from vardeild.exposure.service import ExposureConfig
@@ -24,4 +26,5 @@ def config_from_settings(settings: Settings) -> ExposureConfig:
         window=settings.exposure_scan_window,
         notify_from=Priority(settings.exposure_notify_from),
         scan_timeout_seconds=settings.exposure_scan_timeout_seconds,
+        scan_every=timedelta(days=settings.exposure_scan_every_days),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -61,6 +61,7 @@ class ExposureConfig:
     window: str = ""  # 'HH:MM-HH:MM' local time when scans may run; empty: any time
     notify_from: Priority = Priority.P2  # new findings at or above this queue a notice
     scan_timeout_seconds: float = 3600.0
+    scan_every: timedelta = timedelta(days=7)  # between scheduled scans; zero: no schedule
 
 
 @dataclass
