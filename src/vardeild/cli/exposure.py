@@ -38,16 +38,6 @@ app.command("scan")(exposure_scan.scan)
 app.command("schedule")(exposure_scan.schedule)
 
 
-def _say_result(name: str, result: dict[str, Any]) -> None:
-    say(
-        f"{name}: {result['services']} services, {result['new_findings']} new findings, "
-        f"{result['reopened']} reopened, {result['fixed']} fixed, {result['gone']} gone, "
-        f"{result['notices']} notices, {len(result['refused'])} refused"
-    )
-    for refusal in result["refused"]:
-        say(f"  refused {refusal['record']}: {refusal['reason']}", style="yellow")
-
-
 @app.command("import")
 def exposure_import(
     ctx: typer.Context,
@@ -93,7 +83,7 @@ def exposure_import(
             )  # fmt: skip
         results.append({"file": str(path), **result.as_dict()})
         if not as_json:
-            _say_result(path.name, result.as_dict())
+            exposure_scan.say_result(path.name, result.as_dict())
     if as_json:
         print_json(results)
     if refused_files:
@@ -129,7 +119,7 @@ def exposure_import_shadowserver(
     if as_json:
         print_json(result.as_dict())
     else:
-        _say_result(parsed.name, result.as_dict())
+        exposure_scan.say_result(parsed.name, result.as_dict())
 
 
 @app.command("list")

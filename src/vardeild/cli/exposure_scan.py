@@ -24,7 +24,7 @@ from vardeild.exposure.service import ExposureConfig
 from vardeild.members import service as members
 
 
-def _say_result(name: str, result: dict[str, Any]) -> None:
+def say_result(name: str, result: dict[str, Any]) -> None:
     say(
         f"{name}: {result['services']} services, {result['new_findings']} new findings, "
         f"{result['reopened']} reopened, {result['fixed']} fixed, {result['gone']} gone, "
@@ -138,7 +138,7 @@ def scan(
         sys.stderr.write("\n")
         results.append({"member_id": plan.member_id, **result.as_dict()})
         if not as_json:
-            _say_result(f"member {plan.member_id}", result.as_dict())
+            say_result(f"member {plan.member_id}", result.as_dict())
     if as_json:
         print_json(results)
     if failed:

@@ -30,14 +30,14 @@ from vardeild.cli.output import (
 )
 from vardeild.cli.phase_progress import phase_bars
 from vardeild.cli.times import parse_moment
+from vardeild.exposure.config import sync_config
 from vardeild.exposure.vulndb_records import MAX_DOCUMENT_BYTES, DocumentError
 from vardeild.exposure.vulndb_service import (
     LoadCounts,
     load_vulndb_document,
     vulndb_stats,
 )
-from vardeild.exposure.vulndb_sync import SOURCES, SyncConfig, SyncError, sync_vulndb
-from vardeild.settings import Settings
+from vardeild.exposure.vulndb_sync import SOURCES, SyncError, sync_vulndb
 
 app = typer.Typer(
     name="vulndb",
@@ -179,42 +179,13 @@ def sync(
         _show(counts)
 
 
-def sync_config(settings: Settings) -> SyncConfig:
-    """Return the sync's sources and bounds from the settings."""
-    key = settings.vulndb_nvd_api_key
-    return SyncConfig(
-        nvd_url=settings.vulndb_nvd_url,
-        nvd_api_key=key.get_secret_value() if key is not None else None,
-        kev_url=settings.vulndb_kev_url,
-        epss_url=settings.vulndb_epss_url,
-        max_bytes=settings.vulndb_download_max_bytes,
-        timeout=settings.vulndb_download_timeout_seconds,
-        nvd_pause=settings.vulndb_nvd_pause_seconds,
-    )
-
-
 def stats(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show how many CVEs, criteria, KEV entries and EPSS scores are stored, and each sync."""
     cli = cli_context(ctx)
     with cli.platform().session() as session:
         found = vulndb_stats(session, cli.principal)
     if as_json:
-        print_json(
-            {
-                "records": found.records,
-                "cves": found.cves,
-                "rejected": found.rejected,
-                "criteria": found.criteria,
-                "kev": found.kev,
-                "kev_ransomware": found.kev_ransomware,
-                "epss": found.epss,
-                "epss_score_date": found.epss_score_date,
-                "synced": {
-                    source: {"at": at, "cursor": cursor, "detail": detail}
-                    for source, (at, cursor, detail) in found.synced.items()
-                },
-            }
-        )
+        print_json(found.as_dict())
         return
     print_table(
         "Vulnerability knowledge",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from vardeild.exposure.model import Priority, SlaDays
 from vardeild.exposure.nmap import ScanOptions
 from vardeild.exposure.service import ExposureConfig
+from vardeild.exposure.vulndb_sync import SyncConfig
 from vardeild.settings import Settings
 
 
@@ -27,4 +28,18 @@ def config_from_settings(settings: Settings) -> ExposureConfig:
         notify_from=Priority(settings.exposure_notify_from),
         scan_timeout_seconds=settings.exposure_scan_timeout_seconds,
         scan_every=timedelta(days=settings.exposure_scan_every_days),
+    )
+
+
+def sync_config(settings: Settings) -> SyncConfig:
+    """Return the vulnerability knowledge sync's sources and bounds from the settings."""
+    key = settings.vulndb_nvd_api_key
+    return SyncConfig(
+        nvd_url=settings.vulndb_nvd_url,
+        nvd_api_key=key.get_secret_value() if key is not None else None,
+        kev_url=settings.vulndb_kev_url,
+        epss_url=settings.vulndb_epss_url,
+        max_bytes=settings.vulndb_download_max_bytes,
+        timeout=settings.vulndb_download_timeout_seconds,
+        nvd_pause=settings.vulndb_nvd_pause_seconds,
     )

@@ -51,8 +51,14 @@ def read_import(path: Path, kind: Source | None = None) -> ParsedScan:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise ImportRefused(f"{path.name}: {size} bytes, more than the {MAX_FILE_BYTES} allowed")
-    data = path.read_bytes()
-    chosen = kind or detect_format(data, path.name)
+    return read_import_data(path.read_bytes(), path.name, kind)
+
+
+def read_import_data(data: bytes, name: str, kind: Source | None = None) -> ParsedScan:
+    """Return what a file's bytes hold (an upload over the API); ImportRefused as read_import."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused(f"{name}: {len(data)} bytes, more than the {MAX_FILE_BYTES} allowed")
+    chosen = kind or detect_format(data, name)
     if chosen not in PARSERS:
-        raise ImportRefused(f"{path.name}: {chosen.value} is not a file import format")
-    return PARSERS[chosen](data, path.name)
+        raise ImportRefused(f"{name}: {chosen.value} is not a file import format")
+    return PARSERS[chosen](data, name)

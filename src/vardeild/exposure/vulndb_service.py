@@ -88,6 +88,27 @@ class VulnDbStats:
     epss_score_date: str | None
     synced: dict[str, tuple[datetime, datetime | None, str]]  # source -> (at, cursor, detail)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The stats as JSON-ready values (what `vulndb stats --json` and the API answer)."""
+        return {
+            "records": self.records,
+            "cves": self.cves,
+            "rejected": self.rejected,
+            "criteria": self.criteria,
+            "kev": self.kev,
+            "kev_ransomware": self.kev_ransomware,
+            "epss": self.epss,
+            "epss_score_date": self.epss_score_date,
+            "synced": {
+                source: {
+                    "at": at.isoformat(),
+                    "cursor": cursor.isoformat() if cursor else None,
+                    "detail": detail,
+                }
+                for source, (at, cursor, detail) in self.synced.items()
+            },
+        }
+
 
 def load_vulndb_document(
     session: Session,

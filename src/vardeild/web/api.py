@@ -32,6 +32,7 @@ from vardeild.web.routes import (
     system,
     taxii,
     tokens,
+    vulndb,
 )
 from vardeild.web.schemas import ErrorOut
 from vardeild.web.security import SecurityHeadersMiddleware
@@ -91,6 +92,7 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
         intel_feeds.router,
         intel_admin.router,
         exposure.router,
+        vulndb.router,
         cases.router,
     ):
         api.include_router(router, max_body_size=JSON_BODY_MAX)
@@ -99,6 +101,8 @@ def create_api(platform: Platform, *, event_sink: EventSink | None = None) -> Fa
     api.include_router(intel_admin.import_router)
     api.include_router(ingest.router)
     api.include_router(cases.upload_router)
+    api.include_router(exposure.upload_router)
+    api.include_router(vulndb.upload_router)
     app.include_router(system.router)
     app.include_router(pgp.public_router)
     app.include_router(taxii.router)

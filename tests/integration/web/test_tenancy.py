@@ -70,6 +70,13 @@ class Call:
     note: str = field(default="", compare=False)
 
 
+# One open service on an address of B's registered range (the world gives B 198.51.100.0/24).
+_NMAP_WALK = b"""<?xml version="1.0"?>
+<nmaprun scanner="nmap"><host><status state="up"/><address addr="198.51.100.9" addrtype="ipv4"/>
+<ports><port protocol="tcp" portid="22"><state state="open"/>
+<service name="ssh" product="OpenSSH" version="7.4"/></port></ports></host></nmaprun>"""
+
+
 def _b_item(kind: str) -> Params:
     return lambda w: {"organisation_id": w.b, "item_id": w.b_items[kind]}
 
@@ -480,6 +487,40 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
         Call(
             path=lambda w: {"finding_id": w.b_finding},
             body=lambda w: {"status": "false_positive", "reason": "tenancy"},
+        ),
+    ),
+    ("POST", f"{API}/organisations/{{organisation_id}}/exposure-imports"): (
+        Call(
+            path=_at_b,
+            query=lambda w: {"name": "walk.xml"},
+            raw=lambda w: _NMAP_WALK,
+            note="B's own range: one service",
+        ),
+    ),
+    ("GET", f"{API}/vulndb/stats"): (Call(member_admin=403, member_user=403),),
+    ("GET", f"{API}/vulndb/match"): (
+        Call(
+            query=lambda w: {"cpe": "cpe:/a:openbsd:openssh:7.4"},
+            member_admin=200,
+            member_user=200,
+            note="public knowledge: any token may ask",
+        ),
+    ),
+    ("POST", f"{API}/vulndb/sync"): (
+        Call(
+            query=lambda w: {"source": "walk"},
+            member_admin=403,
+            member_user=403,
+            cert=422,
+            note="an unknown source: refused, nothing starts",
+        ),
+    ),
+    ("POST", f"{API}/vulndb/load"): (
+        Call(
+            query=lambda w: {"name": "epss.csv"},
+            raw=lambda w: b"cve,epss,percentile\nCVE-2099-0001,0.1,0.5\n",
+            member_admin=403,
+            member_user=403,
         ),
     ),
     ("GET", f"{API}/exposure/who-exposes"): (

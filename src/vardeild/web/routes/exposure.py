@@ -18,14 +18,19 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from vardeild.access.model import Action, authorize
+from vardeild.core.errors import ValidationFailed
 from vardeild.exposure import reports, scanning, sector, service
 from vardeild.exposure.config import config_from_settings
+from vardeild.exposure.imports import read_import_data
 from vardeild.exposure.knowledge import load_matcher
-from vardeild.exposure.model import FindingStatus
+from vardeild.exposure.model import FindingStatus, ImportRefused, Source
 from vardeild.notify.config import config_from_settings as notify_config
 from vardeild.web.deps import ID_MAX, PlatformDep, PrincipalDep, SessionDep
+from vardeild.web.routes.registry_io import BodyDep
 
 router = APIRouter(tags=["exposure"])
+# The import reads its body itself (bounded by import_max_bytes), apart from the JSON routes.
+upload_router = APIRouter(tags=["exposure"])
 
 OrganisationId = Annotated[int, Path(ge=1, le=ID_MAX, description="The member's id.")]
 FindingId = Annotated[int, Path(ge=1, le=ID_MAX, description="The finding's id.")]
@@ -200,3 +205,57 @@ def who_exposes_route(
     """Members whose present exposures have this CVE, or run a product a KEV entry names."""
     authorize(principal, Action.LIST_ALL)
     return sector.who_exposes(session, principal, cve_id=cve, product=product, vendor=vendor)
+
+
+@upload_router.post(
+    "/organisations/{organisation_id}/exposure-imports",
+    summary="Import a scan file for a member (CERT only)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file itself, as the raw body: nmap XML (-oX), Nessus v2 "
+            "(.nessus) or Nuclei output (JSON lines or one JSON document).",
+            "content": {"application/xml": {}, "application/json": {}, "text/plain": {}},
+        }
+    },
+    responses={413: {"description": "The file is larger than import_max_bytes."}},
+)
+def import_route(
+    organisation_id: OrganisationId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    # After the principal: a caller without a token is refused before the body is read.
+    body: BodyDep,
+    fmt: Annotated[
+        Source | None,
+        Query(alias="format", description="nmap, nessus or nuclei (default: from the content)."),
+    ] = None,
+    complete: Annotated[
+        bool,
+        Query(description="The file covers its hosts completely: close what it no longer shows."),
+    ] = False,
+    name: Annotated[str, Query(min_length=1, max_length=200, description="The file's name.")] = (
+        "upload"
+    ),
+) -> dict[str, Any]:
+    """Record the file's services for the member, as `vardeild exposure import` does: each bad
+    record is named and skipped, services outside the member's ranges are refused by name; a
+    file that is not a scan, is unsafe XML or too large answers 422 and records nothing."""
+    authorize(principal, Action.IMPORT, organisation_id)  # before the file is parsed
+    try:
+        parsed = read_import_data(body, name, fmt)
+    except ImportRefused as exc:
+        raise ValidationFailed.one(name, "body", str(exc)) from None
+    result = service.record_scan(
+        session,
+        principal,
+        organisation_id,
+        parsed,
+        matcher=load_matcher(session, cache=platform.cached),
+        config=config_from_settings(platform.settings),
+        now=platform.clock.now(),
+        complete=complete,
+        notify=notify_config(platform.settings),
+    )
+    return result.as_dict()
