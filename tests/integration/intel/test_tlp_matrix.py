@@ -129,18 +129,37 @@ def _api_misp_feed(m: Matrix, who: str) -> str:
     return text
 
 
+def _api_suricata(m: Matrix, who: str) -> str:
+    base = "/api/v1/intel/suricata"
+    index = m.client.get(base, headers=m.headers[who])
+    if who == "public":
+        assert index.status_code == 401
+        return index.text
+    assert index.status_code == 200, index.text
+    text = ""
+    for name in index.json()["files"]:
+        content = m.client.get(f"{base}/{name}", headers=m.headers[who]).content
+        text += _with_base64_decoded(name, content)
+    return text
+
+
+def _with_base64_decoded(name: str, content: bytes) -> str:
+    """The file's text, and the values of a string dataset (base64 lines) decoded."""
+    text = content.decode()
+    if name.endswith(".lst"):
+        for line in content.split():
+            with contextlib.suppress(ValueError):  # not base64: hex or an address
+                text += "\n" + base64.b64decode(line, validate=True).decode()
+    return text
+
+
 def _cli(fmt: str) -> Collect:
     def collect(m: Matrix, who: str) -> str:
         out = m.out / f"{fmt}-{who}"
         m.cli("intel", "export", "--format", fmt, *m.audience[who], "--out", str(out))
         text = ""
         for path in sorted(out.iterdir()):
-            content = path.read_bytes()
-            text += content.decode()
-            if path.suffix == ".lst":  # string datasets hold base64 lines
-                for line in content.split():
-                    with contextlib.suppress(ValueError):  # not base64: hex or an address
-                        text += "\n" + base64.b64decode(line, validate=True).decode()
+            text += _with_base64_decoded(path.name, path.read_bytes())
         return text
 
     return collect
@@ -152,6 +171,7 @@ WAYS: tuple[Way, ...] = (
     Way("api-json", _api({}), anonymous=False),
     Way("api-csv", _api({"format": "csv"}), anonymous=False),
     Way("api-misp-feed", _api_misp_feed, anonymous=False),
+    Way("api-suricata", _api_suricata, anonymous=False),
     Way("cli-stix", _cli("stix")),
     Way("cli-misp-feed", _cli("misp-feed")),
     Way("cli-misp-event", _cli("misp-event")),

@@ -497,6 +497,23 @@ ROUTES: dict[tuple[str, str], tuple[Call, ...]] = {
             note="B's own range: one service",
         ),
     ),
+    ("GET", f"{API}/intel/suricata"): (
+        Call(member_admin=200, member_user=200, note="each caller's own export"),
+        Call(query=lambda w: {"audience": f"member:{w.b}"}, note="B's view"),
+    ),
+    ("GET", f"{API}/intel/suricata/{{file_name}}"): (
+        Call(
+            path=lambda w: {"file_name": "vardeild-ipv4.lst"},
+            member_admin=200,
+            member_user=200,
+            note="each caller's own export",
+        ),
+        Call(
+            path=lambda w: {"file_name": "vardeild-ipv4.lst"},
+            query=lambda w: {"audience": f"member:{w.b}"},
+            note="B's view",
+        ),
+    ),
     ("GET", f"{API}/vulndb/stats"): (Call(member_admin=403, member_user=403),),
     ("GET", f"{API}/vulndb/match"): (
         Call(

@@ -1,5 +1,6 @@
-"""The indicators shared with the caller, as JSON or CSV, and as a MISP feed a MISP instance
-can pull with the caller's token.
+"""The indicators shared with the caller, as JSON or CSV, as a MISP feed a MISP instance can
+pull with the caller's token, and as the Suricata files (datasets, IP reputation, rules) its
+sensors load to match locally.
 
 A member's token receives what `intel.sharing` gives its organisation: CLEAR, GREEN and the
 AMBER named to it. CERT staff receive what every member receives, or name any audience's view
@@ -25,6 +26,7 @@ from vardeild.access.model import Principal
 from vardeild.core.errors import NotFound, ValidationFailed
 from vardeild.intel.misp_out import misp_feed
 from vardeild.intel.model import IndicatorType
+from vardeild.intel.sensor_exports import SensorExport, suricata_export
 from vardeild.intel.shared_csv import shared_csv
 from vardeild.intel.sharing import Audience, SharedQuery, default_audience, list_shared
 from vardeild.web.deps import PlatformDep, PrincipalDep, SessionDep
@@ -151,3 +153,55 @@ def misp_event(
     if not _EVENT_FILE.match(event_file):
         raise NotFound(f"MISP feed file {event_file} not found")
     return _feed_file(event_file, session, principal, platform)
+
+
+def _sensor_export(
+    session: SessionDep, principal: Principal, platform: PlatformDep, audience: str | None
+) -> tuple[Audience, SensorExport]:
+    chosen = _audience(principal, audience)
+    found = list_shared(session, principal, chosen, now=platform.clock.now())
+    return chosen, suricata_export(found)
+
+
+AudienceQuery = Annotated[
+    str | None,
+    Query(max_length=40, description="CERT staff: whose view (public, all-members, member:ID)."),
+]
+
+
+@router.get("/suricata", summary="The Suricata export's files for the caller's sensors")
+def suricata_files(
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    audience: AudienceQuery = None,
+) -> dict[str, object]:
+    """The files of the Suricata export of the indicators shared with the caller (datasets,
+    IP reputation, rules; see intel-sharing.md), each with how many values it holds: a sensor
+    fetches each from `/api/v1/intel/suricata/{file}` and reloads its rules."""
+    chosen, export = _sensor_export(session, principal, platform, audience)
+    return {
+        "audience": str(chosen),
+        "files": sorted(export.files),
+        "counts": export.counts,
+    }
+
+
+@router.get(
+    "/suricata/{file_name}",
+    summary="One file of the Suricata export",
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def suricata_file(
+    file_name: Annotated[str, Path(max_length=64, description="`vardeild-domain.lst`, ...")],
+    session: SessionDep,
+    principal: PrincipalDep,
+    platform: PlatformDep,
+    audience: AudienceQuery = None,
+) -> Response:
+    """One dataset, reputation or rules file of the caller's Suricata export, as
+    `vardeild intel export --format suricata` writes it."""
+    _, export = _sensor_export(session, principal, platform, audience)
+    if file_name not in export.files:
+        raise NotFound(f"Suricata export file {file_name} not found")
+    return Response(export.files[file_name], media_type="text/plain; charset=utf-8")
