@@ -13,11 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from support.exposure import make_member
-from support.factories import CERT_ADMIN
 from support.vulndb import cpe_match, kev_catalogue, nvd_cve, nvd_response
-from support.web import Headers, bearer
+from support.web import token_maker
 from vardeild.access.model import Role
-from vardeild.access.service import issue_token
 from vardeild.app import create_web_app
 from vardeild.platform import Platform
 
@@ -40,27 +38,19 @@ XXE = b"""<?xml version="1.0"?>
 <nmaprun scanner="nmap">&x;</nmaprun>"""
 
 
-def _headers(platform: Platform, role: Role, organisation_id: int | None = None) -> Headers:
-    with platform.session() as session:
-        issued = issue_token(
-            session, CERT_ADMIN, clock=platform.clock, name=f"t {role}", role=role,
-            organisation_id=organisation_id,
-        )  # fmt: skip
-    return bearer(issued.secret)
-
-
 @pytest.fixture
 def world(platform: Platform) -> dict[str, Any]:
+    token = token_maker(platform)
     with platform.session() as session:
         a = make_member(session, platform.clock, networks=["127.0.0.0/29"])["id"]
         b = make_member(session, platform.clock, networks=["127.0.1.0/29"])["id"]
     return {
         "a": a,
         "b": b,
-        "cert": _headers(platform, Role.CERT_ANALYST),
-        "readonly": _headers(platform, Role.CERT_READONLY),
-        "a_admin": _headers(platform, Role.MEMBER_ADMIN, a),
-        "b_user": _headers(platform, Role.MEMBER_USER, b),
+        "cert": token(Role.CERT_ANALYST),
+        "readonly": token(Role.CERT_READONLY),
+        "a_admin": token(Role.MEMBER_ADMIN, a),
+        "b_user": token(Role.MEMBER_USER, b),
     }
 
 
