@@ -5,6 +5,7 @@ nothing; without the token 403; a member may not (404 for a case it is not in, 4
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -129,3 +130,51 @@ def test_a_member_cannot_upload_from_the_pages(
         answer = _upload(member, case_id, b"fra medlem", token=token_of_member)
         assert answer.status_code == status, email
     assert client.get(f"{API}/cases/{case_id}/attachments", headers=cert).json() == []
+
+
+def test_who_may_not_upload_is_refused_before_the_body_is_read(
+    client: TestClient, platform: Platform, token: TokenMaker, members: tuple[int, int]
+) -> None:
+    """The body is a stream that notes when the server takes its first part: a member's and a
+    read-only analyst's uploads are refused without it being taken; an editor's is read."""
+    a, _ = members
+    case_id = _case(client, token(Role.CERT_ANALYST), a)
+    callers = {
+        "member": (
+            _browser(
+                client, platform, "admin@a.read.example", role=Role.MEMBER_ADMIN,
+                organisation_id=a,
+            ),
+            403,
+        ),
+        "readonly": (
+            _browser(client, platform, "les@cert.read.example", role=Role.CERT_READONLY),
+            403,
+        ),
+        "analyst": (_browser(client, platform, "ada@cert.read.example"), 303),
+    }  # fmt: skip
+    for who, (browser, status) in callers.items():
+        page_token = csrf_token(browser.get("/portal").text)
+        boundary = "vardeildgrense"
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+            f'{page_token}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="bevis.txt"\r\nContent-Type: text/plain\r\n\r\nbevis\r\n--{boundary}--\r\n'
+        ).encode()
+        taken: list[bool] = []
+
+        def stream(data: bytes = body, taken: list[bool] = taken) -> Iterator[bytes]:
+            taken.append(True)
+            yield data
+
+        answer = browser.post(
+            f"/console/cases/{case_id}/attachments",
+            content=stream(),
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(len(body)),
+            },
+            follow_redirects=False,
+        )
+        assert answer.status_code == status, f"{who}: {answer.status_code} {answer.text[:200]}"
+        assert bool(taken) is (who == "analyst"), f"{who}: body taken {bool(taken)}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Form, Query
+from fastapi import Form, Query
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -65,8 +65,8 @@ from vardeild.web.pages.context import (
     PageDep,
     UploadTooLarge,
     page_router,
+    read_uploaded_form,
     takes_one_file,
-    uploaded_form,
 )
 from vardeild.web.pages.nav import Audience, NavLink, add_link
 
@@ -550,15 +550,16 @@ def _form_text(form: FormData, name: str, default: str, *, max_length: int = 20)
     max_body_size=EVIDENCE_BODY_CEILING,
 )
 @takes_one_file(_evidence_body_max)
-def case_upload(
-    page: PageDep, case_id: int, form: Annotated[FormData, Depends(uploaded_form)]
-) -> Response:
+def case_upload(page: PageDep, case_id: int) -> Response:
     """Store one uploaded file as evidence on the case (CERT editors): internal unless shared,
-    refused with a 413 page when larger than case_attachment_max_bytes."""
+    refused with a 413 page when larger than case_attachment_max_bytes. Who may upload is
+    decided before a byte of the body is read: the signed-out are sent to sign in, members and
+    read-only staff refused (a case not theirs: 404)."""
     if isinstance(got := _edit(page, case_id), Response):
         return got
     principal, clock = got
-    service.require_editor(principal)  # read-only staff are refused before the file is read
+    service.require_editor(principal)
+    form = read_uploaded_form(page)  # only now: the form, its file, its CSRF token
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationFailed.one("form", "file", "choose a file")

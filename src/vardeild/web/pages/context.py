@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
+import anyio.from_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -261,11 +262,13 @@ class UploadTooLarge(Exception):
 
 
 # A page form holds a few short fields and no file. The one exception is a route registered
-# with `takes_one_file`: the CSRF check below parses its form, so the check itself must allow
-# that file, or the route could never be used (it refused every upload, and evidence could
-# only be given through the API). Such a route must not declare File or Form parameters:
-# FastAPI would then parse the body before this check, by its own limits; it reads the form
-# this check parsed (`uploaded_form`).
+# with `takes_one_file`: its form carries one file, which may be large, so the check below does
+# not read that body at all. The route first decides who may send (signed in, allowed, the
+# object theirs), and only then reads the form with `read_uploaded_form`, which checks the
+# CSRF token exactly as the check below does: someone who may not upload never makes the
+# server read, spool and parse a file. Such a route must not declare File or Form parameters
+# (FastAPI would parse the body before it), and it must call `read_uploaded_form` (the page
+# walk posts every form without a token and expects the refusal).
 FORM_LIMITS: dict[str, int] = {"max_files": 0, "max_fields": 20, "max_part_size": 16 * 1024}
 BodyLimit = Callable[[Platform], int]
 _ONE_FILE: dict[Callable[..., Any], BodyLimit] = {}
@@ -297,23 +300,28 @@ async def require_csrf(request: Request) -> AsyncIterator[None]:
     tls = is_tls(request, state.trusted_proxies)
     seed = request.cookies.get(cookie_name(csrf.SEED_COOKIE, tls=tls), "")
     secret = request.cookies.get(cookie_name(SESSION_COOKIE, tls=tls), "")
-    limits = FORM_LIMITS
     bound = _ONE_FILE.get(request.scope.get("endpoint"))  # type: ignore[arg-type]
     if bound is not None:
         largest = bound(request.app.state.platform)
         declared = request.headers.get("content-length", "")
         if not declared.isdigit() or int(declared) > largest:
             raise UploadTooLarge(largest)
-        limits = {**FORM_LIMITS, "max_files": 1}
-    form = await request.form(**limits)
-    try:
-        sent = form.get(csrf.FIELD)
-        if not isinstance(sent, str) or not csrf.token_is_valid(state.key, seed, secret, sent):
-            raise CsrfRefused
-        yield
-    finally:
-        if bound is not None:
-            await form.close()
+        try:
+            yield  # the route reads the form (and checks the token) once it allows the sender
+        finally:
+            read: FormData | None = getattr(request.state, "uploaded_form", None)
+            if read is not None:
+                await read.close()
+        return
+    form = await request.form(**FORM_LIMITS)
+    _check_token(form, state.key, seed, secret)
+    yield
+
+
+def _check_token(form: FormData, key: bytes, seed: str, secret: str) -> None:
+    sent = form.get(csrf.FIELD)
+    if not isinstance(sent, str) or not csrf.token_is_valid(key, seed, secret, sent):
+        raise CsrfRefused
 
 
 def page_router() -> APIRouter:
@@ -358,10 +366,21 @@ def upload_too_large_page(request: Request, limit: int) -> HTMLResponse:
     return _message_page(request, 413, "upload.too_large", text)
 
 
-async def uploaded_form(request: Request) -> FormData:
-    """Return the form the CSRF check parsed (with its one file, for a `takes_one_file`
-    route; the check closes it when the page is answered)."""
-    return await request.form()
+def read_uploaded_form(page: Page) -> FormData:
+    """Read the form of a `takes_one_file` route, with its one file, and check its CSRF token
+    (CsrfRefused); call it from the route once the sender is allowed. The form is closed (its
+    spooled file removed) when the page is answered. Runs in the route's worker thread."""
+    request = page.request
+
+    async def parse() -> FormData:
+        return await request.form(**{**FORM_LIMITS, "max_files": 1})
+
+    form: FormData = anyio.from_thread.run(parse)
+    request.state.uploaded_form = form
+    _check_token(
+        form, page.state.key, page.seed if not page.seed_is_new else "", page.session_secret
+    )
+    return form
 
 
 i18n.add_texts(
