@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from vardeild.access.model import Action, Principal, authorize
+from vardeild.audit.service import record_change
+from vardeild.core.clock import FixedClock
 from vardeild.core.errors import ValidationFailed
 from vardeild.exposure import nmap
-from vardeild.exposure.model import ParsedScan
+from vardeild.exposure.model import ParsedScan, Source
 from vardeild.exposure.scope import member_scope, resolve_targets
 from vardeild.exposure.service import ExposureConfig, RecordResult, record_scan
+from vardeild.exposure.tables import ScanRunRow
 from vardeild.exposure.tracking import Matcher
 from vardeild.notify.service import NotifyConfig
 
@@ -100,10 +103,18 @@ def run_scan(
 
     `sessions` opens a session that commits on success (the platform's `session()`)."""
     parsed: ParsedScan | None = None
+    started = clock_now()
     for group, planned in zip(plan.groups, plan.commands, strict=True):
-        command, part = nmap.scan(
-            group, plan.options, progress=progress, timeout=config.scan_timeout_seconds
-        )
+        try:
+            command, part = nmap.scan(
+                group, plan.options, progress=progress, timeout=config.scan_timeout_seconds
+            )
+        except nmap.ScanFailed as exc:
+            with sessions() as session:
+                record_failed_scan(
+                    session, principal, plan, error=str(exc), started=started, now=clock_now()
+                )
+            raise
         assert command == planned  # the argv run is the one planned and shown
         if parsed is None:
             parsed = part
@@ -126,3 +137,43 @@ def run_scan(
             command=[" ".join(c) for c in plan.commands],
             notify=notify,
         )
+
+
+def record_failed_scan(
+    session: Session,
+    principal: Principal,
+    plan: ScanPlan,
+    *,
+    error: str,
+    started: datetime,
+    now: datetime,
+) -> None:
+    """Keep a scan nmap could not finish as a `failed` run with nmap's error, audited, so the
+    CERT sees it beside the others; it changes no exposure, and the member stays due."""
+    authorize(principal, Action.EDIT, plan.member_id)
+    run = ScanRunRow(
+        member_id=plan.member_id,
+        source=Source.SCAN.value,
+        name=" ".join(plan.targets)[:2000],
+        command=[" ".join(c) for c in plan.commands],
+        complete=False,
+        started_at=started,
+        finished_at=now,
+        status="failed",
+        error=error[:4000],
+        actor=principal.actor,
+    )
+    session.add(run)
+    session.flush()
+    record_change(
+        session,
+        clock=FixedClock(now),
+        actor=principal.actor,
+        action="scan",
+        entity_type="exposure_scan",
+        entity_id=run.id,
+        organisation_id=plan.member_id,
+        before=None,
+        after={"status": "failed", "error": run.error},
+        note="nmap did not finish",
+    )

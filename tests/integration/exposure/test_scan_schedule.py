@@ -20,7 +20,7 @@ from support.exposure import make_member
 from support.factories import CERT, member
 from vardeild.core.clock import FixedClock
 from vardeild.core.errors import PermissionDenied
-from vardeild.exposure import scanning
+from vardeild.exposure import nmap
 from vardeild.exposure.nmap import ScanFailed
 from vardeild.exposure.schedule import scan_schedule
 from vardeild.exposure.tables import ScanRunRow
@@ -175,14 +175,14 @@ def test_a_failed_scan_does_not_stop_the_others_and_stays_due(
     with platform_.session() as session:
         failing = make_member(session, platform_.clock, networks=["127.0.0.48/32"])["id"]
         scanned = make_member(session, platform_.clock, networks=[f"{ADDRESS}/32"])["id"]
-    real = scanning.run_scan
+    real = nmap.scan
 
-    def nmap_dies_for_one(*args: Any, **kwargs: Any) -> Any:
-        if args[2].member_id == failing:  # the plan
+    def nmap_dies_for_one(targets: list[str], *args: Any, **kwargs: Any) -> Any:
+        if targets == ["127.0.0.48/32"]:
             raise ScanFailed("nmap exited 1: Failed to open device (a test's stand-in)")
-        return real(*args, **kwargs)
+        return real(targets, *args, **kwargs)
 
-    monkeypatch.setattr(scanning, "run_scan", nmap_dies_for_one)
+    monkeypatch.setattr(nmap, "scan", nmap_dies_for_one)
     cli = Cli(fresh_database_url, tmp_path / "data")
     cli.env["VARDEILD_EXPOSURE_SCAN_PORTS"] = str(web_on_the_member)
     answer = cli("exposure", "scan", "--due", code=1)
@@ -190,3 +190,13 @@ def test_a_failed_scan_does_not_stop_the_others_and_stays_due(
     assert "1 of 2 scans failed" in answer.stderr
     due = {e["member_id"]: e["due"] for e in cli.json("exposure", "schedule")}
     assert due == {failing: True, scanned: False}
+    # The failed scan is kept, with nmap's error, beside the good one.
+    with platform_.session() as session:
+        runs = {
+            row.member_id: (row.status, row.error, row.complete)
+            for row in session.scalars(select(ScanRunRow))
+        }
+    assert runs[scanned] == ("done", "", True)
+    assert runs[failing][0] == "failed"
+    assert runs[failing][1].startswith("nmap exited 1: Failed to open device")
+    assert runs[failing][2] is False
