@@ -166,18 +166,22 @@ def _due(
     if not ignore_window and not in_window(config.window, now.astimezone(zone)):
         tell(f"outside the scan window ({config.window}, {zone.key}); nothing scanned")
         return []
+    members = list(_in_programme(cli))  # its own session, before the schedule's
     with platform.session() as session:
-        entries = scan_schedule(
-            session, cli.principal, list(_in_programme(cli)), every=config.scan_every, now=now
-        )
+        entries = scan_schedule(session, cli.principal, members, every=config.scan_every, now=now)
     due = [entry.member_id for entry in entries if entry.due]
     if not due:
         upcoming = min((entry.due_at for entry in entries), default=None)
         tell(
             "no member is due for a scan"
-            + (f"; the next is due {upcoming.astimezone(zone):%Y-%m-%d %H:%M}" if upcoming else "")
+            + (f"; the next is due {_local(upcoming, zone)}" if upcoming else "")
         )
     return due
+
+
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    """A time as the schedule shows it: local, to the minute."""
+    return f"{at.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 def schedule(ctx: typer.Context, as_json: JsonOption = False) -> None:
@@ -188,9 +192,6 @@ def schedule(ctx: typer.Context, as_json: JsonOption = False) -> None:
     config = config_from_settings(platform.settings)
     zone = ZoneInfo(platform.settings.notify_timezone)
     names = _in_programme(cli)
-
-    def local(at: datetime) -> str:
-        return f"{at.astimezone(zone):%Y-%m-%d %H:%M}"
 
     with platform.session() as session:
         entries = scan_schedule(

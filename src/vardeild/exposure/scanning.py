@@ -40,6 +40,11 @@ class ScanPlan:
     groups: list[list[str]]  # the targets of one address family each
     commands: list[list[str]]  # nmap's argv for each group, in order
 
+    @property
+    def command_lines(self) -> list[str]:
+        """nmap's command lines, as a scan run keeps them."""
+        return [" ".join(command) for command in self.commands]
+
 
 def plan_scan(
     session: Session,
@@ -134,7 +139,7 @@ def run_scan(
             config=config,
             now=clock_now(),
             complete=True,
-            command=[" ".join(c) for c in plan.commands],
+            command=plan.command_lines,
             notify=notify,
         )
 
@@ -155,7 +160,7 @@ def record_failed_scan(
         member_id=plan.member_id,
         source=Source.SCAN.value,
         name=" ".join(plan.targets)[:2000],
-        command=[" ".join(c) for c in plan.commands],
+        command=plan.command_lines,
         complete=False,
         started_at=started,
         finished_at=now,
