@@ -31,6 +31,8 @@ from vardeild.cli.output import (
 from vardeild.cli.phase_progress import phase_bars
 from vardeild.cli.times import parse_moment
 from vardeild.exposure.config import sync_config
+from vardeild.exposure.knowledge import load_matcher
+from vardeild.exposure.vuln_model import ProductVersion
 from vardeild.exposure.vulndb_records import MAX_DOCUMENT_BYTES, DocumentError
 from vardeild.exposure.vulndb_service import (
     LoadCounts,
@@ -212,6 +214,42 @@ def stats(ctx: typer.Context, as_json: JsonOption = False) -> None:
         )
 
 
+def match(
+    ctx: typer.Context,
+    cpe: Annotated[
+        str | None, typer.Option("--cpe", help="A CPE 2.3 string or a 2.2 URI.", show_default=False)
+    ] = None,
+    vendor: Annotated[str | None, typer.Option("--vendor", show_default=False)] = None,
+    product: Annotated[str | None, typer.Option("--product", show_default=False)] = None,
+    version: Annotated[str | None, typer.Option("--version", show_default=False)] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the CVEs that apply to what a scanner saw (a CPE, or a product and its version,
+    with the vendor if known), each with the configuration and range that made it apply."""
+    if not cpe and not (product and version):
+        raise CliFailure("give --cpe, or --product and --version (and --vendor if known)", 2)
+    cli = cli_context(ctx)
+    platform = cli.platform()
+    with platform.session() as session:
+        matcher = load_matcher(session, cache=platform.cached)
+    found = matcher.match(ProductVersion(cpe, vendor, product, version)) if matcher else []
+    if as_json:
+        print_json([m.as_dict() for m in found])
+        return
+    if matcher is None:
+        say("no vulnerability knowledge is stored yet: `vardeild vulndb load` or `sync` first")
+        return
+    print_table(
+        f"{len(found)} CVEs apply",
+        ("cve", "cvss", "kev", "epss", "why"),
+        [
+            (m.cve_id, m.cvss_score or "-", "yes" if m.kev else "", m.epss or "-", m.reason)
+            for m in found
+        ],
+    )
+
+
 app.command("load")(load)
+app.command("match")(match)
 app.command("sync")(sync)
 app.command("stats")(stats)

@@ -42,6 +42,21 @@ class VulnMatch:
     epss_percentile: float | None
     summary: str  # English description, its first ~300 characters
 
+    def as_dict(self) -> dict[str, object]:
+        """The match as JSON-ready values (the match API and `vulndb match --json`)."""
+        return {
+            "cve_id": self.cve_id,
+            "reason": self.reason,
+            "cvss_score": self.cvss_score,
+            "cvss_version": self.cvss_version,
+            "kev": self.kev,
+            "kev_ransomware": self.kev_ransomware,
+            "kev_due_date": self.kev_due_date.isoformat() if self.kev_due_date else None,
+            "epss": self.epss,
+            "epss_percentile": self.epss_percentile,
+            "summary": self.summary,
+        }
+
 
 # What the loaders read, before it is stored. `origin` says which kind of record a CVE's view
 # came from: NVD's analysis ("nvd") wins over the CNA/ADP record ("cve5") when both exist.

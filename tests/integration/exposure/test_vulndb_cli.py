@@ -89,3 +89,25 @@ def test_sync_from_a_loopback_mirror(cli: Cli, mirror: Path) -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_match_says_which_cves_apply_and_why(cli: Cli, mirror: Path) -> None:
+    assert (
+        "no vulnerability knowledge is stored yet"
+        in cli("vulndb", "match", "--cpe", "cpe:/a:openbsd:openssh:9.1").stdout
+    )
+    cli("vulndb", "load", str(mirror))
+    [match] = cli.json("vulndb", "match", "--cpe", "cpe:/a:openbsd:openssh:9.1")
+    assert match["cve_id"] == "CVE-2099-4001"
+    assert "9.3p2" in match["reason"]
+    assert match["kev"] is True
+    assert match["kev_ransomware"] is True
+    assert match["epss"] == 0.4
+    by_name = cli.json(
+        "vulndb", "match", "--vendor", "openbsd", "--product", "openssh", "--version", "9.4"
+    )
+    assert by_name == []  # 9.4 is after the range's end
+    table = cli("vulndb", "match", "--product", "openssh", "--version", "9.1").stdout
+    assert "CVE-2099-4001" in table
+    refused = cli("vulndb", "match", "--product", "openssh", code=2)
+    assert "give --cpe, or --product and --version" in refused.stderr

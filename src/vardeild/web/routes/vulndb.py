@@ -18,7 +18,7 @@ from vardeild.access.model import Action, Principal, authorize
 from vardeild.core.errors import ValidationFailed
 from vardeild.exposure.config import sync_config
 from vardeild.exposure.knowledge import load_matcher
-from vardeild.exposure.vuln_model import ProductVersion, VulnMatch
+from vardeild.exposure.vuln_model import ProductVersion
 from vardeild.exposure.vulndb_records import DocumentError
 from vardeild.exposure.vulndb_service import load_vulndb_document, vulndb_stats
 from vardeild.exposure.vulndb_sync import SOURCES, SyncError, sync_vulndb
@@ -30,21 +30,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/vulndb", tags=["vulnerability knowledge"])
 # The load reads its body itself (bounded by import_max_bytes), apart from the JSON routes.
 upload_router = APIRouter(prefix="/vulndb", tags=["vulnerability knowledge"])
-
-
-def _match(match: VulnMatch) -> dict[str, Any]:
-    return {
-        "cve_id": match.cve_id,
-        "reason": match.reason,
-        "cvss_score": match.cvss_score,
-        "cvss_version": match.cvss_version,
-        "kev": match.kev,
-        "kev_ransomware": match.kev_ransomware,
-        "kev_due_date": match.kev_due_date.isoformat() if match.kev_due_date else None,
-        "epss": match.epss,
-        "epss_percentile": match.epss_percentile,
-        "summary": match.summary,
-    }
 
 
 @router.get("/stats", summary="What vulnerability knowledge is stored (CERT)")
@@ -79,7 +64,7 @@ def match_route(
     found = matcher.match(ProductVersion(cpe, vendor, product, version)) if matcher else []
     return {
         "knowledge": "loaded" if matcher is not None else "empty",
-        "matches": [_match(m) for m in found],
+        "matches": [m.as_dict() for m in found],
     }
 
 
