@@ -219,9 +219,18 @@ def match(
     cpe: Annotated[
         str | None, typer.Option("--cpe", help="A CPE 2.3 string or a 2.2 URI.", show_default=False)
     ] = None,
-    vendor: Annotated[str | None, typer.Option("--vendor", show_default=False)] = None,
-    product: Annotated[str | None, typer.Option("--product", show_default=False)] = None,
-    version: Annotated[str | None, typer.Option("--version", show_default=False)] = None,
+    vendor: Annotated[
+        str | None,
+        typer.Option("--vendor", help="The vendor, if the scanner named it.", show_default=False),
+    ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option("--product", help="The product, where there is no CPE.", show_default=False),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option("--version", help="The product's version, as seen.", show_default=False),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show the CVEs that apply to what a scanner saw (a CPE, or a product and its version,
