@@ -1,7 +1,10 @@
-"""The compiled parts of Vardeild: the EVE screen's loop (monitoring/parsers/_eve_glance.c) and
-the Shadowserver lane (monitoring/parsers/_report_lane.c). Optional: where they cannot be built
-(no C compiler or Python headers), the install goes on; monitoring.parsers.eve_screen then runs
-the same screen in Python, and every Shadowserver batch takes the general path, only slower."""
+"""The compiled parts of Vardeild: the EVE screen's loop (monitoring/parsers/_eve_glance.c),
+the Shadowserver lane (monitoring/parsers/_report_lane.c) and rows into SQLite without the GIL
+(monitoring/_sqlite_rows.c, which needs SQLite's headers: libsqlite3-dev). Optional: where they
+cannot be built (no C compiler, Python or SQLite headers), the install goes on;
+monitoring.parsers.eve_screen then runs the same screen in Python, every Shadowserver batch
+takes the general path, and SQLite's rows go in through the sqlite3 module: the same outcomes,
+only slower."""
 
 from setuptools import Extension, setup
 
@@ -18,6 +21,13 @@ setup(
             "vardeild.monitoring.parsers._report_lane",
             ["src/vardeild/monitoring/parsers/_report_lane.c"],
             depends=["src/vardeild/monitoring/parsers/_blake2b.h"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            optional=True,
+        ),
+        Extension(
+            "vardeild.monitoring._sqlite_rows",
+            ["src/vardeild/monitoring/_sqlite_rows.c"],
+            libraries=["sqlite3"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         ),

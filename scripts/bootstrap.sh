@@ -14,6 +14,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 command -v gpg >/dev/null || need_apt+=(gnupg)
 command -v gcc >/dev/null || need_apt+=(gcc)
+# The C extension that writes events into SQLite without the GIL (setup.py) needs its header.
+[ -f /usr/include/sqlite3.h ] || need_apt+=(libsqlite3-dev)
 # The vulnerability overview: nmap scans; Pango/HarfBuzz and a font for WeasyPrint's PDF reports.
 command -v nmap >/dev/null || need_apt+=(nmap)
 ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)

@@ -1,0 +1,9 @@
+"""Rows into SQLite from C with the GIL released (_sqlite_rows.c); see sqlite_rows.py."""
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+def same_library(path: str, /) -> bool: ...
+def filename(connection: sqlite3.Connection, /) -> str: ...
+def insert(connection: sqlite3.Connection, sql: str, rows: list[Sequence[Any]], /) -> int: ...
