@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vardeild.db.base import Base, UTCDateTime
+from vardeild.db.base import Base, HexDigest128, UTCDateTime
 
 # SQLite gives automatic ids only to a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -40,7 +40,7 @@ class EventRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     fingerprint: Mapped[str] = mapped_column(
-        String(32),
+        HexDigest128(),
         unique=True,
         comment="blake2b of feed, sensor and raw record (hex): stored once, however often sent",
     )
