@@ -6,30 +6,32 @@ monitoring.parsers.eve_screen then runs the same screen in Python, every Shadows
 takes the general path, and SQLite's rows go in through the sqlite3 module: the same outcomes,
 only slower."""
 
+from typing import Any
+
 from setuptools import Extension, setup
+
+
+def native(module: str, **options: Any) -> Extension:
+    """The optional extension vardeild.<module>, built from src/vardeild/<module as path>.c."""
+    return Extension(
+        f"vardeild.{module}",
+        [f"src/vardeild/{module.replace('.', '/')}.c"],
+        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+        optional=True,
+        **options,
+    )
+
 
 setup(
     ext_modules=[
-        Extension(
-            "vardeild.monitoring.parsers._eve_glance",
-            ["src/vardeild/monitoring/parsers/_eve_glance.c"],
+        native(
+            "monitoring.parsers._eve_glance",
             depends=["src/vardeild/monitoring/parsers/_eve_memo.h"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-            optional=True,
         ),
-        Extension(
-            "vardeild.monitoring.parsers._report_lane",
-            ["src/vardeild/monitoring/parsers/_report_lane.c"],
+        native(
+            "monitoring.parsers._report_lane",
             depends=["src/vardeild/monitoring/parsers/_blake2b.h"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-            optional=True,
         ),
-        Extension(
-            "vardeild.monitoring._sqlite_rows",
-            ["src/vardeild/monitoring/_sqlite_rows.c"],
-            libraries=["sqlite3"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-            optional=True,
-        ),
+        native("monitoring._sqlite_rows", libraries=["sqlite3"]),
     ]
 )

@@ -83,7 +83,8 @@ fi
 stamp=.venv/.vardeild-installed
 # Again when the project's metadata or its C extensions (setup.py) change.
 native_changed=false
-for source in src/vardeild/monitoring/parsers/*.c src/vardeild/monitoring/parsers/*.h; do
+for source in src/vardeild/monitoring/*.c src/vardeild/monitoring/parsers/*.c \
+  src/vardeild/monitoring/parsers/*.h; do
   [ "$source" -nt "$stamp" ] && native_changed=true
 done
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
