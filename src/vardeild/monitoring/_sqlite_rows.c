@@ -6,7 +6,8 @@
  * row's 21 values is bound with the GIL held (and copied: SQLITE_TRANSIENT), so the reading
  * thread waits for it, and it waits for the reading thread. Here one pass under the GIL notes
  * where each value is (a str's UTF-8 buffer, an int), and SQLite then binds them in place
- * (SQLITE_STATIC) and steps a prepared one-row statement per row with the GIL released.
+ * (SQLITE_STATIC) and steps a prepared one-row statement per row with the GIL released; in
+ * chunks of CHUNK rows, each row held as a tuple of its own meanwhile.
  *
  * It uses the connection's sqlite3 handle, which the sqlite3 module does not expose: CPython
  * keeps it as the first field after the object header (pysqlite_Connection.db, 3.11 to 3.14).
@@ -30,11 +31,16 @@ typedef struct {
 
 typedef struct {
     int type; /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB */
-    sqlite3_int64 integer;
-    double real;
-    const char *bytes;
-    Py_ssize_t n;
+    union {
+        sqlite3_int64 integer;
+        double real;
+        struct { const char *bytes; Py_ssize_t n; } text;
+    } as;
 } Value;
+
+/* Rows are taken CHUNK at a time: their values noted under the GIL, then written without it.
+ * It bounds the memory noted (CHUNK x width values) whatever the batch's size. */
+#define CHUNK 4096
 
 static PyObject *sqlite_module = NULL;
 
@@ -100,50 +106,48 @@ static PyObject *filename(PyObject *self, PyObject *connection) {
     return PyUnicode_FromString(name == NULL ? "" : name);
 }
 
-/* Note where each value of rows is; 0, or -1 with an exception set. */
-static int gather(PyObject *rows, Py_ssize_t width, Value *values) {
-    Py_ssize_t n = PyList_GET_SIZE(rows);
-    for (Py_ssize_t r = 0; r < n; r++) {
-        PyObject *row = PyList_GET_ITEM(rows, r);
-        PyObject *fast = PySequence_Fast(row, "a row must be a sequence");
-        if (fast == NULL) return -1;
-        if (PySequence_Fast_GET_SIZE(fast) != width) {
-            Py_DECREF(fast);
+/* Note where each value of rows[first:first+count] is, each row held as a tuple of its own in
+ * held[] (so that its values live while the GIL is released, whatever happens to the caller's
+ * lists meanwhile); 0, or -1 with an exception set. */
+static int gather(PyObject *rows, Py_ssize_t first, Py_ssize_t count, Py_ssize_t width,
+                  PyObject **held, Value *values) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t r = first + i;
+        PyObject *row = PySequence_Tuple(PyList_GET_ITEM(rows, r));
+        if (row == NULL) return -1;
+        held[i] = row;
+        if (PyTuple_GET_SIZE(row) != width) {
             PyErr_Format(PyExc_ValueError, "row %zd has %zd values, not %zd", r,
-                         PySequence_Fast_GET_SIZE(fast), width);
+                         PyTuple_GET_SIZE(row), width);
             return -1;
         }
-        PyObject **items = PySequence_Fast_ITEMS(fast);
         for (Py_ssize_t c = 0; c < width; c++) {
-            PyObject *item = items[c];
-            Value *value = &values[r * width + c];
+            PyObject *item = PyTuple_GET_ITEM(row, c);
+            Value *value = &values[i * width + c];
             if (item == Py_None) {
                 value->type = SQLITE_NULL;
             } else if (PyUnicode_CheckExact(item)) {
                 value->type = SQLITE_TEXT;
-                /* Cached in the str, which the row keeps alive: valid without the GIL. */
-                value->bytes = PyUnicode_AsUTF8AndSize(item, &value->n);
-                if (value->bytes == NULL) { Py_DECREF(fast); return -1; }
+                /* Cached in the str, which the tuple keeps alive: valid without the GIL. */
+                value->as.text.bytes = PyUnicode_AsUTF8AndSize(item, &value->as.text.n);
+                if (value->as.text.bytes == NULL) return -1;
             } else if (PyLong_CheckExact(item)) {
                 value->type = SQLITE_INTEGER;
-                value->integer = PyLong_AsLongLong(item);
-                if (value->integer == -1 && PyErr_Occurred()) { Py_DECREF(fast); return -1; }
+                value->as.integer = PyLong_AsLongLong(item);
+                if (value->as.integer == -1 && PyErr_Occurred()) return -1;
             } else if (PyFloat_CheckExact(item)) {
                 value->type = SQLITE_FLOAT;
-                value->real = PyFloat_AS_DOUBLE(item);
+                value->as.real = PyFloat_AS_DOUBLE(item);
             } else if (PyBytes_CheckExact(item)) {
                 value->type = SQLITE_BLOB;
-                value->bytes = PyBytes_AS_STRING(item);
-                value->n = PyBytes_GET_SIZE(item);
+                value->as.text.bytes = PyBytes_AS_STRING(item);
+                value->as.text.n = PyBytes_GET_SIZE(item);
             } else {
-                Py_DECREF(fast);
                 PyErr_Format(PyExc_TypeError, "row %zd, value %zd: cannot store a %.100s", r, c,
                              Py_TYPE(item)->tp_name);
                 return -1;
             }
         }
-        /* A list's fast sequence is the list itself; the rows list keeps it alive. */
-        Py_DECREF(fast);
     }
     return 0;
 }
@@ -151,13 +155,13 @@ static int gather(PyObject *rows, Py_ssize_t width, Value *values) {
 static int bind(sqlite3_stmt *statement, const Value *value, int at) {
     switch (value->type) {
     case SQLITE_NULL: return sqlite3_bind_null(statement, at);
-    case SQLITE_INTEGER: return sqlite3_bind_int64(statement, at, value->integer);
-    case SQLITE_FLOAT: return sqlite3_bind_double(statement, at, value->real);
-    case SQLITE_TEXT: return sqlite3_bind_text64(statement, at, value->bytes,
-                                                 (sqlite3_uint64)value->n, SQLITE_STATIC,
+    case SQLITE_INTEGER: return sqlite3_bind_int64(statement, at, value->as.integer);
+    case SQLITE_FLOAT: return sqlite3_bind_double(statement, at, value->as.real);
+    case SQLITE_TEXT: return sqlite3_bind_text64(statement, at, value->as.text.bytes,
+                                                 (sqlite3_uint64)value->as.text.n, SQLITE_STATIC,
                                                  SQLITE_UTF8);
-    default: return sqlite3_bind_blob64(statement, at, value->bytes, (sqlite3_uint64)value->n,
-                                        SQLITE_STATIC);
+    default: return sqlite3_bind_blob64(statement, at, value->as.text.bytes,
+                                        (sqlite3_uint64)value->as.text.n, SQLITE_STATIC);
     }
 }
 
@@ -190,46 +194,56 @@ static PyObject *insert(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_ssize_t width = sqlite3_bind_parameter_count(statement);
-    Value *values = PyMem_RawMalloc(sizeof(Value) * (size_t)(n * width));
-    if (values == NULL) {
+    Value *values = PyMem_RawMalloc(sizeof(Value) * (size_t)(CHUNK * (width ? width : 1)));
+    PyObject **held = PyMem_RawCalloc(CHUNK, sizeof(PyObject *));
+    if (values == NULL || held == NULL) {
+        PyMem_RawFree(values);
+        PyMem_RawFree(held);
         sqlite3_finalize(statement);
         return PyErr_NoMemory();
     }
-    /* Hold the rows (and so every value) while the GIL is released. */
-    PyObject *held = PyList_GetSlice(rows, 0, n);
-    if (held == NULL || gather(held, width, values) < 0) {
-        Py_XDECREF(held);
-        PyMem_RawFree(values);
-        sqlite3_finalize(statement);
-        return NULL;
-    }
     sqlite3_int64 changed = 0;
     Py_ssize_t failed_row = -1;
+    int gathered = 0;
     char message[512] = "";
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < n && failed_row < 0; r++) {
-        const Value *row = &values[r * width];
-        for (Py_ssize_t c = 0; c < width; c++) {
-            code = bind(statement, &row[c], (int)c + 1);
-            if (code != SQLITE_OK) break;
-        }
-        if (code == SQLITE_OK) {
-            code = sqlite3_step(statement);
-            if (code == SQLITE_DONE) {
-                code = SQLITE_OK;
-                changed += sqlite3_changes(db);
+    for (Py_ssize_t first = 0; first < n && failed_row < 0; first += CHUNK) {
+        /* The caller's list may be shorter by now only if it changed it meanwhile; take what
+         * is there. */
+        Py_ssize_t count = PyList_GET_SIZE(rows) - first;
+        if (count > CHUNK) count = CHUNK;
+        if (count <= 0) break;
+        gathered = gather(rows, first, count, width, held, values);
+        if (gathered == 0) {
+            Py_BEGIN_ALLOW_THREADS
+            for (Py_ssize_t i = 0; i < count; i++) {
+                const Value *row = &values[i * width];
+                for (Py_ssize_t c = 0; c < width; c++) {
+                    code = bind(statement, &row[c], (int)c + 1);
+                    if (code != SQLITE_OK) break;
+                }
+                if (code == SQLITE_OK) {
+                    code = sqlite3_step(statement);
+                    if (code == SQLITE_DONE) {
+                        code = SQLITE_OK;
+                        changed += sqlite3_changes(db);
+                    }
+                }
+                if (code != SQLITE_OK) {
+                    failed_row = first + i;
+                    snprintf(message, sizeof message, "%s", sqlite3_errmsg(db));
+                }
+                sqlite3_reset(statement);
+                if (failed_row >= 0) break;
             }
+            Py_END_ALLOW_THREADS
         }
-        if (code != SQLITE_OK) {
-            failed_row = r;
-            snprintf(message, sizeof message, "%s", sqlite3_errmsg(db));
-        }
-        sqlite3_reset(statement);
+        for (Py_ssize_t i = 0; i < count; i++) Py_CLEAR(held[i]);
+        if (gathered < 0) break;
     }
     sqlite3_finalize(statement);
-    Py_END_ALLOW_THREADS
     PyMem_RawFree(values);
-    Py_DECREF(held);
+    PyMem_RawFree(held);
+    if (gathered < 0) return NULL;
     if (failed_row >= 0) {
         char named[640];
         snprintf(named, sizeof named, "row %zd of %zd: %s", failed_row, n, message);

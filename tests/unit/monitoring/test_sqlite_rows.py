@@ -149,3 +149,21 @@ def test_other_threads_run_while_sqlite_steps(tmp_path: Path) -> None:
     # Held the GIL throughout, the insert would let the counter run only at the interpreter's
     # switch interval (5 ms) between bytecodes of this thread: none inside the one C call.
     assert during > 10_000
+
+
+def test_rows_beyond_one_chunk_are_all_written_and_a_late_error_is_named(tmp_path: Path) -> None:
+    """The C code takes 4,096 rows at a time: a batch across chunks stores every row, and an
+    error in a later chunk names its row in the whole batch."""
+    connection = connect(tmp_path / "t.db")
+    connection.execute("BEGIN IMMEDIATE")
+    insert = sqlite_rows.rows_inserter(connection)
+    assert insert is not None
+    rows: list[list[object]] = [[i, f"k{i}", i, None, None, None] for i in range(1, 4098)]
+    assert insert(INSERT, rows) == 4097
+    total = connection.execute("SELECT count(*), sum(n) FROM t").fetchone()
+    assert total == (4097, 4097 * 4098 // 2)
+    late = [[i, f"late{i}", i, None, None, None] for i in range(5000, 10000)]
+    late[4500][1] = None
+    with pytest.raises(sqlite3.IntegrityError, match="row 4500 of 5000: NOT NULL"):
+        insert(INSERT, late)
+    connection.execute("ROLLBACK")
