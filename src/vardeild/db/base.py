@@ -68,10 +68,7 @@ class HexDigest128(TypeDecorator[str]):
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "postgresql":
             return dialect.type_descriptor(Uuid(as_uuid=False))
-        return dialect.type_descriptor(String(32))
-
-    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return value
+        return dialect.type_descriptor(self.impl)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
